@@ -1,0 +1,85 @@
+"""The `viarl` command line.
+
+Each subcommand lives in its own module under `viarl.commands`; every such module defines
+`register(subparsers)`, which adds its parser and sets `func` to the handler. Handlers import
+heavy libraries (torch, transformers) lazily so `viarl --help` stays instant.
+
+User errors (`viarl.errors.UserError`) print one message and exit 2 with no traceback;
+`VIARL_DEBUG=1` prints the traceback as well.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import pkgutil
+import sys
+
+from viarl import __version__
+from viarl.errors import UserError
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but its errors go through rich and name the subcommand's --help."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        from viarl.console import err_console
+
+        err_console.print(f"[bold red]error:[/] {self.prog}: {message}")
+        err_console.print(f"  fix: see `{self.prog} --help`")
+        raise SystemExit(2)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The top-level parser with every subcommand found in `viarl.commands`."""
+    parser = _Parser(
+        prog="viarl",
+        description="Train video frame selectors with reinforcement learning (ViaRL).",
+    )
+    parser.add_argument("--version", action="version", version=f"viarl {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    import viarl.commands as commands
+
+    for info in sorted(pkgutil.iter_modules(commands.__path__), key=lambda m: m.name):
+        if info.name.startswith("_"):
+            continue
+        module = importlib.import_module(f"viarl.commands.{info.name}")
+        module.register(sub)
+    return parser
+
+
+def _debug() -> bool:
+    return os.environ.get("VIARL_DEBUG", "") not in ("", "0", "false", "no")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the `viarl` console script; returns the exit code."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if getattr(args, "func", None) is None:
+        parser.print_help()
+        return 2
+    try:
+        rc = args.func(args)
+        return int(rc or 0)
+    except UserError as e:
+        from viarl.console import err_console
+
+        if _debug():
+            import traceback
+
+            traceback.print_exc()
+        err_console.print("[bold red]error:[/] ", end="")
+        err_console.print(e.render(), markup=False)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+def run() -> None:  # pragma: no cover - console script shim
+    sys.exit(main())
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
