@@ -1,0 +1,1 @@
+"""Training: prompts, rollouts, REINFORCE++ advantages and loss, stages, the cycle engine."""
