@@ -1,0 +1,62 @@
+"""Load an open_clip model: a named pretrained one, or a local folder (e.g. the tiny test model).
+
+Local folders use open_clip's own layout and loader (`local-dir:` schema): `open_clip_config.json`
+with `model_cfg` and `preprocess_cfg`, plus `open_clip_model.safetensors`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+from viarl.errors import UserError
+
+
+@dataclass(frozen=True)
+class ClipBundle:
+    """A CLIP model in eval mode, its image preprocessing (PIL -> tensor) and text tokenizer."""
+
+    model: Any
+    preprocess: Callable
+    tokenizer: Callable
+
+
+def load_clip(name_or_path: str, pretrained: str | None = None, device: str = "cpu") -> ClipBundle:
+    """Load an open_clip model from a folder, or by name and pretrained tag (e.g. "ViT-B-32", "openai").
+
+    A folder must hold `open_clip_config.json` (see `viarl models tiny DIR --role clip`);
+    `pretrained` is ignored for folders. Unknown names, missing folders and weights that cannot
+    be fetched (offline) raise UserError.
+    """
+    import open_clip
+
+    path = Path(str(name_or_path)).expanduser()
+    if path.is_dir():
+        if not (path / "open_clip_config.json").is_file():
+            raise UserError(f"{path} holds no open_clip_config.json", where=str(path),
+                            fix="create a tiny one with `viarl models tiny DIR --role clip`")
+        model_name, pretrained = f"local-dir:{path}", None
+    elif str(name_or_path).startswith("hf-hub:"):
+        model_name = str(name_or_path)  # open_clip fetches config and weights from the hub
+    elif str(name_or_path).replace("/", "-") in open_clip.list_models():
+        model_name = str(name_or_path)
+    elif path.exists() or "/" in str(name_or_path) or str(name_or_path).startswith("."):
+        raise UserError(f"CLIP model folder {name_or_path} does not exist", where=str(name_or_path),
+                        fix="create one with `viarl models tiny DIR --role clip`, or name a "
+                            "built-in open_clip model such as ViT-B-32")
+    else:
+        raise UserError(f"unknown open_clip model {name_or_path!r}", where="clip model",
+                        fix="use a folder made by `viarl models tiny DIR --role clip` or one of "
+                            "open_clip.list_models(), e.g. ViT-B-32")
+    try:
+        model, _, preprocess = open_clip.create_model_and_transforms(
+            model_name, pretrained=pretrained, device=device)
+        tokenizer = open_clip.get_tokenizer(model_name)
+    except (RuntimeError, OSError, ValueError) as e:
+        first = str(e).splitlines()[0] if str(e) else type(e).__name__
+        fix = ("weights for a pretrained tag are downloaded on first use: connect to the network "
+               "once, or use a local folder (`viarl models tiny DIR --role clip`)")
+        raise UserError(f"cannot load CLIP model {name_or_path!r} (pretrained={pretrained!r}): {first[:300]}",
+                        where=str(name_or_path), fix=fix) from None
+    return ClipBundle(model=model.eval(), preprocess=preprocess, tokenizer=tokenizer)
