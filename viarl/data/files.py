@@ -1,0 +1,83 @@
+"""Reading annotation files: JSON, JSON Lines and parquet, with errors that point at the spot.
+
+A file that cannot be parsed at all is a UserError naming file:line:col; a bad *entry* inside a
+well-formed file is the loader's business (it is skipped and counted).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any, Iterator
+
+from viarl.errors import UserError
+
+
+def require_file(path: str | os.PathLike, what: str) -> Path:
+    """`path` as a Path if it is a readable file, else UserError."""
+    p = Path(path)
+    if not p.is_file():
+        raise UserError(
+            f"{what} not found", where=str(p), fix=f"pass the path of an existing {what}"
+        )
+    return p
+
+
+def _text(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as e:
+        raise UserError(
+            f"not UTF-8 text (byte {e.start})", where=str(path), fix="save the file as UTF-8"
+        ) from None
+
+
+def read_json(path: str | os.PathLike, what: str = "annotation file") -> Any:
+    """Parse a JSON file; UserError at file:line:col if it is not valid JSON."""
+    p = require_file(path, what)
+    try:
+        return json.loads(_text(p))
+    except json.JSONDecodeError as e:
+        raise UserError(
+            f"invalid JSON: {e.msg}",
+            where=f"{p}:{e.lineno}:{e.colno}",
+            fix="repair the JSON at that position (a missing comma or quote is typical)",
+        ) from None
+
+
+def read_jsonl(path: str | os.PathLike, what: str = "annotation file") -> Iterator[tuple[int, Any]]:
+    """(line number, parsed object) for every non-blank line; UserError at file:line:col."""
+    p = require_file(path, what)
+    for lineno, line in enumerate(_text(p).splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            yield lineno, json.loads(line)
+        except json.JSONDecodeError as e:
+            raise UserError(
+                f"invalid JSON line: {e.msg}",
+                where=f"{p}:{lineno}:{e.colno}",
+                fix="each line must be one complete JSON object",
+            ) from None
+
+
+def read_parquet_rows(path: str | os.PathLike) -> list[dict[str, Any]]:
+    """All rows of a parquet file as dicts (needs pyarrow: `pip install viarl[parquet]`)."""
+    p = require_file(path, "parquet file")
+    try:
+        import pyarrow.parquet as pq
+    except ImportError:
+        raise UserError(
+            "reading parquet needs pyarrow",
+            where=str(p),
+            fix="pip install 'viarl[parquet]', or use VideoMME's JSON export",
+        ) from None
+    try:
+        return pq.read_table(p).to_pylist()
+    except Exception as e:  # pyarrow raises several unrelated types for a damaged file
+        raise UserError(
+            f"cannot read parquet: {str(e).splitlines()[0][:200]}",
+            where=str(p),
+            fix="download the file again or use the JSON export",
+        ) from None

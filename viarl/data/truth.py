@@ -1,0 +1,61 @@
+"""Ground-truth needle spans of a synthetic dataset (`<root>/truth.json`). Evaluation only.
+
+    {"version": 1, "videos": {"<video file name>": {"num_frames": F, "fps": R,
+                                                    "spans": [[start, end_exclusive], ...]}}}
+
+Training never reads this file: the selector must find needles from answer rewards alone.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Iterable
+
+from viarl.data.files import read_json
+from viarl.errors import UserError
+
+TRUTH_NAME = "truth.json"
+TRUTH_VERSION = 1
+
+
+def _bad(where: str, message: str) -> UserError:
+    return UserError(message, where=where, fix="regenerate the synthetic dataset's truth.json")
+
+
+def load_truth(dataset_root: str | os.PathLike) -> dict[str, list[tuple[int, int]]] | None:
+    """Video file name -> its needle spans [(start, end_exclusive)], or None without truth.json."""
+    path = Path(dataset_root) / TRUTH_NAME
+    if not path.is_file():
+        return None
+    data = read_json(path, "truth file")
+    if not isinstance(data, dict) or data.get("version") != TRUTH_VERSION:
+        raise _bad(f"{path}:version", f"expected version {TRUTH_VERSION}")
+    videos = data.get("videos")
+    if not isinstance(videos, dict):
+        raise _bad(f"{path}:videos", "'videos' should map video file names to spans")
+    truth: dict[str, list[tuple[int, int]]] = {}
+    for name, entry in videos.items():
+        spans = entry.get("spans") if isinstance(entry, dict) else None
+        where = f"{path}:videos.{name}.spans"
+        if not isinstance(spans, list):
+            raise _bad(where, "missing 'spans' list")
+        parsed = []
+        for span in spans:
+            ok = (
+                isinstance(span, list)
+                and len(span) == 2
+                and all(isinstance(v, int) and not isinstance(v, bool) for v in span)
+                and 0 <= span[0] < span[1]
+            )
+            if not ok:
+                raise _bad(where, f"span {span!r} is not [start, end_exclusive] with start < end")
+            parsed.append((span[0], span[1]))
+        truth[name] = parsed
+    return truth
+
+
+def hit(frame_numbers: Iterable[int], spans: Iterable[tuple[int, int]]) -> bool:
+    """True if any frame number lies inside any span [start, end_exclusive)."""
+    spans = list(spans)
+    return any(start <= int(f) < end for f in frame_numbers for start, end in spans)

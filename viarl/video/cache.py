@@ -1,0 +1,108 @@
+"""On-disk cache of decoded candidate frames.
+
+One entry per (absolute path, mtime, size, T, selector_size, answer_size, overlay version),
+stored as a folder `<dir>/<key[:2]>/<key>/` holding `meta.json`, `selector.npy` and
+`answer.npy` (raw, uncompressed .npy: a reload is one sequential read per view, no zip layer).
+
+The folder is written under a temporary name and renamed into place (viarl.atomic.atomic_dir),
+so a reader sees a whole entry or none. Any entry that fails to load or does not match its
+meta.json (truncated, corrupt, wrong shape) counts as a miss and is rewritten by the next put.
+Writing is best-effort: a full disk or a racing writer never fails the caller's load.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+from pathlib import Path
+
+import numpy as np
+
+from viarl import atomic
+from viarl.video.candidates import Candidates
+from viarl.video.decode import VideoInfo
+from viarl.video.overlay import OVERLAY_VERSION
+
+CACHE_FORMAT = 1
+
+
+class FrameCache:
+    """Decoded candidates on disk under `directory` (created on first write)."""
+
+    def __init__(self, directory: str | os.PathLike):
+        self.directory = Path(directory)
+
+    def key(self, path: str | os.PathLike, T: int, selector_size: int, answer_size: int) -> str:
+        """Hex key of one entry; changes when the video file changes (mtime or size)."""
+        p = Path(path).resolve()
+        st = p.stat()
+        parts = [
+            CACHE_FORMAT, str(p), st.st_mtime_ns, st.st_size,
+            int(T), int(selector_size), int(answer_size), OVERLAY_VERSION,
+        ]  # fmt: skip
+        return hashlib.sha256(json.dumps(parts).encode("utf-8")).hexdigest()
+
+    def entry_dir(self, key: str) -> Path:
+        """Folder of one entry."""
+        return self.directory / key[:2] / key
+
+    def get(
+        self, path: str | os.PathLike, T: int, selector_size: int, answer_size: int
+    ) -> Candidates | None:
+        """The cached candidates, or None on a miss (absent, stale or corrupt entry)."""
+        try:
+            entry = self.entry_dir(self.key(path, T, selector_size, answer_size))
+        except OSError:
+            return None  # the video itself is gone: let the decoder report it
+        try:
+            meta = json.loads((entry / "meta.json").read_text(encoding="utf-8"))
+            indices = np.asarray(meta["frame_indices"], dtype=np.int64)  # [count]
+            selector = np.load(entry / "selector.npy", allow_pickle=False)  # [count, h, w, 3]
+            answer = np.load(entry / "answer.npy", allow_pickle=False)  # [count, H, W, 3]
+            if (
+                list(selector.shape) != meta["selector_shape"]
+                or list(answer.shape) != meta["answer_shape"]
+                or selector.dtype != np.uint8
+                or answer.dtype != np.uint8
+                or len(indices) != selector.shape[0]
+            ):
+                return None
+            info = VideoInfo(**meta["info"])
+        except (OSError, ValueError, KeyError, TypeError, EOFError):
+            return None
+        return Candidates(indices, info, selector, answer)
+
+    def put(
+        self,
+        path: str | os.PathLike,
+        T: int,
+        selector_size: int,
+        answer_size: int,
+        cands: Candidates,
+    ) -> bool:
+        """Store `cands`; returns False (and leaves the cache as it was) if writing failed."""
+        try:
+            entry = self.entry_dir(self.key(path, T, selector_size, answer_size))
+            with atomic.atomic_dir(entry) as tmp:
+                np.save(tmp / "selector.npy", np.ascontiguousarray(cands.selector_frames))
+                np.save(tmp / "answer.npy", np.ascontiguousarray(cands.answer_frames))
+                meta = {
+                    "video": str(Path(path).resolve()),
+                    "frame_indices": [int(i) for i in cands.frame_indices],
+                    "selector_shape": list(cands.selector_frames.shape),
+                    "answer_shape": list(cands.answer_frames.shape),
+                    "info": vars(cands.info),
+                    "overlay_version": OVERLAY_VERSION,
+                }
+                (tmp / "meta.json").write_text(json.dumps(meta), encoding="utf-8")
+        except OSError:
+            # A racing writer renamed its own complete entry first, or the disk is full;
+            # either way the caller already has its frames.
+            return False
+        return True
+
+    def clear(self) -> None:
+        """Remove every entry."""
+        shutil.rmtree(self.directory, ignore_errors=True)
