@@ -1,0 +1,33 @@
+"""`evaluation:` — which selectors are compared on `data.eval`, and when."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field, PositiveInt, field_validator
+
+from viarl.config.types import SelectorKind
+
+
+class Evaluation(BaseModel):
+    """Side-by-side accuracy of frame selectors with the same answer model."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    limit: PositiveInt | None = Field(None, description="Evaluate only the first N questions; null: all.")
+    after_each_cycle: bool = Field(True, description="Evaluate after every cycle (as well as `eval` stages).")
+    selectors: list[SelectorKind] = Field(
+        default_factory=lambda: ["trained", "uniform", "clip"],
+        min_length=1,
+        description="Selectors compared: the trained selector, uniform spacing, CLIP similarity.",
+    )
+    clip_diversity: float = Field(
+        0.5, ge=0.0, le=1.0, description="CLIP selector: 0 = top similarity only, 1 = spread over time."
+    )
+    answer_batch_size: PositiveInt = Field(8, description="Questions per answer-model forward pass.")
+
+    @field_validator("selectors")
+    @classmethod
+    def check_selectors_distinct(cls, value: list[str]) -> list[str]:
+        dupes = sorted({s for s in value if value.count(s) > 1})
+        if dupes:
+            raise ValueError(f"selector listed twice: {', '.join(dupes)}")
+        return value

@@ -1,0 +1,144 @@
+"""`models:` — which selector, answer and CLIP models a run uses, and how they are loaded."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field, PositiveInt, model_validator
+
+from viarl.config.issues import Issue, raise_issues
+from viarl.config.types import AttnImplementation, Dtype
+
+# `org/name` as the Hugging Face hub spells repository ids.
+_HUB_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*/[A-Za-z0-9][A-Za-z0-9_.-]*$")
+# Prefixes that can only mean a local path (so `./models/x` is never taken for a hub id).
+_LOCAL_PREFIXES = ("./", "../", "/", "~")
+
+
+def is_hub_id(text: str) -> bool:
+    """True when `text` has the shape of a hub repository id (`org/name`) and not of a local path."""
+    return bool(_HUB_ID.match(text)) and not text.startswith(_LOCAL_PREFIXES)
+
+
+def model_path_issues(path: str, tiny_seed: int | None, field: str) -> list[Issue]:
+    """Problems with a model location; checks the disk only (never the network)."""
+    p = Path(path).expanduser()
+    if p.exists() and not p.is_dir():
+        return [Issue(field, f"`{path}` is a file, not a model folder",
+                      "point it at the folder that holds config.json")]
+    if p.is_dir() or tiny_seed is not None or is_hub_id(path):
+        return []
+    return [Issue(
+        field,
+        f"`{path}` is not an existing folder, not a hub id (`org/name`), and tiny_seed is not set",
+        "fix the path, use a hub id such as Qwen/Qwen2.5-VL-3B-Instruct, "
+        "or set tiny_seed to create a tiny random model there",
+    )]
+
+
+class VlmModel(BaseModel):
+    """A Qwen2.5-VL model: the selector or the answer model."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    path: str = Field(
+        "models/tiny-selector",
+        description="Hub id (`org/name`) or local folder (relative to the working directory). "
+        "Validation never touches the network; `./x/y` forces a local path.",
+    )
+    tiny_seed: int | None = Field(
+        None,
+        description="When set and `path` does not exist, the engine creates a tiny random model "
+        "there with this seed (as `viarl models tiny` does).",
+    )
+    dtype: Dtype = Field("float32", description="Weight dtype when loading.")
+    attn_implementation: AttnImplementation = Field(
+        "sdpa", description="Attention kernel passed to transformers."
+    )
+    gradient_checkpointing: bool = Field(
+        False, description="Recompute activations in the backward pass to save memory."
+    )
+    freeze_vision: bool = Field(
+        False, description="Keep the vision tower's weights fixed while training this model."
+    )
+    max_new_tokens: PositiveInt = Field(512, description="Generation budget per completion.")
+
+    @model_validator(mode="after")
+    def check_path(self) -> "VlmModel":
+        raise_issues(model_path_issues(self.path, self.tiny_seed, "path"))
+        return self
+
+
+class ClipModel(BaseModel):
+    """The CLIP model behind the `clip` baseline selector."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    model: str = Field(
+        "ViT-B-32",
+        description="open_clip model name (e.g. `ViT-B-32`, `hf-hub:org/name`) or a local folder.",
+    )
+    pretrained: str | None = Field(
+        "openai", description="open_clip pretrained tag (e.g. `openai`) for a named model; null for a folder."
+    )
+    tiny_seed: int | None = Field(
+        None,
+        description="When set and `model` does not exist, the engine creates a tiny random CLIP there.",
+    )
+
+    @model_validator(mode="after")
+    def check_model(self) -> "ClipModel":
+        # A bare name without a slash is an open_clip architecture name (checked when loaded).
+        named = "/" not in self.model and not self.model.startswith(_LOCAL_PREFIXES)
+        if named or self.model.startswith("hf-hub:") or self.tiny_seed is not None:
+            return self
+        p = Path(self.model).expanduser()
+        if not p.is_dir():
+            what = "a file, not a folder" if p.exists() else "not an existing folder"
+            raise_issues([Issue(
+                "model",
+                f"`{self.model}` is {what}, and tiny_seed is not set",
+                "fix the path, name an open_clip model (e.g. ViT-B-32 with pretrained: openai), "
+                "or set tiny_seed to create a tiny random CLIP there",
+            )])
+        return self
+
+
+class SelectorModel(VlmModel):
+    """The selector: Qwen2.5-VL that reads small indexed frames and writes the chosen indices."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    path: str = Field("models/tiny-selector", description=VlmModel.model_fields["path"].description)
+    freeze_vision: bool = Field(
+        True, description="Keep the vision tower fixed during RL (the paper does)."
+    )
+    max_new_tokens: PositiveInt = Field(512, description="Budget for `<think>…</think><index>…</index>`.")
+
+
+class AnswerModel(VlmModel):
+    """The answer model: Qwen2.5-VL that sees the chosen frames large and answers with a letter."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    path: str = Field("models/tiny-answer", description=VlmModel.model_fields["path"].description)
+    max_new_tokens: PositiveInt = Field(128, description="Budget for the answer (decoded greedily).")
+
+
+class Models(BaseModel):
+    """The three models of a run."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    selector: SelectorModel = Field(
+        default_factory=dict, validate_default=True,
+        description="Sees the T small candidate frames and writes the chosen indices; trained by RL.",
+    )
+    answer: AnswerModel = Field(
+        default_factory=dict, validate_default=True,
+        description="Sees only the N chosen frames (large) and answers with a letter; tuned by SFT.",
+    )
+    clip: ClipModel = Field(
+        default_factory=dict, validate_default=True, description="Scores frames against the question for the clip baseline."
+    )

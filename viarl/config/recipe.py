@@ -1,0 +1,77 @@
+"""`Recipe`: everything a run needs, in one validated tree (see docs/recipes.md)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from viarl.config.data import Data
+from viarl.config.evaluation import Evaluation
+from viarl.config.frames import Frames
+from viarl.config.issues import Issue, raise_issues
+from viarl.config.logging import Logging
+from viarl.config.models import Models
+from viarl.config.rewards import Rewards
+from viarl.config.rl import RL
+from viarl.config.run import Run
+from viarl.config.sft import SFT
+from viarl.config.stages import Stages
+from viarl.config.types import TRAINING_STAGES
+from viarl.config.warmup import Warmup
+
+
+class Recipe(BaseModel):
+    """A viarl recipe. Paths are relative to the working directory, except `base`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field("run", min_length=1, description="Name of the run (used in the default output_dir).")
+    base: str | None = Field(
+        None,
+        description="Recipe to inherit from, relative to THIS file; this recipe is merged over it. "
+        "Null in a resolved recipe.",
+    )
+    seed: int = Field(0, description="Seed of every random stream of the run.")
+    output_dir: str = Field("runs/run", description="Run folder: checkpoints, metrics, reports. Default: runs/<name>.")
+    models: Models = Field(default_factory=dict, validate_default=True, description="The selector, answer and CLIP models.")
+    frames: Frames = Field(default_factory=dict, validate_default=True, description="Candidate and selected frames.")
+    data: Data = Field(default_factory=dict, validate_default=True, description="Training and evaluation data.")
+    rewards: Rewards = Field(default_factory=dict, validate_default=True, description="The reward rule file and its parameters.")
+    rl: RL = Field(default_factory=dict, validate_default=True, description="REINFORCE++ training of the selector.")
+    sft: SFT = Field(default_factory=dict, validate_default=True, description="Supervised tuning of the answer model.")
+    warmup: Warmup = Field(default_factory=dict, validate_default=True, description="Format warm-up of the selector.")
+    stages: Stages = Field(default_factory=dict, validate_default=True, description="Which stages run, in which order.")
+    evaluation: Evaluation = Field(default_factory=dict, validate_default=True, description="Selector comparison on data.eval.")
+    logging: Logging = Field(default_factory=dict, validate_default=True, description="Metrics and console reporting.")
+    run: Run = Field(default_factory=dict, validate_default=True, description="Device, precision, threads, checkpoints.")
+
+    @model_validator(mode="before")
+    @classmethod
+    def check_output_dir_default(cls, data: Any) -> Any:
+        # The default run folder follows the name, so two recipes never share runs/run by accident.
+        if isinstance(data, dict) and data.get("output_dir") is None and isinstance(data.get("name", "run"), str):
+            data = {**data, "output_dir": f"runs/{data.get('name', 'run')}"}
+        return data
+
+    @model_validator(mode="after")
+    def check_cross_sections(self) -> "Recipe":
+        issues: list[Issue] = []
+        kinds = self.stages.kinds()
+        if "warmup" in kinds and self.warmup.steps == 0:
+            issues.append(Issue("warmup.steps", "a `warmup` stage is listed but warmup.steps is 0",
+                                "set warmup.steps > 0, or remove `warmup` from stages"))
+        training = sorted(kinds & TRAINING_STAGES)
+        if training and self.data.train is None:
+            issues.append(Issue("data.train", f"stages {training} train, but data.train is null",
+                                "set data.train (format, path), or remove the training stages"))
+        evaluates = "eval" in kinds or (self.evaluation.after_each_cycle and self.stages.cycles > 0)
+        if evaluates and self.data.eval is None:
+            issues.append(Issue("data.eval", "the run evaluates, but data.eval is null",
+                                "set data.eval, or remove `eval` stages and set evaluation.after_each_cycle: false"))
+        if self.data.synthetic is not None and (self.data.train is None or self.data.eval is None):
+            missing = "data.train" if self.data.train is None else "data.eval"
+            issues.append(Issue(missing, "data.synthetic generates data at data.train.path and data.eval.path",
+                                f"set {missing}, or set data.synthetic: null"))
+        raise_issues(issues)
+        return self

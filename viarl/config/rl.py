@@ -1,0 +1,52 @@
+"""`rl:` — REINFORCE++ training of the selector."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field, PositiveInt, model_validator
+from typing import Literal
+
+from viarl.config.issues import Issue, raise_issues
+from viarl.config.types import Schedule
+
+
+class RL(BaseModel):
+    """Rollouts, reward shaping and optimiser of the selector's RL stage."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    steps: PositiveInt = Field(100, description="Optimiser steps per RL stage.")
+    prompts_per_step: PositiveInt = Field(8, description="Questions per rollout batch (all processes).")
+    samples_per_prompt: PositiveInt = Field(8, description="Completions sampled per question (k).")
+    temperature: float = Field(1.0, gt=0.0, description="Sampling temperature of rollouts.")
+    top_p: float = Field(1.0, gt=0.0, le=1.0, description="Nucleus sampling mass of rollouts.")
+    lr: float = Field(4.0e-7, gt=0.0, description="Peak learning rate of the selector.")
+    weight_decay: float = Field(0.01, ge=0.0, description="AdamW weight decay.")
+    schedule: Schedule = Field("cosine", description="Learning-rate schedule after warm-up.")
+    warmup_ratio: float = Field(0.02, ge=0.0, lt=1.0, description="Fraction of steps with linear warm-up.")
+    grad_clip: float = Field(20.0, gt=0.0, description="Clip the gradient norm to this value.")
+    kl_coef: float = Field(1.0e-3, ge=0.0, description="β: weight of the per-token KL penalty (k1) in the reward.")
+    kl_clamp: float = Field(10.0, gt=0.0, description="Clamp each per-token KL estimate to ±this.")
+    reward_clip: float = Field(10.0, gt=0.0, description="Clip each sample's reward to ±this.")
+    clip_eps: float = Field(0.2, gt=0.0, lt=1.0, description="ε of the clipped ratio objective.")
+    epochs: PositiveInt = Field(1, description="Passes over each rollout batch.")
+    minibatch_size: PositiveInt = Field(8, description="Sequences per optimiser step within a rollout batch.")
+    baseline: Literal["none", "group"] = Field(
+        "none", description="`group` subtracts each question's mean reward (needs samples_per_prompt ≥ 2)."
+    )
+
+    @model_validator(mode="after")
+    def check_batches(self) -> "RL":
+        issues = []
+        if self.baseline == "group" and self.samples_per_prompt < 2:
+            issues.append(Issue("samples_per_prompt", "baseline `group` needs at least 2 samples per prompt",
+                                "set samples_per_prompt: 2 or more, or baseline: none"))
+        rollout = self.prompts_per_step * self.samples_per_prompt
+        if self.minibatch_size > rollout:
+            issues.append(Issue(
+                "minibatch_size",
+                f"minibatch_size ({self.minibatch_size}) exceeds the rollout batch "
+                f"(prompts_per_step × samples_per_prompt = {rollout})",
+                f"use at most {rollout}",
+            ))
+        raise_issues(issues)
+        return self

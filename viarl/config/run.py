@@ -1,0 +1,27 @@
+"""`run:` — where and how a run executes: device, precision, threads, checkpoints."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field, NonNegativeInt, PositiveInt, model_validator
+
+from viarl.config.issues import Issue, raise_issues
+from viarl.config.types import Device, Precision
+
+
+class Run(BaseModel):
+    """Execution settings that do not change what is learned."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    device: Device = Field("auto", description="`auto` uses CUDA when available, else the CPU.")
+    precision: Precision = Field("fp32", description="Compute precision of training.")
+    threads: PositiveInt | None = Field(None, description="CPU threads for torch; null: torch's default.")
+    save_every: NonNegativeInt = Field(50, description="Checkpoint every this many steps (0: only at stage ends).")
+    keep_last: PositiveInt = Field(2, description="Checkpoints kept per stage (older ones are deleted).")
+
+    @model_validator(mode="after")
+    def check_precision_on_device(self) -> "Run":
+        if self.device == "cpu" and self.precision == "fp16":
+            raise_issues([Issue("precision", "fp16 is not supported for training on the CPU",
+                                "use precision: fp32 (or bf16) on the CPU")])
+        return self

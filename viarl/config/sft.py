@@ -1,0 +1,22 @@
+"""`sft:` — supervised tuning of the answer model on the frames the selector picks."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field, PositiveInt
+
+from viarl.config.types import Schedule
+
+
+class SFT(BaseModel):
+    """Optimiser of the answer model's SFT stage."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    steps: PositiveInt = Field(100, description="Optimiser steps per SFT stage.")
+    batch_size: PositiveInt = Field(8, description="Questions per optimiser step.")
+    lr: float = Field(1.0e-6, gt=0.0, description="Peak learning rate of the answer model.")
+    weight_decay: float = Field(0.01, ge=0.0, description="AdamW weight decay.")
+    schedule: Schedule = Field("cosine", description="Learning-rate schedule after warm-up.")
+    warmup_ratio: float = Field(0.02, ge=0.0, lt=1.0, description="Fraction of steps with linear warm-up.")
+    grad_clip: float = Field(20.0, gt=0.0, description="Clip the gradient norm to this value.")
+    freeze_vision: bool = Field(False, description="Keep the answer model's vision tower fixed during SFT.")

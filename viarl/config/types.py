@@ -1,0 +1,25 @@
+"""Small value types shared by several recipe sections (named so errors and docs read well)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+#: Learning-rate schedule after the linear warm-up.
+Schedule = Literal["cosine", "linear", "constant"]
+
+#: What one stage of a run does.
+StageKind = Literal["warmup", "rl", "sft", "eval"]
+
+#: Stages that train from `data.train`.
+TRAINING_STAGES: frozenset[str] = frozenset({"warmup", "rl", "sft"})
+
+#: A frame selector evaluated side by side with the others.
+SelectorKind = Literal["trained", "uniform", "clip"]
+
+#: Dataset layouts `viarl.data.loaders.load_dataset` reads.
+DataFormat = Literal["mlvu", "videomme", "lvbench", "jsonl", "paper"]
+
+Device = Literal["auto", "cpu", "cuda"]
+Precision = Literal["fp32", "bf16", "fp16"]
+Dtype = Literal["float32", "bfloat16", "float16"]
+AttnImplementation = Literal["sdpa", "eager", "flash_attention_2"]
