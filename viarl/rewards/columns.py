@@ -1,0 +1,78 @@
+"""Batch columns: check and convert the per-sample inputs a scorer reads.
+
+A batch is `dict[name -> list | np.ndarray]`, every column of the same length B. Numbers become
+float64 arrays (an `int` input must hold whole numbers), bools become bool arrays, strings stay
+Python lists of str. Bad values raise `BatchError` (a RuleError) naming the sample, so the CLI
+can point at the input line.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+import numpy as np
+
+from viarl.rewards.errors import RuleError
+
+
+class BatchError(RuleError):
+    """A batch value the rules cannot use; `sample` is its 0-based row (None: whole column)."""
+
+    def __init__(self, message: str, *, sample: int | None, column: str, fix: str | None = None):
+        self.sample, self.column = sample, column
+        where = f"batch[{sample}].{column}" if sample is not None else f"batch.{column}"
+        super().__init__(message, where=where, fix=fix)
+
+
+def batch_size(batch: Mapping[str, Any]) -> int:
+    """The common length B of every column; BatchError if they differ."""
+    sizes = {name: len(col) for name, col in batch.items()}
+    if len(set(sizes.values())) > 1:
+        shown = ", ".join(f"{k}={v}" for k, v in sizes.items())
+        raise BatchError(f"batch columns have different lengths ({shown})", sample=None,
+                         column=next(iter(sizes)), fix="give every column one value per sample")
+    return next(iter(sizes.values()), 0)
+
+
+def _bad(values: list, i: int, name: str, kind: str) -> BatchError:
+    return BatchError(f"`{name}` must be {kind}, got {values[i]!r}", sample=i, column=name)
+
+
+def convert_column(name: str, kind: str, column: Any, allow_none: bool = False) -> Any:
+    """Convert one column to the runtime form of type `kind` (num, int, bool, str).
+
+    With `allow_none` (lazy inputs), None entries are kept as None for the caller to resolve.
+    """
+    if isinstance(column, np.ndarray) and kind in ("num", "int") and column.dtype.kind in "iuf":
+        out = column.astype(np.float64, copy=False)
+        whole = np.isfinite(out) & (np.mod(out, 1) == 0) if kind == "int" else None
+        if whole is not None and not whole.all():
+            i = int(np.flatnonzero(~whole)[0])
+            raise _bad(list(column), i, name, "a whole number")
+        return out
+    if isinstance(column, np.ndarray) and kind == "bool" and column.dtype == np.bool_:
+        return column
+    values = column.tolist() if isinstance(column, np.ndarray) else list(column)
+    if kind == "str":
+        if all(type(v) is str for v in values):
+            return values
+        for i, v in enumerate(values):
+            if not isinstance(v, str) and not (allow_none and v is None):
+                raise _bad(values, i, name, "a string")
+        return [v if v is None or type(v) is str else str(v) for v in values]
+    if kind == "bool":
+        for i, v in enumerate(values):
+            if not isinstance(v, bool):
+                raise _bad(values, i, name, "true or false")
+        return np.array(values, dtype=bool)
+    for i, v in enumerate(values):  # num / int
+        if isinstance(v, bool) or not isinstance(v, (int, float)):
+            raise _bad(values, i, name, "a number")
+        if kind == "int" and isinstance(v, float) and not v.is_integer():
+            raise _bad(values, i, name, "a whole number")
+    return np.array(values, dtype=np.float64)
+
+
+def missing(name: str) -> BatchError:
+    return BatchError(f"the batch has no `{name}` column, but the rules read it", sample=None,
+                      column=name, fix=f"add `{name}` to every sample")

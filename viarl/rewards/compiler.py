@@ -1,0 +1,326 @@
+"""Checked rules → a vectorised scorer over a whole batch.
+
+Every expression compiles to a closure `f(ctx) -> value`, where a value is a scalar (for
+params and literals) or a column: float64/bool arrays of shape [B] for numbers and truth values,
+Python lists of length B for strings and index lists. Identical sub-expressions (same printed
+text) are evaluated once per batch, and each regex pass is keyed by (operation, pattern, flags,
+source text), so a regex runs at most once per completion however many rules use it.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any, Callable, Mapping
+
+import numpy as np
+
+from viarl.rewards import ast
+from viarl.rewards import primitives as prim
+from viarl.rewards.checker import Checked
+from viarl.rewards.columns import BatchError, batch_size, convert_column, missing
+from viarl.rewards.printer import print_expr
+from viarl.rewards.typecheck import regex_flags
+
+Fn = Callable[["_Ctx"], Any]
+
+
+class _Ctx:
+    """Per-batch evaluation state: the raw batch, converted columns and shared results."""
+
+    __slots__ = ("batch", "B", "cache", "passes")
+
+    def __init__(self, batch: Mapping[str, Any], B: int):
+        self.batch, self.B = batch, B
+        self.cache: dict[Any, Any] = {}
+        self.passes: list[tuple] = []  # regex passes run on this batch (for tests and stats)
+
+
+def _is_col(v: Any) -> bool:
+    return isinstance(v, list) or (isinstance(v, np.ndarray) and v.ndim == 1)
+
+
+def _col(v: Any, B: int) -> list:
+    """A per-sample list for a str/list value (scalars repeated)."""
+    return v if isinstance(v, list) else [v] * B
+
+
+def _str_map(f: Callable, *vals: Any, B: int) -> Any:
+    """Apply a per-sample Python function; stays scalar when every argument is scalar."""
+    if not any(_is_col(v) for v in vals):
+        return f(*vals)
+    cols = [v.tolist() if isinstance(v, np.ndarray) else _col(v, B) for v in vals]
+    return list(map(f, *cols))
+
+
+def _as_array(values: list, dtype) -> np.ndarray:
+    return np.fromiter(values, dtype=dtype, count=len(values))
+
+
+def _divide(a: Any, b: Any) -> Any:
+    """a / b with 0 where b == 0 (a reward must never be inf or nan)."""
+    a, b = np.broadcast_arrays(np.asarray(a, np.float64), np.asarray(b, np.float64))
+    out = np.zeros(a.shape)
+    np.divide(a, b, out=out, where=b != 0)
+    return out
+
+
+_ARITH = {"+": np.add, "-": np.subtract, "*": np.multiply, "/": _divide}
+_COMPARE = {"==": np.equal, "!=": np.not_equal, "<": np.less, "<=": np.less_equal,
+            ">": np.greater, ">=": np.greater_equal}
+
+
+def _block(text: str) -> str:
+    block = prim.first_index_block(text)
+    return "" if block is None else block
+
+
+_STR_FUNCS: dict[str, tuple[Callable, Any]] = {  # per-sample function, result dtype (None: list)
+    "strip": (str.strip, None),
+    "lower": (str.casefold, None),
+    "index_block": (_block, None),
+    "indices": (lambda t: prim.parse_index_list(t) or [], None),
+    "is_index_list": (lambda t: prim.parse_index_list(t) is not None, bool),
+    "unique": (lambda xs: len(set(xs)) == len(xs), bool),
+    "len": (len, np.float64),
+    "answer_match": (prim.answer_matches, bool),
+    "valid_indices": (prim.indices_valid, bool),
+}
+
+
+class Scorer:
+    """A compiled rule program with bound parameters; call it on a batch."""
+
+    def __init__(self, checked: Checked, params: Mapping[str, Any]):
+        self.checked = checked
+        self.params = dict(params)
+        self._memo: dict[str, Fn] = {}
+        self._defs = {name: self._compile_def(d) for name, d in checked.defs.items()}
+        self._needs = {k: (self.expr(w) if w is not None else None)
+                       for k, w in checked.needs.items()}
+        self._total = self.expr(checked.total) if checked.total is not None else None
+        self.last_regex_passes: list[tuple] = []
+
+    # ---- public
+    def __call__(self, batch: Mapping[str, Any]) -> dict[str, np.ndarray]:
+        """Score a batch: every component and "total", each float64 of shape [B]."""
+        ctx = _Ctx(batch, batch_size(batch))
+        for lazy in self._needs:
+            ctx.cache[("input", lazy)] = self._lazy_column(ctx, lazy)
+        out = {name: self._number(self.def_value(ctx, name), ctx.B)
+               for name in self.checked.components}
+        if self._total is not None:
+            total = self._number(self._total(ctx), ctx.B)
+        else:
+            total = np.zeros(ctx.B)
+            for name in self.checked.components:
+                weight = self.checked.defs[name].weight
+                w = self.expr(weight)(ctx) if weight is not None else 1.0
+                total = total + np.asarray(w, np.float64) * out[name]
+            total = self._number(total, ctx.B)
+        out["total"] = total
+        self.last_regex_passes = ctx.passes
+        return out
+
+    def prediction_needed(self, batch: Mapping[str, Any]) -> np.ndarray:
+        """bool [B]: where the answer model's prediction can change the total."""
+        ctx = _Ctx(batch, batch_size(batch))
+        return self._need_mask(ctx, "prediction")
+
+    # ---- lazily computed inputs
+    def _need_mask(self, ctx: _Ctx, lazy: str) -> np.ndarray:
+        if lazy not in self._needs:
+            return np.zeros(ctx.B, dtype=bool)
+        cond = self._needs[lazy]
+        mask = True if cond is None else cond(ctx)
+        return np.broadcast_to(np.asarray(mask, dtype=bool), (ctx.B,)).copy()
+
+    def _lazy_column(self, ctx: _Ctx, lazy: str) -> list[str]:
+        """The lazy input where needed, "" elsewhere (so rules cannot read it where not asked)."""
+        mask = self._need_mask(ctx, lazy)
+        raw = ctx.batch.get(lazy)
+        if raw is None:
+            if mask.any():
+                raise missing(lazy)
+            return [""] * ctx.B
+        values = convert_column(lazy, "str", raw, allow_none=True)
+        out = []
+        for i, (need, v) in enumerate(zip(mask.tolist(), values)):
+            if need and v is None:
+                raise BatchError(f"`{lazy}` is needed here but missing", sample=i, column=lazy,
+                                 fix=f"compute `{lazy}` wherever prediction_needed() is true")
+            out.append(v if need else "")
+        return out
+
+    # ---- values
+    @staticmethod
+    def _number(v: Any, B: int) -> np.ndarray:
+        return np.broadcast_to(np.asarray(v, dtype=np.float64), (B,)).copy()
+
+    def def_value(self, ctx: _Ctx, name: str) -> Any:
+        key = ("def", name)
+        if key not in ctx.cache:
+            ctx.cache[key] = self._defs[name](ctx)
+        return ctx.cache[key]
+
+    def _compile_def(self, d: ast.Stmt) -> Fn:
+        if isinstance(d, ast.Capture):
+            return self._capture(d)
+        value = self.expr(d.value)
+        if isinstance(d, ast.Component):  # components are numbers: true → 1, false → 0
+            return lambda ctx: np.asarray(value(ctx), dtype=np.float64)
+        return value
+
+    def _capture(self, d: ast.Capture) -> Fn:
+        matches = self._regex_pass("search", d.regex, d.source)
+        group = d.group or 0
+        default = self.expr(d.default) if d.default is not None else (lambda ctx: "")
+
+        def run(ctx: _Ctx) -> Any:
+            ms = matches(ctx)
+            if not _is_col(ms):
+                got = ms.group(group) if ms is not None else None
+                return default(ctx) if got is None else got
+            dflt = _col(default(ctx), ctx.B)
+            out = [m.group(group) if m is not None else None for m in ms]
+            return [x if x is not None else y for x, y in zip(out, dflt)]
+
+        return run
+
+    def _regex_pass(self, op: str, regex: ast.Regex, source: ast.Expr) -> Fn:
+        """Match objects (or counts) of one regex over one source, computed once per batch."""
+        pattern = self.checked.regexes[(regex.pattern, regex.flags)]
+        key = ("regex", op, regex.pattern, regex_flags(regex.flags), print_expr(source))
+        src = self.expr(source)
+        method = {"search": pattern.search, "fullmatch": pattern.fullmatch,
+                  "count": lambda s: len(pattern.findall(s))}[op]
+
+        def run(ctx: _Ctx) -> Any:
+            if key not in ctx.cache:
+                ctx.cache[key] = _str_map(method, src(ctx), B=ctx.B)
+                ctx.passes.append(key)
+            return ctx.cache[key]
+
+        return run
+
+    def expr(self, e: ast.Expr) -> Fn:
+        """The closure computing `e`; one per distinct printed expression."""
+        key = print_expr(e)
+        if key not in self._memo:
+            fn = self._build(e)
+            if isinstance(e, (ast.Call, ast.Binary, ast.Unary, ast.IfElse)):
+                inner, ck = fn, ("expr", key)
+
+                def fn(ctx: _Ctx, inner=inner, ck=ck) -> Any:  # noqa: E731 - memo per batch
+                    if ck not in ctx.cache:
+                        ctx.cache[ck] = inner(ctx)
+                    return ctx.cache[ck]
+
+            self._memo[key] = fn
+        return self._memo[key]
+
+    def _build(self, e: ast.Expr) -> Fn:
+        if isinstance(e, (ast.Number, ast.String, ast.Bool)):
+            value = float(e.value) if isinstance(e, ast.Number) else e.value
+            return lambda ctx: value
+        if isinstance(e, ast.Name):
+            return self._name(e.name)
+        if isinstance(e, ast.Unary):
+            f = self.expr(e.operand)
+            op = np.logical_not if e.op == "not" else np.negative
+            return lambda ctx: op(f(ctx))
+        if isinstance(e, ast.Binary):
+            return self._binary(e)
+        if isinstance(e, ast.IfElse):
+            return self._if(e)
+        return self._call(e)
+
+    def _name(self, name: str) -> Fn:
+        if name in self.params:
+            value = self.params[name]
+            value = float(value) if isinstance(value, int) and not isinstance(value, bool) else value
+            return lambda ctx: value
+        if name in self.checked.defs:
+            return lambda ctx: self.def_value(ctx, name)
+        kind = self.checked.inputs[name]
+
+        def column(ctx: _Ctx) -> Any:
+            key = ("input", name)
+            if key not in ctx.cache:
+                if name not in ctx.batch:
+                    raise missing(name)
+                ctx.cache[key] = convert_column(name, kind, ctx.batch[name])
+            return ctx.cache[key]
+
+        return column
+
+    def _binary(self, e: ast.Binary) -> Fn:
+        a, b = self.expr(e.left), self.expr(e.right)
+        if e.op in _ARITH:
+            op = _ARITH[e.op]
+            return lambda ctx: op(a(ctx), b(ctx))
+        if e.op in ("and", "or"):
+            op = np.logical_and if e.op == "and" else np.logical_or
+            return lambda ctx: op(a(ctx), b(ctx))
+        op = _COMPARE[e.op]
+        if self._type(e.left) in ("num", "int", "bool"):
+            return lambda ctx: op(a(ctx), b(ctx))
+        eq = e.op == "=="
+
+        def compare_str(ctx: _Ctx) -> Any:
+            x, y = a(ctx), b(ctx)
+            if not (_is_col(x) or _is_col(y)):
+                return (x == y) == eq
+            return _as_array([(p == q) == eq for p, q in zip(_col(x, ctx.B), _col(y, ctx.B))], bool)
+
+        return compare_str
+
+    def _if(self, e: ast.IfElse) -> Fn:
+        c, a, b = self.expr(e.cond), self.expr(e.then), self.expr(e.orelse)
+        if self._type(e.then) in ("num", "int", "bool"):
+            return lambda ctx: np.where(c(ctx), a(ctx), b(ctx))
+
+        def pick(ctx: _Ctx) -> Any:
+            cond = c(ctx)
+            if not _is_col(cond):
+                return a(ctx) if cond else b(ctx)
+            x, y = _col(a(ctx), ctx.B), _col(b(ctx), ctx.B)
+            return [p if k else q for k, p, q in zip(cond.tolist(), x, y)]
+
+        return pick
+
+    def _type(self, e: ast.Expr) -> str:
+        from viarl.rewards.typecheck import ExprTyper
+
+        typer = ExprTyper(lambda n: self.checked.types[n.name], None, self.checked.regexes)
+        return typer.type_of(e)
+
+    def _call(self, e: ast.Call) -> Fn:
+        if e.func in ("search", "fullmatch", "count"):
+            run = self._regex_pass(e.func, e.args[1], e.args[0])
+            if e.func == "count":
+                return lambda ctx: _to_array(run(ctx), np.float64)
+            return lambda ctx: _to_array(_str_map(lambda m: m is not None, run(ctx), B=ctx.B), bool)
+        args = [self.expr(a) for a in e.args]
+        if e.func in _STR_FUNCS:
+            f, dtype = _STR_FUNCS[e.func]
+            if dtype is None:
+                return lambda ctx: _str_map(f, *(g(ctx) for g in args), B=ctx.B)
+            return lambda ctx: _to_array(_str_map(f, *(g(ctx) for g in args), B=ctx.B), dtype)
+        if e.func in ("min", "max"):
+            op = np.minimum if e.func == "min" else np.maximum
+            return lambda ctx: functools.reduce(op, (g(ctx) for g in args))
+        if e.func == "clip":
+            x, lo, hi = args
+            return lambda ctx: np.minimum(np.maximum(x(ctx), lo(ctx)), hi(ctx))
+        if e.func == "between":
+            x, lo, hi = args
+            return lambda ctx: np.logical_and(lo(ctx) <= x(ctx), x(ctx) <= hi(ctx))
+        if e.func == "abs":
+            return lambda ctx: np.abs(args[0](ctx))
+        if e.func == "num":
+            return lambda ctx: np.asarray(args[0](ctx), dtype=np.float64)
+        raise KeyError(f"no implementation for built-in {e.func}")  # internal: checker passed it
+
+
+def _to_array(v: Any, dtype) -> Any:
+    return _as_array(v, dtype) if isinstance(v, list) else v

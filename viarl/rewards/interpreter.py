@@ -1,0 +1,184 @@
+"""A per-sample tree-walking reference interpreter for checked rules.
+
+Deliberately simple and slow: plain Python values, one sample at a time, straight from the
+AST. Tests use it as the specification the vectorised compiler must agree with.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Mapping
+
+import numpy as np
+
+from viarl.rewards import ast
+from viarl.rewards import primitives as prim
+from viarl.rewards.checker import Checked
+from viarl.rewards.columns import BatchError, batch_size, convert_column, missing
+
+
+class Interpreter:
+    """Evaluates a checked program on one sample at a time."""
+
+    def __init__(self, checked: Checked, params: Mapping[str, Any]):
+        self.checked = checked
+        self.params = {k: (float(v) if isinstance(v, int) and not isinstance(v, bool) else v)
+                       for k, v in params.items()}
+
+    def score(self, batch: Mapping[str, Any]) -> dict[str, np.ndarray]:
+        """Every component and "total" for each sample, as float64 arrays [B]."""
+        B = batch_size(batch)
+        rows = [self.score_sample(self._row(batch, i), i) for i in range(B)]
+        names = self.checked.components + ["total"]
+        return {n: np.array([r[n] for r in rows], dtype=np.float64).reshape(B) for n in names}
+
+    def needed(self, batch: Mapping[str, Any]) -> np.ndarray:
+        """bool [B]: where `prediction` is needed."""
+        B = batch_size(batch)
+        return np.array([self._needs(self._row(batch, i)) for i in range(B)], dtype=bool)
+
+    # ---- one sample
+    def _row(self, batch: Mapping[str, Any], i: int) -> dict[str, Any]:
+        return {k: (v[i] if not isinstance(v, np.ndarray) else v[i].item()) for k, v in batch.items()}
+
+    def _needs(self, row: dict[str, Any]) -> bool:
+        if "prediction" not in self.checked.needs:
+            return False
+        cond = self.checked.needs["prediction"]
+        return True if cond is None else bool(self.eval(cond, {}, row))
+
+    def score_sample(self, row: dict[str, Any], index: int = 0) -> dict[str, float]:
+        """Score one sample given as a dict of raw values."""
+        env: dict[str, Any] = {}
+        if "prediction" in self.checked.needs:
+            if self._needs(row):
+                value = row.get("prediction")
+                if value is None:
+                    if "prediction" not in row:
+                        raise missing("prediction")
+                    raise BatchError("`prediction` is needed here but missing", sample=index,
+                                     column="prediction")
+                if not isinstance(value, str):
+                    raise BatchError(f"`prediction` must be a string, got {value!r}",
+                                     sample=index, column="prediction")
+            else:
+                value = ""
+            env["prediction"] = value
+        out = {c: float(self.eval(ast.Name(c), env, row)) for c in self.checked.components}
+        if self.checked.total is not None:
+            total = float(self.eval(self.checked.total, env, row))
+        else:
+            total = 0.0
+            for c in self.checked.components:
+                w = self.checked.defs[c].weight
+                total += (float(self.eval(w, env, row)) if w is not None else 1.0) * out[c]
+        out["total"] = total
+        return out
+
+    def _input(self, name: str, env: dict[str, Any], row: dict[str, Any]) -> Any:
+        if name not in row:
+            raise missing(name)
+        # Reuse the column checks on a one-element column so errors read the same.
+        value = convert_column(name, self.checked.inputs[name], [row[name]])[0]
+        return float(value) if isinstance(value, (np.floating, float, int)) and not isinstance(
+            value, (bool, np.bool_)) else (bool(value) if isinstance(value, np.bool_) else value)
+
+    def eval(self, e: ast.Expr, env: dict[str, Any], row: dict[str, Any]) -> Any:
+        """The value of `e` for one sample; `env` memoises names already computed."""
+        if isinstance(e, ast.Number):
+            return float(e.value)
+        if isinstance(e, (ast.String, ast.Bool)):
+            return e.value
+        if isinstance(e, ast.Name):
+            if e.name not in env:
+                env[e.name] = self._name(e.name, env, row)
+            return env[e.name]
+        if isinstance(e, ast.Unary):
+            v = self.eval(e.operand, env, row)
+            return (not v) if e.op == "not" else -v
+        if isinstance(e, ast.Binary):
+            a, b = self.eval(e.left, env, row), self.eval(e.right, env, row)
+            return _binary(e.op, a, b)
+        if isinstance(e, ast.IfElse):
+            if self.eval(e.cond, env, row):
+                return self.eval(e.then, env, row)
+            return self.eval(e.orelse, env, row)
+        assert isinstance(e, ast.Call)
+        return self._call(e, env, row)
+
+    def _name(self, name: str, env: dict[str, Any], row: dict[str, Any]) -> Any:
+        if name in self.params:
+            return self.params[name]
+        d = self.checked.defs.get(name)
+        if d is None:
+            return self._input(name, env, row)
+        if isinstance(d, ast.Capture):
+            m = self._regex(d.regex).search(self.eval(d.source, env, row))
+            got = m.group(d.group or 0) if m else None
+            if got is not None:
+                return got
+            return self.eval(d.default, env, row) if d.default is not None else ""
+        if isinstance(d, ast.Component):
+            v = self.eval(d.value, env, row)
+            return float(v)  # true → 1.0, false → 0.0
+        return self.eval(d.value, env, row)
+
+    def _regex(self, r: ast.Regex) -> re.Pattern:
+        return self.checked.regexes[(r.pattern, r.flags)]
+
+    def _call(self, e: ast.Call, env: dict[str, Any], row: dict[str, Any]) -> Any:
+        f = e.func
+        if f in ("search", "fullmatch", "count"):
+            text, pattern = self.eval(e.args[0], env, row), self._regex(e.args[1])
+            if f == "count":
+                return float(len(pattern.findall(text)))
+            return (pattern.search if f == "search" else pattern.fullmatch)(text) is not None
+        a = [self.eval(x, env, row) for x in e.args]
+        if f == "strip":
+            return a[0].strip()
+        if f == "lower":
+            return a[0].casefold()
+        if f == "len":
+            return float(len(a[0]))
+        if f == "index_block":
+            block = prim.first_index_block(a[0])
+            return "" if block is None else block
+        if f == "indices":
+            return prim.parse_index_list(a[0]) or []
+        if f == "is_index_list":
+            return prim.parse_index_list(a[0]) is not None
+        if f == "valid_indices":
+            return prim.indices_valid(a[0], a[1], a[2])
+        if f == "unique":
+            return len(set(a[0])) == len(a[0])
+        if f == "answer_match":
+            return prim.answer_matches(a[0], a[1])
+        if f == "between":
+            return a[1] <= a[0] <= a[2]
+        if f == "min":
+            return min(a)
+        if f == "max":
+            return max(a)
+        if f == "clip":
+            return min(max(a[0], a[1]), a[2])
+        if f == "abs":
+            return abs(a[0])
+        if f == "num":
+            return float(a[0])
+        raise KeyError(f"no implementation for built-in {f}")
+
+
+def _binary(op: str, a: Any, b: Any) -> Any:
+    if op == "and":
+        return a and b
+    if op == "or":
+        return a or b
+    if op == "+":
+        return a + b
+    if op == "-":
+        return a - b
+    if op == "*":
+        return a * b
+    if op == "/":
+        return a / b if b != 0 else 0.0
+    return {"==": a == b, "!=": a != b, "<": a < b, "<=": a <= b, ">": a > b, ">=": a >= b}[op]

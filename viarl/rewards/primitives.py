@@ -1,0 +1,76 @@
+"""The reward primitives, as plain per-sample Python functions.
+
+These are the single source of truth for index parsing and answer matching: the rule language's
+built-ins call them, the training engine calls `parse_index_list(first_index_block(completion))`
+to turn a completion into frames, and the benchmark's hand-written scorer calls them too. Keeping
+one copy is the point (the paper's code had drifted copies).
+"""
+
+from __future__ import annotations
+
+import re
+
+# The first `<index>…</index>` block; `.` matches newlines so a multi-line list still counts.
+INDEX_BLOCK = re.compile(r"<index>(.*?)</index>", re.DOTALL)
+
+# A comma-separated list of ASCII decimal integers, whitespace allowed around items. `[0-9]`
+# rather than `\d` so that non-ASCII digits ('٣', '３') are rejected.
+_INDEX_LIST = re.compile(r"\s*[0-9]+\s*(?:,\s*[0-9]+\s*)*")
+
+
+def first_index_block(completion: str | None) -> str | None:
+    """The text inside the first `<index>…</index>` block of `completion`, or None if there is none."""
+    if completion is None:
+        return None
+    m = INDEX_BLOCK.search(completion)
+    return m.group(1) if m else None
+
+
+def parse_index_list(text: str | None) -> list[int] | None:
+    """Parse an index list such as ``" [3, 17 ,42] "``; None when malformed.
+
+    Rules: strip surrounding whitespace, then remove one optional surrounding ``[ ]`` pair; what
+    is left must be a non-empty comma-separated list of non-negative decimal integers written with
+    ASCII digits (no signs, no decimal points, no exponents), whitespace allowed around items.
+    Duplicates and ranges are *not* checked here (see `indices_valid`).
+    """
+    if text is None:
+        return None
+    body = text.strip()
+    if body.startswith("[") and body.endswith("]"):
+        body = body[1:-1]
+    if not _INDEX_LIST.fullmatch(body):
+        return None
+    return [int(item) for item in body.split(",")]
+
+
+def indices_valid(text: str | None, select: int, candidates: int) -> bool:
+    """True when `text` parses as exactly `select` distinct indices, each in [0, candidates)."""
+    idx = parse_index_list(text)
+    if idx is None or len(idx) != select:
+        return False
+    return len(set(idx)) == len(idx) and all(i < candidates for i in idx)
+
+
+def normalize_answer(text: str | None) -> str:
+    """Normalise a multiple-choice answer for comparison.
+
+    Steps, in order: strip whitespace; drop trailing periods; strip whitespace; remove one pair
+    of surrounding parentheses; strip whitespace; casefold. So ``" (b). "`` → ``"b"`` while
+    ``"A or B"`` stays ``"a or b"`` (it will not match ``"A"``).
+    """
+    if text is None:
+        return ""
+    s = text.strip().rstrip(".").strip()
+    if len(s) >= 2 and s.startswith("(") and s.endswith(")"):
+        s = s[1:-1].strip()
+    return s.casefold()
+
+
+def answer_matches(prediction: str | None, answer: str | None) -> bool:
+    """True when the normalised prediction equals the normalised answer, and is not empty.
+
+    An empty prediction never matches (an empty answer field must not reward an empty reply).
+    """
+    p = normalize_answer(prediction)
+    return p != "" and p == normalize_answer(answer)

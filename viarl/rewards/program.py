@@ -1,0 +1,143 @@
+"""`RuleProgram`: a loaded, checked rule file, and the one entry point `load_rules`."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Mapping
+
+from viarl.rewards import ast
+from viarl.rewards.checker import Checked, check
+from viarl.rewards.errors import RuleError
+from viarl.rewards.parser import parse_program
+
+ParamValue = float | int | bool | str
+
+
+class RuleProgram:
+    """A type-checked rule program. `compile(params)` binds parameters and returns a Scorer."""
+
+    def __init__(self, checked: Checked):
+        self.checked = checked
+        self.path = checked.program.path
+
+    @property
+    def params(self) -> dict[str, ParamValue]:
+        """Declared parameters and their defaults, in file order."""
+        return {name: p.default for name, p in self.checked.params.items()}
+
+    @property
+    def param_types(self) -> dict[str, str]:
+        """Declared type (num, int, bool, str) of every parameter."""
+        return {name: p.type for name, p in self.checked.params.items()}
+
+    @property
+    def components(self) -> list[str]:
+        """Component names in file order (the scorer adds "total")."""
+        return list(self.checked.components)
+
+    @property
+    def inputs(self) -> set[str]:
+        """Per-sample inputs the rules read."""
+        return set(self.checked.inputs_used)
+
+    @property
+    def input_types(self) -> dict[str, str]:
+        """Type of every input the rules read."""
+        return {n: self.checked.inputs[n] for n in sorted(self.checked.inputs_used)}
+
+    @property
+    def needs(self) -> set[str]:
+        """Inputs declared with `needs` (computed on demand), e.g. {"prediction"}."""
+        return set(self.checked.needs)
+
+    @property
+    def ast(self) -> ast.Program:
+        return self.checked.program
+
+    def bind(self, params: Mapping[str, Any] | None = None) -> dict[str, ParamValue]:
+        """Defaults overridden by `params`; unknown names and wrong types raise RuleError."""
+        bound = self.params
+        for name, value in (params or {}).items():
+            if name not in bound:
+                raise RuleError(f"unknown reward parameter `{name}`", where=f"params.{name}",
+                                fix=self._param_list())
+            bound[name] = check_param_value(name, self.param_types[name], value)
+        return bound
+
+    def compile(self, params: Mapping[str, Any] | None = None):
+        """The vectorised scorer with `params` bound (see viarl.rewards.compiler.Scorer)."""
+        from viarl.rewards.compiler import Scorer
+
+        return Scorer(self.checked, self.bind(params))
+
+    def interpreter(self, params: Mapping[str, Any] | None = None):
+        """The per-sample reference interpreter with `params` bound (for tests and benchmarks)."""
+        from viarl.rewards.interpreter import Interpreter
+
+        return Interpreter(self.checked, self.bind(params))
+
+    def parse_override(self, text: str) -> tuple[str, ParamValue]:
+        """Parse a `name=value` override (CLI `--set`) using the parameter's declared type."""
+        name, sep, raw = text.partition("=")
+        name = name.strip()
+        if not sep or not name:
+            raise RuleError(f"bad override `{text}`", where="--set", fix="write NAME=VALUE")
+        if name not in self.checked.params:
+            raise RuleError(f"unknown reward parameter `{name}`", where="--set",
+                            fix=self._param_list())
+        kind = self.param_types[name]
+        raw = raw.strip()
+        try:
+            if kind == "int":
+                value: ParamValue = int(raw)
+            elif kind == "num":
+                value = float(raw)
+            elif kind == "bool":
+                if raw.lower() not in ("true", "false"):
+                    raise ValueError(raw)
+                value = raw.lower() == "true"
+            else:
+                value = raw
+        except ValueError:
+            raise RuleError(f"parameter `{name}` is {kind}, got `{raw}`", where="--set",
+                            fix=f"give a {kind} value, e.g. {name}={self.params[name]}") from None
+        return name, value
+
+    def _param_list(self) -> str:
+        if not self.checked.params:
+            return "these rules declare no parameters"
+        return "parameters: " + ", ".join(
+            f"{n} ({t}, default {self.params[n]})" for n, t in self.param_types.items())
+
+
+def check_param_value(name: str, kind: str, value: Any) -> ParamValue:
+    """`value` if it fits parameter type `kind` (int also fits num), else RuleError."""
+    ok = {
+        "int": isinstance(value, int) and not isinstance(value, bool),
+        "num": isinstance(value, (int, float)) and not isinstance(value, bool),
+        "bool": isinstance(value, bool),
+        "str": isinstance(value, str),
+    }[kind]
+    if not ok:
+        raise RuleError(f"parameter `{name}` is {kind}, got {value!r}", where=f"params.{name}",
+                        fix=f"give a {kind} value")
+    return value
+
+
+def parse_rules(source: str, path: str = "<rules>") -> RuleProgram:
+    """Parse and check rule text (no file needed)."""
+    return RuleProgram(check(parse_program(source, path)))
+
+
+def load_rules(path: str | os.PathLike) -> RuleProgram:
+    """Read, parse and type-check a rule file; RuleError on any problem."""
+    p = Path(path)
+    try:
+        source = p.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise RuleError("rule file not found", where=str(p),
+                        fix="check the path (the default rules are rewards/viarl.rules)") from None
+    except (OSError, UnicodeDecodeError) as e:
+        raise RuleError(f"cannot read rule file: {e}", where=str(p)) from None
+    return parse_rules(source, str(path))
