@@ -1,0 +1,1 @@
+"""Synthetic data: needle-in-a-haystack videos with ground truth (`needle`, drawn by `scene`)."""

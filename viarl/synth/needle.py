@@ -1,0 +1,163 @@
+"""Synthetic needle-in-a-haystack video QA in MLVU's layout, with ground-truth spans kept apart.
+
+    DIR/json/1_needle.json              MLVU annotation (video, duration, question, candidates,
+                                        answer, question_type="findNeedle")
+    DIR/video/1_needle/<name>.mp4       H.264, yuv420p
+    DIR/truth.json                      {"version": 1, "videos": {name: {num_frames, fps, spans}}}
+
+The truth (which frames hold the needle) is never in the annotation: training must not see it.
+Every video has its own random stream derived from (seed, split, video number), so the train and
+test splits of one seed are disjoint, and `videos=4` gives the first 4 videos of `videos=8`.
+"""
+
+from __future__ import annotations
+
+import os
+from fractions import Fraction
+from pathlib import Path
+
+import numpy as np
+
+from viarl.errors import UserError
+from viarl.synth.scene import NeedlePlan, Renderer, make_plan
+
+SPLITS = ("train", "test")
+ANNOTATION = Path("json") / "1_needle.json"
+VIDEO_DIR = Path("video") / "1_needle"
+TRUTH = "truth.json"
+MIN_SIDE, MAX_SIDE = 32, 4096
+CRF = "18"  # high quality: colours and edges must survive, files stay tiny anyway
+
+
+def _fail(what: str, where: str, fix: str) -> UserError:
+    return UserError(what, where=where, fix=fix)
+
+
+def _check_args(out_dir, videos, frames, fps, seed, difficulty, split, size) -> tuple[Path, int, int]:
+    for name, value in (("videos", videos), ("frames", frames)):
+        if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+            raise _fail(f"{name} must be a positive integer, got {value!r}", name, f"pass --{name} 1 or more")
+    if frames < 8:
+        raise _fail(f"frames must be at least 8 (needle, distractors and background), got {frames}",
+                    "frames", "pass --frames 8 or more")
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise _fail(f"seed must be a non-negative integer, got {seed!r}", "seed", "pass --seed 0 or more")
+    if not isinstance(fps, (int, float)) or not np.isfinite(fps) or fps <= 0 or fps > 1000:
+        raise _fail(f"fps must be a number in (0, 1000], got {fps!r}", "fps", "pass e.g. --fps 24")
+    if not isinstance(difficulty, (int, float)) or not np.isfinite(difficulty) or not 0.1 <= difficulty <= 10:
+        raise _fail(f"difficulty must be a number in [0.1, 10], got {difficulty!r}", "difficulty",
+                    "pass e.g. --difficulty 1 (higher: shorter needle, more clutter)")
+    if split not in SPLITS:
+        raise _fail(f"unknown split {split!r}", "split", f"use one of: {', '.join(SPLITS)}")
+    width, height = parse_size(size)
+    out = Path(out_dir)
+    for parent in [out, *out.parents]:
+        if parent.exists():
+            if not parent.is_dir():
+                raise _fail(f"{parent} exists and is not a folder", str(out),
+                            "choose an output folder that is not under a regular file")
+            if not os.access(parent, os.W_OK | os.X_OK):
+                raise _fail(f"cannot write into {parent}", str(out), "choose a folder you can write to")
+            break
+    return out, width, height
+
+
+def parse_size(size) -> tuple[int, int]:
+    """Accept (W, H) or "WxH"; both sides even (yuv420p) and within [32, 4096]."""
+    where, fix = "size", "pass --size WxH with even sides between 32 and 4096, e.g. 128x128"
+    if isinstance(size, str):
+        parts = size.lower().split("x")
+        if len(parts) != 2 or not all(p.strip().isdigit() for p in parts):
+            raise _fail(f"size {size!r} is not WxH", where, fix)
+        size = (int(parts[0]), int(parts[1]))
+    try:
+        width, height = (int(v) for v in size)
+        if any(isinstance(v, bool) or int(v) != v for v in size):
+            raise ValueError
+    except (TypeError, ValueError):
+        raise _fail(f"size {size!r} is not a (width, height) pair", where, fix) from None
+    if not (MIN_SIDE <= width <= MAX_SIDE and MIN_SIDE <= height <= MAX_SIDE):
+        raise _fail(f"size {width}x{height} is out of range", where, fix)
+    if width % 2 or height % 2:
+        raise _fail(f"size {width}x{height} has an odd side; H.264 yuv420p needs even sides", where, fix)
+    return width, height
+
+
+def video_rng(seed: int, split: str, index: int) -> np.random.Generator:
+    """The random stream of one video: independent per (seed, split, index)."""
+    return np.random.default_rng(np.random.SeedSequence([seed, SPLITS.index(split), index, 0x6E656564]))
+
+
+def question_for(plan: NeedlePlan) -> str:
+    """The question asked about a plan's needle (its colour)."""
+    return f"What colour was the large {plan.shape} that appeared briefly?"
+
+
+def encode_mp4(path: Path, renderer: Renderer, fps) -> None:
+    """Encode every frame of `renderer` to H.264 yuv420p at `path`, via a temp file and a rename."""
+    import av
+
+    tmp = path.with_name(f".{path.stem}.tmp{os.getpid()}.mp4")
+    rate = Fraction(fps).limit_denominator(1001)
+    try:
+        with av.open(str(tmp), mode="w", format="mp4") as container:
+            stream = container.add_stream("libx264", rate=rate)
+            stream.width, stream.height = renderer.plan.width, renderer.plan.height
+            stream.pix_fmt = "yuv420p"
+            # One thread and no B-frames: identical bytes for identical frames, and decoders
+            # count exactly num_frames frames.
+            stream.codec_context.thread_count = 1
+            stream.options = {"crf": CRF, "preset": "veryfast", "bf": "0", "threads": "1"}
+            for t in range(renderer.plan.num_frames):
+                frame = av.VideoFrame.from_ndarray(renderer.frame(t), format="rgb24")  # (H, W, 3)
+                for packet in stream.encode(frame):
+                    container.mux(packet)
+            for packet in stream.encode():
+                container.mux(packet)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def make_needle_dataset(out_dir, *, videos: int = 8, frames: int = 240, fps: float = 24, seed: int = 0,
+                        difficulty: float = 1.0, split: str = "train", size=(128, 128)) -> Path:
+    """Write a synthetic needle QA dataset (MLVU layout) plus `truth.json`; returns `out_dir`.
+
+    Each video shows a moving cluttered background; a LARGE shape in the answer colour appears in
+    one short contiguous span (about 8 % of the frames / difficulty); SMALL shapes of the same kind
+    in non-candidate colours appear at other times. The question asks the large shape's colour,
+    with 4 colour names as candidates. Same arguments give identical files.
+    """
+    out, width, height = _check_args(out_dir, videos, frames, fps, seed, difficulty, split, size)
+    from viarl.atomic import write_json
+    from viarl.console import progress
+
+    video_dir = out / VIDEO_DIR
+    try:
+        video_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise _fail(f"cannot create {video_dir}: {e.strerror}", str(out), "choose a folder you can write to") from None
+
+    entries, truth = [], {}
+    fps_out = int(fps) if float(fps).is_integer() else float(fps)
+    with progress() as bar:
+        task = bar.add_task(f"needle {split}", total=videos, info="")
+        for i in range(videos):
+            plan = make_plan(video_rng(seed, split, i), width=width, height=height,
+                             num_frames=frames, difficulty=float(difficulty))
+            name = f"needle_{split}_s{seed}_{i:04d}.mp4"
+            encode_mp4(video_dir / name, Renderer(plan), fps)
+            entries.append({
+                "video": name,
+                "duration": round(frames / float(fps), 3),
+                "question": question_for(plan),
+                "candidates": list(plan.candidates),
+                "answer": plan.answer,
+                "question_type": "findNeedle",
+            })
+            truth[name] = {"num_frames": frames, "fps": fps_out, "spans": [list(plan.span)]}
+            bar.update(task, advance=1, info=name)
+    write_json(out / ANNOTATION, entries)
+    write_json(out / TRUTH, {"version": 1, "videos": truth})
+    return out
