@@ -1,0 +1,76 @@
+"""The answer model: N chosen frames + the question → a letter, greedily, batched and memoised.
+
+The RL reward asks it once per distinct (sample, sorted frame set): k samples of one prompt
+often pick the same frames, and a memo turns those repeats into free lookups. The memo is
+cleared whenever the answer model's weights change (after each SFT stage).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Hashable, Sequence
+
+import torch
+from PIL import Image
+
+from viarl.train.prompts import answer_messages, encode, render
+
+
+@dataclass(frozen=True)
+class AnswerRequest:
+    """One question for the answer model. `key` identifies (sample, sorted chosen frames)."""
+
+    key: Hashable
+    images: Sequence[Image.Image]
+    question: str
+    options: Sequence[str]
+
+
+@dataclass
+class Answerer:
+    """Greedy, batched, memoised answering with a Qwen2.5-VL model and its processor."""
+
+    model: object
+    processor: object
+    max_new_tokens: int = 128
+    batch_size: int = 8
+    calls: int = 0  # requests that reached the model
+    saved: int = 0  # requests answered from the memo
+    _memo: dict = field(default_factory=dict, repr=False)
+
+    def reset(self) -> None:
+        """Forget memoised answers (call after the answer model is trained)."""
+        self._memo.clear()
+
+    def answer(self, requests: Sequence[AnswerRequest]) -> list[str]:
+        """Raw decoded answers, one per request, in order."""
+        todo: dict[Hashable, AnswerRequest] = {}
+        for r in requests:
+            if r.key in self._memo or r.key in todo:
+                self.saved += 1
+            else:
+                todo[r.key] = r
+        pending = list(todo.values())
+        for start in range(0, len(pending), self.batch_size):
+            chunk = pending[start : start + self.batch_size]
+            for r, text in zip(chunk, self._generate(chunk)):
+                self._memo[r.key] = text
+            self.calls += len(chunk)
+        return [self._memo[r.key] for r in requests]
+
+    @torch.no_grad()
+    def _generate(self, chunk: Sequence[AnswerRequest]) -> list[str]:
+        texts = [render(self.processor, answer_messages(r.question, r.options, len(r.images))) for r in chunk]
+        inputs = encode(self.processor, texts, [list(r.images) for r in chunk], padding_side="left")
+        inputs = inputs.to(self.model.device)
+        was_training = self.model.training
+        self.model.eval()
+        try:
+            out = self.model.generate(
+                **inputs, do_sample=False, max_new_tokens=self.max_new_tokens,
+                pad_token_id=self.processor.tokenizer.pad_token_id,
+            )
+        finally:
+            self.model.train(was_training)
+        new = out[:, inputs["input_ids"].shape[1]:]  # [B, new_tokens]
+        return self.processor.batch_decode(new, skip_special_tokens=True)

@@ -1,0 +1,87 @@
+"""Checkpoints: finished stages' models, and mid-stage training state for `--resume`.
+
+Layout inside a run folder:
+    checkpoints/<stage id>/{selector|answer}/   a finished stage's model + processor (save_pretrained)
+    checkpoints/<stage id>.partial/             mid-stage state: model, optimizer, scheduler, RNG, step
+    state.json                                  finished stage ids, where each model now lives
+Every folder is written through `viarl.atomic.atomic_dir` (temporary folder, then one rename) and
+state.json through an atomic file write, so a `kill -9` at any moment leaves either the old or
+the new checkpoint, never a torn one.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import shutil
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from viarl.atomic import atomic_dir, write_json
+
+
+def rng_state(generator: torch.Generator | None = None) -> dict[str, Any]:
+    """Every RNG a run draws from, so a resumed run samples what the original would have."""
+    state = {
+        "python": random.getstate(),
+        "numpy": np.random.get_state(),
+        "torch": torch.get_rng_state(),
+    }
+    if generator is not None:
+        state["generator"] = generator.get_state()
+    return state
+
+
+def set_rng_state(state: dict[str, Any], generator: torch.Generator | None = None) -> None:
+    random.setstate(state["python"])
+    np.random.set_state(state["numpy"])
+    torch.set_rng_state(state["torch"])
+    if generator is not None and "generator" in state:
+        generator.set_state(state["generator"])
+
+
+def save_model(model, processor, folder: Path) -> None:
+    """Atomically save a model and its processor in Hugging Face format."""
+    with atomic_dir(folder) as tmp:
+        model.save_pretrained(tmp, safe_serialization=True)
+        processor.save_pretrained(tmp)
+
+
+def save_partial(folder: Path, model, processor, optimizer, scheduler, step: int,
+                 generator: torch.Generator | None, extra: dict[str, Any]) -> None:
+    """Atomically save mid-stage state: the model, optimiser, scheduler, RNG and position."""
+    with atomic_dir(folder) as tmp:
+        model.save_pretrained(tmp / "model", safe_serialization=True)
+        processor.save_pretrained(tmp / "model")
+        torch.save(
+            {"optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
+             "rng": rng_state(generator), "step": step, "extra": extra},
+            tmp / "trainer.pt",
+        )
+
+
+def load_partial(folder: Path) -> dict[str, Any]:
+    """The trainer state saved by `save_partial` (the model is loaded from folder/'model')."""
+    return torch.load(folder / "trainer.pt", weights_only=False)
+
+
+def load_state(run_dir: Path) -> dict[str, Any]:
+    """The run's state.json, or an empty state for a new run."""
+    path = run_dir / "state.json"
+    if path.exists():
+        return json.loads(path.read_text())
+    return {"done": [], "models": {}}
+
+
+def save_state(run_dir: Path, state: dict[str, Any]) -> None:
+    write_json(run_dir / "state.json", state)
+
+
+def prune_partials(run_dir: Path, keep: str | None = None) -> None:
+    """Remove mid-stage checkpoints other than `keep` (their stage finished or was superseded)."""
+    for p in (run_dir / "checkpoints").glob("*.partial"):
+        if p.name != keep:
+            shutil.rmtree(p, ignore_errors=True)

@@ -1,0 +1,178 @@
+"""Everything a run's stages share: models, data, frames, the reward scorer, logs and state.
+
+Built once per `viarl run`. Tiny models and synthetic needle data named by the recipe are created
+here on first use, so `viarl run recipes/needle.yaml` works on a fresh machine with no hub.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from viarl.console import console
+from viarl.train import checkpoint as ckpt
+from viarl.train.answerer import Answerer
+from viarl.train.metrics import MetricsLog
+
+STANDARD_INPUTS = {"completion", "completion_tokens", "prediction", "answer", "candidates", "select"}
+
+
+@dataclass
+class ModelBundle:
+    model: Any
+    processor: Any
+
+
+def ensure_model(cfg, role: str):
+    """Create a tiny random model at cfg.path when it is missing and the recipe allows it."""
+    path = Path(cfg.path)
+    if not path.exists() and getattr(cfg, "tiny_seed", None) is not None:
+        from viarl.models.tiny import write_tiny_model
+
+        console.print(f"creating tiny {role} model at [bold]{path}[/] (seed {cfg.tiny_seed})")
+        write_tiny_model(path, role, seed=cfg.tiny_seed)
+
+
+def ensure_data(recipe) -> None:
+    """Generate the synthetic needle splits the recipe names, if they are not there yet."""
+    syn = recipe.data.synthetic
+    if syn is None:
+        return
+    from viarl.synth.needle import make_needle_dataset
+
+    for split, ds, n in (("train", recipe.data.train, syn.train_videos), ("test", recipe.data.eval, syn.test_videos)):
+        if ds is None or (Path(ds.path) / "json").exists():
+            continue
+        console.print(f"generating {n} synthetic needle videos ({split}) at [bold]{ds.path}[/]")
+        make_needle_dataset(ds.path, videos=n, frames=syn.frames, fps=syn.fps, seed=syn.seed,
+                            difficulty=syn.difficulty, split=split, size=tuple(syn.size))
+
+
+def load_split(recipe, ds):
+    """Samples of one dataset entry of the recipe (skips are reported, never fatal unless strict)."""
+    from viarl.data.loaders import load_dataset
+
+    loaded = load_dataset(ds.format, ds.path, tasks=ds.tasks, strict=recipe.data.strict,
+                          limit=ds.limit, video_dir=ds.video_dir)
+    if loaded.skips.total:
+        console.print(f"[yellow]{ds.path}: skipped {loaded.skips.total} entries[/] {dict(loaded.skips.counts)}")
+    return loaded.samples
+
+
+@dataclass
+class RunContext:
+    recipe: Any
+    run_dir: Path
+    accelerator: Any
+    selector: ModelBundle
+    answer: ModelBundle
+    train: list
+    eval: list
+    truth: dict | None
+    frame_cache: Any
+    scorer: Any
+    needs_prediction: bool
+    extra_inputs: list[str]
+    answerer: Answerer
+    metrics: MetricsLog
+    generator: torch.Generator
+    state: dict
+    global_step: int = 0
+    _candidates: dict = field(default_factory=dict)
+    _clip: Any = None
+
+    @classmethod
+    def build(cls, recipe, run_dir: Path) -> "RunContext":
+        from accelerate import Accelerator
+
+        from viarl.data.truth import load_truth
+        from viarl.models.loading import load_vlm
+        from viarl.rewards import load_rules
+        from viarl.video.cache import FrameCache
+
+        if recipe.run.threads:
+            torch.set_num_threads(recipe.run.threads)
+        precision = {"fp32": "no", "bf16": "bf16", "fp16": "fp16"}[recipe.run.precision]
+        acc = Accelerator(mixed_precision=precision, cpu=recipe.run.device == "cpu")
+        m = recipe.models
+        ensure_model(m.selector, "selector")
+        ensure_model(m.answer, "answer")
+        ensure_data(recipe)
+        state = ckpt.load_state(run_dir)
+        bundles = {}
+        for role, cfg in (("selector", m.selector), ("answer", m.answer)):
+            path = state["models"].get(role, cfg.path)  # a resumed run continues from its last stage
+            model, proc = load_vlm(path, dtype=cfg.dtype, attn_implementation=cfg.attn_implementation,
+                                   device=str(acc.device))
+            if cfg.gradient_checkpointing:
+                model.gradient_checkpointing_enable()
+            bundles[role] = ModelBundle(model, proc)
+        program = load_rules(recipe.rewards.file)
+        scorer = program.compile(dict(recipe.rewards.params))
+        train = load_split(recipe, recipe.data.train) if recipe.data.train else []
+        evals = load_split(recipe, recipe.data.eval) if recipe.data.eval else []
+        gen = torch.Generator().manual_seed(recipe.seed + 1000 * acc.process_index)
+        return cls(
+            recipe=recipe, run_dir=run_dir, accelerator=acc,
+            selector=bundles["selector"], answer=bundles["answer"], train=train, eval=evals,
+            truth=load_truth(recipe.data.eval.path) if recipe.data.eval else None,
+            frame_cache=FrameCache(recipe.frames.cache_dir) if recipe.frames.cache_dir else None,
+            scorer=scorer, needs_prediction="prediction" in program.needs,
+            extra_inputs=sorted(program.inputs - STANDARD_INPUTS),
+            answerer=Answerer(bundles["answer"].model, bundles["answer"].processor,
+                              max_new_tokens=m.answer.max_new_tokens,
+                              batch_size=recipe.evaluation.answer_batch_size),
+            metrics=MetricsLog(run_dir / "metrics.jsonl"), generator=gen, state=state,
+            global_step=int(state.get("global_step", 0)),
+        )
+
+    def candidates(self, sample):
+        """Both views of a sample's candidate frames (disk cache + an in-memory memo)."""
+        from viarl.video.candidates import load_candidates
+
+        key = str(sample.video)
+        if key not in self._candidates:
+            fr = self.recipe.frames
+            self._candidates[key] = load_candidates(sample.video, fr.candidates, fr.selector_size,
+                                                    fr.answer_size, cache=self.frame_cache)
+        return self._candidates[key]
+
+    def clip(self):
+        """The CLIP bundle for the CLIP baseline (created tiny on first use when the recipe allows)."""
+        if self._clip is None:
+            from viarl.models.clip import load_clip
+
+            cfg = self.recipe.models.clip
+            if not Path(cfg.model).exists() and getattr(cfg, "tiny_seed", None) is not None and "/" in cfg.model:
+                from viarl.models.tiny import write_tiny_model
+
+                write_tiny_model(cfg.model, "clip", seed=cfg.tiny_seed)
+            self._clip = load_clip(cfg.model, cfg.pretrained, device=str(self.accelerator.device))
+        return self._clip
+
+    def log(self, stage, step: int, stats: dict) -> None:
+        """One metrics line (main process only)."""
+        self.global_step += 1
+        if self.accelerator.is_main_process:
+            self.metrics.append({"stage": stage.kind, "stage_id": stage.id, "cycle": stage.cycle,
+                                 "step": step, "global_step": self.global_step, **stats})
+
+    def mark_done(self, stage_id: str, models: dict[str, str], eval_rows: list | None = None) -> None:
+        """Record a finished stage (and where its model now lives) in state.json."""
+        self.state["done"].append(stage_id)
+        self.state["models"].update(models)
+        self.state["global_step"] = self.global_step
+        if eval_rows:
+            self.state.setdefault("eval", []).extend(eval_rows)
+        if self.accelerator.is_main_process:
+            import json
+
+            from viarl.atomic import write_text
+
+            ckpt.save_state(self.run_dir, self.state)
+            rows = self.state.get("eval", [])
+            write_text(self.run_dir / "eval.jsonl", "".join(json.dumps(r) + "\n" for r in rows))
+        self.accelerator.wait_for_everyone()

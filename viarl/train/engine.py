@@ -1,0 +1,97 @@
+"""The engine: run the stages a recipe lists, for the cycles it asks, and leave a readable run folder.
+
+Plan (from `recipe.stages`):  before-stages once, cycle-0 evaluation, then for c = 1..cycles the
+cycle's stages followed by an evaluation. Iterated amplification is just this loop: each stage
+starts from the models the previous stage left, and the RL reference is re-taken from the
+selector at the start of every RL stage. Finished stages are recorded in state.json; `--resume`
+skips them, reloads the models they left, and continues the interrupted stage from its last
+mid-stage checkpoint.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+from viarl.atomic import write_json, write_text
+from viarl.console import console
+from viarl.errors import UserError
+from viarl.train import checkpoint as ckpt
+from viarl.train.context import RunContext
+from viarl.train.eval_stage import EvalStage
+from viarl.train.rl_stage import RLStage
+from viarl.train.sft_stage import SFTStage, WarmupStage
+from viarl.train.summary import print_summary, summary_dict
+
+STAGES = {"warmup": WarmupStage, "rl": RLStage, "sft": SFTStage, "eval": EvalStage}
+
+
+@dataclass(frozen=True)
+class PlannedStage:
+    id: str  # e.g. "pre0-warmup", "c1-rl", "c1-eval"
+    kind: str
+    cycle: int
+
+
+def plan(recipe) -> list[PlannedStage]:
+    """The ordered stages of a run; ids are stable, so state.json can name what is done."""
+    out = [PlannedStage(f"pre{i}-{k}", k, 0) for i, k in enumerate(recipe.stages.before)]
+    evaluate_each = recipe.evaluation.after_each_cycle and bool(recipe.evaluation.selectors)
+    if evaluate_each:
+        out.append(PlannedStage("c0-eval", "eval", 0))
+    for c in range(1, recipe.stages.cycles + 1):
+        out += [PlannedStage(f"c{c}-{k}", k, c) for k in recipe.stages.cycle if k != "eval"]
+        if evaluate_each or (c == recipe.stages.cycles and recipe.evaluation.selectors):
+            out.append(PlannedStage(f"c{c}-eval", "eval", c))
+    if recipe.stages.cycles == 0 and not evaluate_each and recipe.evaluation.selectors:
+        out.append(PlannedStage("c0-eval", "eval", 0))
+    return out
+
+
+def prepare_run_dir(recipe, resume: str | None) -> Path:
+    """The run folder: a new one (refusing to overwrite a finished run) or the one to resume."""
+    if resume:
+        run_dir = Path(resume)
+        if not (run_dir / "state.json").exists():
+            raise UserError(f"{run_dir} is not a viarl run folder (no state.json)", where="--resume",
+                            fix="pass the folder a previous `viarl run` wrote (its output_dir)")
+        return run_dir
+    run_dir = Path(recipe.output_dir)
+    if (run_dir / "state.json").exists():
+        raise UserError(f"run folder {run_dir} already holds a run", where="output_dir",
+                        fix=f"resume it with `--resume {run_dir}`, or start a new one with "
+                            f"`output_dir=runs/<new name>` on the command line")
+    run_dir.mkdir(parents=True, exist_ok=True)
+    return run_dir
+
+
+def run_recipe(recipe, resolved_yaml: str, resume: str | None = None) -> Path:
+    """Run (or resume) a recipe end to end; returns the run folder."""
+    t0 = time.perf_counter()
+    run_dir = prepare_run_dir(recipe, resume)
+    torch.manual_seed(recipe.seed)
+    ctx = RunContext.build(recipe, run_dir)
+    if ctx.accelerator.is_main_process:
+        write_text(run_dir / "recipe.yaml", resolved_yaml)
+    stages = plan(recipe)
+    done = set(ctx.state["done"])
+    current = next((s.id for s in stages if s.id not in done), None)
+    ctx.metrics.keep_stages(done, current if (run_dir / "checkpoints" / f"{current}.partial").exists() else None)
+    ckpt.prune_partials(run_dir, keep=f"{current}.partial")
+    for item in stages:
+        if item.id in done:
+            continue
+        stage = STAGES[item.kind](ctx, item.id, item.cycle)
+        stage.setup()
+        stage.run()
+        stage.save()
+        ckpt.prune_partials(run_dir)
+    summary = summary_dict(ctx, wall_s=time.perf_counter() - t0)
+    if ctx.accelerator.is_main_process:
+        write_json(run_dir / "summary.json", summary)
+        print_summary(summary)
+        console.print(f"run folder: [bold]{run_dir}[/]")
+    return run_dir

@@ -1,0 +1,63 @@
+"""The evaluation stage: every configured selector on held-out questions, with the current models.
+
+Run after each cycle (and once before training, as cycle 0), it appends one line per selector to
+`eval.jsonl` and writes each selector's predictions under `eval/cycle_<c>/<selector>/`. The last
+one also becomes `summary.json`. Uniform and CLIP use the same answer model as the trained
+selector, so the rows differ only in which frames were chosen.
+"""
+
+from __future__ import annotations
+
+from viarl.console import console
+from viarl.eval.evaluate import evaluate
+from viarl.eval.selectors import ClipSelector, UniformSelector
+from viarl.train.selector import TrainedSelector
+
+
+def make_selectors(ctx) -> list:
+    """The selectors the recipe asks for, in its order."""
+    out = []
+    for name in ctx.recipe.evaluation.selectors:
+        if name == "trained":
+            out.append(TrainedSelector(ctx.selector.model, ctx.selector.processor,
+                                       index_text=ctx.recipe.frames.index_text,
+                                       max_new_tokens=ctx.recipe.models.selector.max_new_tokens))
+        elif name == "uniform":
+            out.append(UniformSelector())
+        elif name == "clip":
+            out.append(ClipSelector(ctx.clip(), diversity=ctx.recipe.evaluation.clip_diversity))
+    return out
+
+
+class EvalStage:
+    """Evaluate after a cycle; `setup` / `run` / `save` like every stage."""
+
+    def __init__(self, ctx, stage_id: str, cycle: int):
+        self.ctx, self.id, self.cycle = ctx, stage_id, cycle
+        self.rows: list[dict] = []
+
+    def setup(self) -> None:
+        self.selectors = make_selectors(self.ctx)
+
+    def run(self) -> None:
+        ctx, fr = self.ctx, self.ctx.recipe.frames
+        samples = ctx.eval
+        if ctx.recipe.evaluation.limit:
+            samples = samples[: ctx.recipe.evaluation.limit]
+        for sel in self.selectors:
+            out = ctx.run_dir / "eval" / f"cycle_{self.cycle}" / sel.name
+            res = evaluate(samples, sel, ctx.answerer, candidates=fr.candidates, select=fr.select,
+                           selector_size=fr.selector_size, answer_size=fr.answer_size,
+                           cache=ctx.frame_cache, truth=ctx.truth, out_dir=out,
+                           batch_size=ctx.recipe.evaluation.answer_batch_size)
+            self.rows.append({"cycle": self.cycle, "selector": sel.name, "accuracy": res.accuracy,
+                              "hit_rate": res.hit_rate, "n": res.n, "fallbacks": res.fallbacks,
+                              "skipped": dict(res.skipped)})
+        console.print(f"[bold]eval cycle {self.cycle}[/]  " + "  ".join(
+            f"{r['selector']}: acc={r['accuracy']:.3f}"
+            + (f" hit={r['hit_rate']:.3f}" if r["hit_rate"] is not None else "") for r in self.rows))
+
+    def save(self) -> None:
+        # The engine keeps eval rows in state.json and rewrites eval.jsonl from it, so a stage
+        # killed half-way never leaves a duplicated line.
+        self.ctx.mark_done(self.id, {}, eval_rows=self.rows)

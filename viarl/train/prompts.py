@@ -1,0 +1,109 @@
+"""The selector's and the answer model's prompts: the only copy in viarl.
+
+The paper's code kept several drifting copies of these; everything that builds a prompt (rollout,
+warm-up, evaluation, SFT) calls the functions below. Messages use the Hugging Face chat format with
+`{"type": "image"}` placeholders, so `processor.apply_chat_template` renders them exactly as it
+would for a hub checkpoint of Qwen2.5-VL.
+"""
+
+from __future__ import annotations
+
+import re
+import string
+from typing import Any, Sequence
+
+from PIL import Image
+
+LETTERS = string.ascii_uppercase
+
+SELECTOR_SYSTEM = (
+    "You are choosing frames of a video to answer a question about it. The video is shown as "
+    "{count} frames in temporal order. The red number in the bottom-right corner of each frame is "
+    "its index, from 0 to {last}.\n"
+    "1. Pick out the question's keywords: entities, time, place, action.\n"
+    "2. Describe what the frames relevant to the question should look like.\n"
+    "3. Give exactly {select} distinct frame indices.\n"
+    "Answer in this format: <think> your reasoning </think><index> i1, i2, ..., i{select} </index>"
+)
+
+ANSWER_INSTRUCTION = "Answer with the option's letter from the given choices directly."
+
+_STOPWORDS = frozenset(
+    "a an the of in on at to and or is was were be been what which who whom whose when where why "
+    "how that this these those did does do it its from with for by as appeared appear appears "
+    "video frame frames shown show briefly".split()
+)
+
+
+def format_options(options: Sequence[str]) -> str:
+    """'A. first\\nB. second…' in candidate order."""
+    return "\n".join(f"{LETTERS[i]}. {text}" for i, text in enumerate(options))
+
+
+def selector_messages(question: str, count: int, select: int, index_text: bool) -> list[dict[str, Any]]:
+    """Chat messages for the selector: system task, then `count` frames, then the question stem.
+
+    `count` is the TRUE number of candidates (a short video may have fewer than T). With
+    `index_text`, each frame is preceded by "Frame i:" as text too, which small models read far
+    more easily than the drawn digits.
+    """
+    system = SELECTOR_SYSTEM.format(count=count, last=count - 1, select=min(select, count))
+    content: list[dict[str, Any]] = []
+    for i in range(count):
+        if index_text:
+            content.append({"type": "text", "text": f"Frame {i}:"})
+        content.append({"type": "image"})
+    content.append({"type": "text", "text": f"Question: {question}"})
+    return [
+        {"role": "system", "content": [{"type": "text", "text": system}]},
+        {"role": "user", "content": content},
+    ]
+
+
+def answer_messages(question: str, options: Sequence[str], n_images: int) -> list[dict[str, Any]]:
+    """Chat messages for the answer model: the chosen frames, the question with lettered options."""
+    content: list[dict[str, Any]] = [{"type": "image"} for _ in range(n_images)]
+    text = f"{question}\n{format_options(options)}\n{ANSWER_INSTRUCTION}"
+    content.append({"type": "text", "text": text})
+    return [{"role": "user", "content": content}]
+
+
+def render(processor, messages: list[dict[str, Any]], add_generation_prompt: bool = True) -> str:
+    """The chat template's text for `messages` (what a hub checkpoint's processor would produce)."""
+    return processor.apply_chat_template(
+        messages, tokenize=False, add_generation_prompt=add_generation_prompt
+    )
+
+
+def encode(processor, texts: list[str], images: list[list[Image.Image]], padding_side: str = "left"):
+    """Tokenise rendered prompts with their images into one padded batch (a BatchFeature).
+
+    Left padding for generation (new tokens line up at the right edge); right padding for
+    training, where the response follows each prompt.
+    """
+    tok = processor.tokenizer
+    old = tok.padding_side
+    tok.padding_side = padding_side
+    try:
+        flat = [img for imgs in images for img in imgs]
+        return processor(
+            text=texts, images=flat if flat else None, return_tensors="pt", padding=True
+        )
+    finally:
+        tok.padding_side = old
+
+
+def think_keywords(question: str, limit: int = 8) -> str:
+    """Content words of the question: the warm-up's stand-in reasoning (format only, no labels)."""
+    words = [w for w in re.findall(r"[A-Za-z]+", question.lower()) if w not in _STOPWORDS]
+    seen: list[str] = []
+    for w in words:
+        if w not in seen:
+            seen.append(w)
+    return ", ".join(seen[:limit]) or "the question"
+
+
+def selector_target(question: str, indices: Sequence[int]) -> str:
+    """A well-formed selector completion: keyword reasoning, then the given indices."""
+    joined = ", ".join(str(i) for i in indices)
+    return f"<think>Keywords: {think_keywords(question)}.</think><index>{joined}</index>"

@@ -1,0 +1,91 @@
+"""Supervised stages: answer-model SFT on the selector's picks, and the selector's format warm-up.
+
+Stage 2 of a cycle (`SFTStage`) tunes the answer model with token cross-entropy on the correct
+letter, given the frames the current selector picks for each training question (prompt tokens
+masked). The optional warm-up (`WarmupStage`) teaches a randomly initialised selector only the
+output format: keyword reasoning and N uniformly spaced indices with a random offset. It sees no
+frame labels, so it cannot leak where the needle is.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from viarl.selection import uniform_indices
+from viarl.train.prompts import answer_messages, selector_messages, selector_target
+from viarl.train.selector import TrainedSelector
+from viarl.train.stage import TrainingStage
+from viarl.train.supervised import supervised_batch, supervised_loss
+
+
+def supervised_step(stage: TrainingStage, examples, grad_clip: float) -> dict:
+    """One optimiser step of cross-entropy on (messages, images, target) examples."""
+    t0 = time.perf_counter()
+    stage.model.train()
+    batch = supervised_batch(stage.bundle.processor, examples)
+    loss, info = supervised_loss(stage.model, batch)
+    stage.backward(loss)
+    norm = stage.optimizer_step(grad_clip)
+    return {"loss": float(loss), "grad_norm": norm, **info,
+            "samples_per_s": len(examples) / (time.perf_counter() - t0)}
+
+
+class SFTStage(TrainingStage):
+    """Answer-model tuning on the frames the current selector picks."""
+
+    role = "answer"
+
+    def setup(self) -> None:
+        cfg = self.ctx.recipe.sft
+        self.cfg, self.steps = cfg, cfg.steps
+        self.picks: dict[str, tuple[int, ...]] = {}
+        self.prepare(self.ctx.answer.model, lr=cfg.lr, weight_decay=cfg.weight_decay, schedule=cfg.schedule,
+                     warmup_ratio=cfg.warmup_ratio, freeze_vision=cfg.freeze_vision)
+
+    def chosen(self, samples) -> list[tuple[int, ...]]:
+        """The current selector's greedy picks (uniform where its output is unusable), memoised."""
+        ctx, fr = self.ctx, self.ctx.recipe.frames
+        todo = [s for s in samples if s.id not in self.picks]
+        if todo:
+            sel = TrainedSelector(ctx.selector.model, ctx.selector.processor, index_text=fr.index_text,
+                                  max_new_tokens=ctx.recipe.models.selector.max_new_tokens)
+            for s, pick in zip(todo, sel.select(todo, [ctx.candidates(s) for s in todo], fr.select)):
+                self.picks[s.id] = pick.indices
+        return [self.picks[s.id] for s in samples]
+
+    def step(self, step: int) -> dict:
+        samples = self.batch_samples(step, self.cfg.batch_size)
+        examples = []
+        for s, idx in zip(samples, self.chosen(samples)):
+            c = self.ctx.candidates(s)
+            examples.append((answer_messages(s.question, s.options, len(idx)), [c.answer[i] for i in idx], s.answer))
+        return supervised_step(self, examples, self.cfg.grad_clip)
+
+    def save(self) -> None:
+        super().save()
+        self.ctx.answerer.reset()  # new weights: memoised answers are stale
+
+
+class WarmupStage(TrainingStage):
+    """Selector format warm-up: uniformly spaced indices with a random offset, no frame labels."""
+
+    role = "selector"
+
+    def setup(self) -> None:
+        cfg = self.ctx.recipe.warmup
+        self.cfg, self.steps = cfg, cfg.steps
+        self.prepare(self.ctx.selector.model, lr=cfg.lr, weight_decay=0.0, schedule=cfg.schedule,
+                     warmup_ratio=cfg.warmup_ratio, freeze_vision=self.ctx.recipe.models.selector.freeze_vision)
+
+    def step(self, step: int) -> dict:
+        fr = self.ctx.recipe.frames
+        rng = np.random.default_rng([self.ctx.recipe.seed, 7, step])
+        examples = []
+        for s in self.batch_samples(step, self.cfg.batch_size):
+            c = self.ctx.candidates(s)
+            idx = uniform_indices(c.count, fr.select, offset=float(rng.random()))
+            msgs = selector_messages(s.question, c.count, fr.select, fr.index_text)
+            examples.append((msgs, c.selector, selector_target(s.question, idx)))
+        return supervised_step(self, examples, self.cfg.grad_clip if hasattr(self.cfg, "grad_clip") else 1.0)

@@ -1,0 +1,149 @@
+"""What every training stage shares: optimiser set-up, the step loop, logging, checkpoints, resume.
+
+A stage is a small class with `setup`, `run` and `save`. Training stages subclass
+`TrainingStage` and define `role` (which model they train), `setup` and `step(step) -> stats`.
+The loop here handles the rest the same way for all of them: a deterministic data order (so a
+resumed run sees the same prompts), a progress bar, one metrics line per step, mid-stage
+checkpoints every `run.save_every` steps, and the final model save.
+"""
+
+from __future__ import annotations
+
+import time
+import zlib
+from pathlib import Path
+
+import numpy as np
+
+from viarl.console import progress
+from viarl.train import checkpoint as ckpt
+from viarl.train.distributed import rank, world_size
+from viarl.train.optim import build_optimizer, build_scheduler, clip_and_step, freeze_vision
+
+
+class TrainingStage:
+    """Base of the warm-up, RL and SFT stages (one level, no deeper)."""
+
+    role = "selector"  # which model this stage trains: "selector" or "answer"
+    steps = 0
+
+    def __init__(self, ctx, stage_id: str, cycle: int):
+        self.ctx, self.id, self.cycle = ctx, stage_id, cycle
+        self.kind = stage_id.split("-")[-1]
+        self.examples: list[str] = []
+
+    # -- set-up helpers -------------------------------------------------------------------
+    @property
+    def bundle(self):
+        return self.ctx.selector if self.role == "selector" else self.ctx.answer
+
+    def prepare(self, model, *, lr, weight_decay, schedule, warmup_ratio, freeze_vision: bool) -> None:
+        """Freeze what must not train, then build the optimiser and schedule through accelerate."""
+        model.requires_grad_(True)
+        _freeze(model, freeze_vision)
+        optimizer = build_optimizer(model, lr, weight_decay)
+        scheduler = build_scheduler(optimizer, schedule, max(self.steps, 1), warmup_ratio)
+        acc = self.ctx.accelerator
+        self.model, self.optimizer, self.scheduler = acc.prepare(model, optimizer, scheduler)
+        self.bundle.model = self.model
+
+    def batch_samples(self, step: int, n: int) -> list:
+        """This process's share of the n training questions of `step`.
+
+        The order is a seeded permutation per pass over the data, so it depends only on
+        (seed, stage, step): a resumed run continues exactly where the killed one was.
+        """
+        data = self.ctx.train
+        total = n * world_size()
+        start = step * total
+        picked = []
+        for j in range(start, start + total):
+            epoch, pos = divmod(j, len(data))
+            perm = np.random.default_rng([self.ctx.recipe.seed, self.cycle, hash_id(self.id), epoch]).permutation(len(data))
+            picked.append(data[int(perm[pos])])
+        return picked[rank() * n : (rank() + 1) * n]
+
+    def backward(self, loss) -> None:
+        self.ctx.accelerator.backward(loss)
+
+    def optimizer_step(self, max_norm: float) -> float:
+        return clip_and_step(self.model, self.optimizer, self.scheduler, max_norm, self.ctx.accelerator)
+
+    # -- the loop -------------------------------------------------------------------------
+    def step(self, step: int) -> dict:  # pragma: no cover - every stage overrides it
+        raise NotImplementedError
+
+    def run(self) -> None:
+        """Run the remaining steps (resuming from a mid-stage checkpoint when there is one)."""
+        ctx = self.ctx
+        start = self.resume()
+        every = ctx.recipe.run.save_every
+        with progress() as bar:
+            task = bar.add_task(f"{self.id}", total=self.steps, completed=start, info="")
+            for step in range(start, self.steps):
+                t0 = time.perf_counter()
+                stats = self.step(step)
+                stats.setdefault("samples_per_s", 0.0)
+                stats["lr"] = float(self.scheduler.get_last_lr()[0])
+                stats["step_s"] = time.perf_counter() - t0
+                ctx.log(self, step, stats)
+                bar.update(task, advance=1, info=_short(stats))
+                if every and (step + 1) % every == 0 and step + 1 < self.steps:
+                    self.checkpoint(step + 1)
+
+    def partial_dir(self) -> Path:
+        return self.ctx.run_dir / "checkpoints" / f"{self.id}.partial"
+
+    def checkpoint(self, next_step: int) -> None:
+        """Save everything needed to continue at `next_step` (main process only)."""
+        ctx = self.ctx
+        if ctx.accelerator.is_main_process:
+            model = ctx.accelerator.unwrap_model(self.model)
+            ckpt.save_partial(self.partial_dir(), model, self.bundle.processor, self.optimizer,
+                              self.scheduler, next_step, ctx.generator, {"global_step": ctx.global_step})
+        ctx.accelerator.wait_for_everyone()
+
+    def resume(self) -> int:
+        """Load the mid-stage checkpoint of this stage if there is one; returns the next step."""
+        folder = self.partial_dir()
+        if not folder.exists():
+            return 0
+        state = ckpt.load_partial(folder)
+        model = self.ctx.accelerator.unwrap_model(self.model)
+        from safetensors.torch import load_file
+
+        weights = {}
+        for f in sorted((folder / "model").glob("*.safetensors")):
+            weights.update(load_file(f))
+        model.load_state_dict(weights, strict=False)
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.scheduler.load_state_dict(state["scheduler"])
+        ckpt.set_rng_state(state["rng"], self.ctx.generator)
+        self.ctx.global_step = state["extra"]["global_step"]
+        self.ctx.metrics.truncate(self.id, state["step"])
+        return int(state["step"])
+
+    def save(self) -> None:
+        """Save the trained model as this stage's result and mark the stage done."""
+        ctx = self.ctx
+        model = ctx.accelerator.unwrap_model(self.model)
+        self.bundle.model = model.eval()
+        folder = ctx.run_dir / "checkpoints" / self.id / self.role
+        if ctx.accelerator.is_main_process:
+            ckpt.save_model(model, self.bundle.processor, folder)
+        ctx.accelerator.wait_for_everyone()
+        ctx.mark_done(self.id, {self.role: str(folder)})
+
+
+def _freeze(model, frozen: bool) -> None:
+    freeze_vision(model, frozen)
+
+
+def hash_id(stage_id: str) -> int:
+    """A stable (not Python-salted) integer for a stage id, to seed its data order."""
+    return zlib.crc32(stage_id.encode())
+
+
+def _short(stats: dict) -> str:
+    keys = [k for k in ("reward/total", "loss", "kl", "token_accuracy") if k in stats]
+    return " ".join(f"{k.split('/')[-1]}={stats[k]:.3f}" for k in keys)
