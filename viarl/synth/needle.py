@@ -34,9 +34,10 @@ def _fail(what: str, where: str, fix: str) -> UserError:
 
 
 def _check_args(out_dir, videos, frames, fps, seed, difficulty, split, size) -> tuple[Path, int, int]:
-    for name, value in (("videos", videos), ("frames", frames)):
+    for name, value, least in (("videos", videos, 1), ("frames", frames, 8)):
         if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-            raise _fail(f"{name} must be a positive integer, got {value!r}", name, f"pass --{name} 1 or more")
+            raise _fail(f"{name} must be a positive integer, got {value!r}", name,
+                        f"pass --{name} {least} or more")
     if frames < 8:
         raise _fail(f"frames must be at least 8 (needle, distractors and background), got {frames}",
                     "frames", "pass --frames 8 or more")
