@@ -1,0 +1,200 @@
+"""Evaluate one frame selector with one answer model on a list of questions.
+
+For each question: load its T candidate frames (through the frame cache), let the selector pick
+N, show the answer model those N frames (answer view, sorted by index) with the question and
+its lettered options, and read the letter back (`answer_parse.parse_answer`). A question is
+correct when that letter is the ground truth; it is a needle *hit* when any chosen source frame
+lies inside a truth span of its video (only when a truth file is given).
+
+A video that cannot be loaded skips its questions, counted by reason ("video missing", "video
+unreadable", ...): the run goes on and the table says how many were lost and why.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Sequence
+
+from viarl.errors import UserError
+from viarl.eval.answer_parse import parse_answer
+from viarl.eval.tables import ResultsTable, SelectorSummary, summarize
+
+PREDICTIONS = "predictions.jsonl"
+
+
+@dataclass
+class EvalResult:
+    """Outcome of one selector: overall numbers, skipped questions by reason, per-question rows."""
+
+    selector: str
+    accuracy: float
+    hit_rate: float | None
+    n: int
+    fallbacks: int
+    skipped: dict[str, int] = field(default_factory=dict)
+    rows: list[dict[str, Any]] = field(default_factory=list)
+
+    def summary(self) -> SelectorSummary:
+        """Cells per question type (and duration class where known) for this selector."""
+        return summarize(self.selector, self.rows, skipped=self.skipped)
+
+    def table(self) -> ResultsTable:
+        """This selector's accuracy table, overall and per question type."""
+        return ResultsTable([self.summary()])
+
+    def to_json(self) -> dict[str, Any]:
+        """The headline numbers (no rows), as eval.jsonl lines carry them."""
+        return {"selector": self.selector, "accuracy": self.accuracy, "hit_rate": self.hit_rate,
+                "n": self.n, "fallbacks": self.fallbacks, "skipped": dict(self.skipped)}
+
+
+def duration_class(sample) -> str | None:
+    """VideoMME's short / medium / long class from the sample's meta, if it has one."""
+    for key in ("duration_class", "duration"):
+        value = sample.meta.get(key)
+        if isinstance(value, str) and value.strip():
+            return value.strip()
+    return None
+
+
+def question_types(sample) -> str | list[str]:
+    """The sample's type, or its list of types (LVBench questions may have several)."""
+    many = sample.meta.get("question_types")
+    if isinstance(many, (list, tuple)) and many:
+        return [str(t) for t in many]
+    return sample.question_type
+
+
+def _check_sizes(candidates: int, select: int) -> None:
+    if select < 1:
+        raise UserError(f"select must be >= 1, got {select}", where="frames.select",
+                        fix="pick at least one frame (the paper uses 8)")
+    if candidates < select:
+        raise UserError(f"select ({select}) is larger than candidates ({candidates})",
+                        where="frames.select", fix="pick at most as many frames as there are candidates")
+
+
+def _load(sample, candidates, selector_size, answer_size, cache):
+    """(Candidates, None) or (None, skip reason) for the sample's video."""
+    from viarl.video.candidates import load_candidates
+    from viarl.video.decode import VIDEO_UNREADABLE, video_problem
+
+    try:
+        return load_candidates(sample.video, candidates, selector_size, answer_size, cache=cache), None
+    except UserError:
+        return None, video_problem(sample.video) or VIDEO_UNREADABLE
+
+
+def _hit(frame_numbers: list[int], video: Path, truth) -> bool | None:
+    if truth is None:
+        return None
+    spans = truth.get(Path(video).name)
+    if spans is None:
+        return None
+    from viarl.data.truth import hit
+
+    return bool(hit(frame_numbers, spans))
+
+
+def evaluate(samples: Sequence[Any], selector, answerer, *, candidates: int, select: int,
+             selector_size: int, answer_size: int, cache=None, truth=None,
+             out_dir: str | Path | None = None, progress: bool = True,
+             batch_size: int = 8) -> EvalResult:
+    """Run `selector` then `answerer` over `samples`; see the module docstring.
+
+    samples: viarl.data Samples; selector: has `name` and `select(samples, cands, n)`;
+    answerer: viarl.train.answerer.Answerer (or anything with its `answer(requests)`);
+    truth: {video file name: [(start, end_exclusive), ...]} or None; out_dir: when given,
+    `predictions.jsonl` is written there. Questions go through in batches of `batch_size`, so
+    only one batch's frames are held in memory.
+    """
+    from viarl.console import progress as make_progress
+    from viarl.train.answerer import AnswerRequest
+
+    _check_sizes(candidates, select)
+    skipped: Counter = Counter()
+    rows: list[dict[str, Any]] = []
+    bar = make_progress(transient=True) if progress else None
+    task = bar.add_task(f"eval {selector.name}", total=len(samples), info="") if bar else None
+    if bar:
+        bar.start()
+    try:
+        for start in range(0, len(samples), max(1, batch_size)):
+            chunk = samples[start:start + max(1, batch_size)]
+            loaded = []
+            for s in chunk:
+                cands, reason = _load(s, candidates, selector_size, answer_size, cache)
+                if cands is None:
+                    skipped[reason] += 1
+                else:
+                    loaded.append((s, cands))
+            if loaded:
+                picks = selector.select([s for s, _ in loaded], [c for _, c in loaded], select)
+                requests = [AnswerRequest(key=(s.id, sel.indices), images=[c.answer[i] for i in sel.indices],
+                                          question=s.question, options=tuple(s.options))
+                            for (s, c), sel in zip(loaded, picks)]
+                answers = answerer.answer(requests)
+                for (s, c), sel, raw in zip(loaded, picks, answers):
+                    rows.append(_row(s, c, sel, raw, truth))
+            if bar:
+                done = len(rows)
+                bar.update(task, advance=len(chunk),
+                           info=f"acc {sum(r['correct'] for r in rows) / done:.2f}" if done else "")
+    finally:
+        if bar:
+            bar.stop()
+    result = _result(selector.name, rows, dict(skipped))
+    if out_dir is not None:
+        write_predictions(Path(out_dir) / PREDICTIONS, rows)
+    return result
+
+
+def _row(sample, cands, sel, raw_answer: str, truth) -> dict[str, Any]:
+    """One predictions.jsonl line (plain JSON types only)."""
+    frames = [int(cands.frame_indices[i]) for i in sel.indices]
+    parsed = parse_answer(raw_answer, sample.options)
+    return {
+        "id": sample.id, "video": str(sample.video), "question": sample.question,
+        "options": list(sample.options), "question_type": question_types(sample),
+        "duration_class": duration_class(sample), "chosen": [int(i) for i in sel.indices],
+        "chosen_frames": frames, "candidates": cands.count,
+        "candidate_frames": [int(f) for f in cands.frame_indices],
+        "selector_raw": sel.raw, "answer_raw": raw_answer, "parsed": parsed,
+        "answer": sample.answer, "correct": parsed == sample.answer, "fallback": bool(sel.fallback),
+        "hit": _hit(frames, sample.video, truth),
+    }
+
+
+def _result(name: str, rows: list[dict[str, Any]], skipped: dict[str, int]) -> EvalResult:
+    n = len(rows)
+    known = [r["hit"] for r in rows if r["hit"] is not None]
+    return EvalResult(
+        selector=name, accuracy=sum(r["correct"] for r in rows) / n if n else 0.0,
+        hit_rate=sum(known) / len(known) if known else None, n=n,
+        fallbacks=sum(r["fallback"] for r in rows), skipped=skipped, rows=rows)
+
+
+def write_predictions(path: str | Path, rows: Sequence[dict[str, Any]]) -> Path:
+    """Write prediction rows as JSON lines (atomically)."""
+    from viarl.atomic import write_text
+
+    write_text(path, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
+    return Path(path)
+
+
+def result_from_predictions(path: str | Path, selector: str | None = None,
+                            skipped: dict[str, int] | None = None) -> EvalResult:
+    """Rebuild an EvalResult from a predictions.jsonl (selector named after its folder by default)."""
+    path = Path(path)
+    rows = []
+    for lineno, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        if line.strip():
+            try:
+                rows.append(json.loads(line))
+            except json.JSONDecodeError as e:
+                raise UserError(f"not valid JSON: {e.msg}", where=f"{path}:{lineno}:{e.colno}",
+                                fix="predictions.jsonl is written by viarl eval; run it again") from None
+    return _result(selector or path.parent.name, rows, dict(skipped or {}))
