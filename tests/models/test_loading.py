@@ -1,0 +1,82 @@
+"""load_vlm: Auto-class loading of local folders; clear UserErrors for everything a user can get wrong."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+import torch
+
+from viarl.errors import UserError
+from viarl.models.loading import load_vlm
+
+
+def test_loads_model_and_processor_in_eval_mode(tiny_answer_dir):
+    model, processor = load_vlm(str(tiny_answer_dir))
+    assert type(model).__name__ == "Qwen2_5_VLForConditionalGeneration"
+    assert type(processor).__name__ == "Qwen2_5_VLProcessor"
+    assert not model.training
+    assert next(model.parameters()).dtype == torch.float32
+    assert model.config._attn_implementation == "sdpa"
+
+
+def test_dtype_and_attention_are_applied(tiny_answer_dir):
+    model, _ = load_vlm(tiny_answer_dir, dtype="bfloat16", attn_implementation="eager")
+    assert next(model.parameters()).dtype == torch.bfloat16
+    assert model.config._attn_implementation == "eager"
+
+
+def test_class_comes_from_config_not_from_the_folder_name(tiny_answer_dir, tmp_path):
+    renamed = tmp_path / "clip-not-really"
+    shutil.copytree(tiny_answer_dir, renamed)
+    model, _ = load_vlm(renamed)
+    assert type(model).__name__ == "Qwen2_5_VLForConditionalGeneration"
+
+
+@pytest.mark.parametrize("source", ["/no/such/model/folder", "./relative/missing", "not a hub id"])
+def test_missing_folder_names_the_fix(source):
+    with pytest.raises(UserError) as e:
+        load_vlm(source)
+    assert "does not exist" in e.value.message
+    assert "viarl models tiny" in e.value.fix
+
+
+def test_hub_id_offline_is_a_user_error():
+    # conftest sets HF_HUB_OFFLINE=1: an uncached hub id must fail fast and clearly.
+    with pytest.raises(UserError) as e:
+        load_vlm("Qwen/Qwen2.5-VL-3B-Instruct")
+    assert e.value.where == "Qwen/Qwen2.5-VL-3B-Instruct"
+    assert "network" in e.value.fix
+
+
+def test_folder_without_config_and_file_instead_of_folder(tmp_path, tiny_clip_dir):
+    with pytest.raises(UserError, match="no config.json"):
+        load_vlm(tiny_clip_dir)
+    f = tmp_path / "weights.bin"
+    f.write_bytes(b"\0")
+    with pytest.raises(UserError, match="is a file"):
+        load_vlm(f)
+
+
+def test_text_only_config_is_not_a_vlm(tmp_path):
+    (tmp_path / "config.json").write_text(json.dumps({"model_type": "qwen2", "hidden_size": 8,
+                                                      "num_hidden_layers": 1, "num_attention_heads": 1,
+                                                      "intermediate_size": 8, "vocab_size": 16}))
+    with pytest.raises(UserError, match="not a vision-language model"):
+        load_vlm(tmp_path)
+
+
+def test_incomplete_folder_is_a_user_error(tmp_path, tiny_answer_dir):
+    broken = tmp_path / "broken"
+    shutil.copytree(tiny_answer_dir, broken)
+    (broken / "model.safetensors").unlink()
+    with pytest.raises(UserError, match="cannot load"):
+        load_vlm(broken)
+
+
+@pytest.mark.parametrize("kwargs", [{"dtype": "float64x"}, {"attn_implementation": "magic"}])
+def test_bad_options(tiny_answer_dir, kwargs):
+    with pytest.raises(UserError) as e:
+        load_vlm(tiny_answer_dir, **kwargs)
+    assert "use one of" in e.value.fix
