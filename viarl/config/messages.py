@@ -109,5 +109,6 @@ def _line(path: tuple[str, ...], value: Any, problem: str, fix: str | None, loca
         got = f" = {type(value).__name__} {_short(value, 40)}"
     text = f"- `{_dotted(path) or '(recipe)'}`{got}{at}: {problem}"
     if fix:
-        text += f"; fix: {fix}"
+        # A multi-line problem (a rule file's own error) gets its fix on a line of its own.
+        text += f"\nfix: {fix}" if "\n" in problem else f"; fix: {fix}"
     return text.replace("\n", "\n    ")

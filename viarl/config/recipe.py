@@ -26,32 +26,59 @@ class Recipe(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    name: str = Field("run", min_length=1, description="Name of the run (used in the default output_dir).")
+    name: str = Field(
+        "run", min_length=1, description="Name of the run (used in the default output_dir)."
+    )
     base: str | None = Field(
         None,
         description="Recipe to inherit from, relative to THIS file; this recipe is merged over it. "
         "Null in a resolved recipe.",
     )
     seed: int = Field(0, description="Seed of every random stream of the run.")
-    output_dir: str = Field("runs/run", description="Run folder: checkpoints, metrics, reports. Default: runs/<name>.")
-    models: Models = Field(default_factory=dict, validate_default=True, description="The selector, answer and CLIP models.")
-    frames: Frames = Field(default_factory=dict, validate_default=True, description="Candidate and selected frames.")
-    data: Data = Field(default_factory=dict, validate_default=True, description="Training and evaluation data.")
-    rewards: Rewards = Field(default_factory=dict, validate_default=True, description="The reward rule file and its parameters.")
-    rl: RL = Field(default_factory=dict, validate_default=True, description="REINFORCE++ training of the selector.")
-    sft: SFT = Field(default_factory=dict, validate_default=True, description="Supervised tuning of the answer model.")
-    warmup: Warmup = Field(default_factory=dict, validate_default=True, description="Format warm-up of the selector.")
-    stages: Stages = Field(default_factory=dict, validate_default=True, description="Which stages run, in which order.")
-    evaluation: Evaluation = Field(default_factory=dict, validate_default=True, description="Selector comparison on data.eval.")
-    logging: Logging = Field(default_factory=dict, validate_default=True, description="Metrics and console reporting.")
-    run: Run = Field(default_factory=dict, validate_default=True, description="Device, precision, threads, checkpoints.")
+    output_dir: str = Field(
+        "runs/run", description="Run folder: checkpoints, metrics, reports. Default: runs/<name>."
+    )
+    models: Models = Field(
+        default_factory=dict, validate_default=True, description="The selector, answer and CLIP models."
+    )
+    frames: Frames = Field(
+        default_factory=dict, validate_default=True, description="Candidate and selected frames."
+    )
+    data: Data = Field(
+        default_factory=dict, validate_default=True, description="Training and evaluation data."
+    )
+    rewards: Rewards = Field(
+        default_factory=dict, validate_default=True, description="The reward rule file and its parameters."
+    )
+    rl: RL = Field(
+        default_factory=dict, validate_default=True, description="REINFORCE++ training of the selector."
+    )
+    sft: SFT = Field(
+        default_factory=dict, validate_default=True, description="Supervised tuning of the answer model."
+    )
+    warmup: Warmup = Field(
+        default_factory=dict, validate_default=True, description="Format warm-up of the selector."
+    )
+    stages: Stages = Field(
+        default_factory=dict, validate_default=True, description="Which stages run, in which order."
+    )
+    evaluation: Evaluation = Field(
+        default_factory=dict, validate_default=True, description="Selector comparison on data.eval."
+    )
+    logging: Logging = Field(
+        default_factory=dict, validate_default=True, description="Metrics and console reporting."
+    )
+    run: Run = Field(
+        default_factory=dict, validate_default=True, description="Device, precision, threads, checkpoints."
+    )
 
     @model_validator(mode="before")
     @classmethod
     def check_output_dir_default(cls, data: Any) -> Any:
         # The default run folder follows the name, so two recipes never share runs/run by accident.
-        if isinstance(data, dict) and data.get("output_dir") is None and isinstance(data.get("name", "run"), str):
-            data = {**data, "output_dir": f"runs/{data.get('name', 'run')}"}
+        name = data.get("name", "run") if isinstance(data, dict) else None
+        if isinstance(name, str) and data.get("output_dir") is None:
+            data = {**data, "output_dir": f"runs/{name}"}
         return data
 
     @model_validator(mode="after")
@@ -69,8 +96,8 @@ class Recipe(BaseModel):
         if evaluates and self.data.eval is None:
             issues.append(Issue("data.eval", "the run evaluates, but data.eval is null",
                                 "set data.eval, or remove `eval` stages and set evaluation.after_each_cycle: false"))
-        if self.data.synthetic is not None and (self.data.train is None or self.data.eval is None):
-            missing = "data.train" if self.data.train is None else "data.eval"
+        missing = "data.train" if self.data.train is None else "data.eval" if self.data.eval is None else None
+        if self.data.synthetic is not None and missing and missing not in {i.path for i in issues}:
             issues.append(Issue(missing, "data.synthetic generates data at data.train.path and data.eval.path",
                                 f"set {missing}, or set data.synthetic: null"))
         raise_issues(issues)

@@ -49,11 +49,14 @@ def _rule_file_issues(file: str, params: dict[str, Any]) -> list[Issue]:
             listed = ", ".join(known) or "(none)"
             issues.append(Issue(f"params.{key}", f"`{file}` declares no parameter `{key}`",
                                 f"{hint}its parameters are: {listed}"))
-    if not issues and params:
+    if issues:
+        return issues
+    for key, value in params.items():
+        # One parameter at a time, so a wrong type is reported under its own key.
         try:
-            program.compile(dict(params))
+            program.compile({key: value})
         except RuleError as e:
-            issues.append(Issue("params", e.message, e.fix))
+            issues.append(Issue(f"params.{key}", e.message, e.fix))
     return issues
 
 

@@ -96,7 +96,11 @@ def read_yaml(path: str | Path) -> YamlSource:
         mark = e.problem_mark or e.context_mark
         where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else str(path)
         problem = e.problem or e.context or "invalid YAML"
-        context = f" ({e.context})" if e.context and e.problem else ""
+        context = ""
+        if e.context and e.problem:
+            cm = e.context_mark
+            started = f" at {cm.line + 1}:{cm.column + 1}" if cm and cm is not mark else ""
+            context = f" ({e.context}{started})"
         fix = ("keep one of the two keys" if "duplicate key" in problem else
                "fix the YAML at that position (indentation, a missing `:`, an unclosed bracket or quote)")
         raise UserError(f"YAML syntax error: {problem}{context}", where=where, fix=fix) from None
