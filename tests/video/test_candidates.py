@@ -5,7 +5,7 @@ from viarl.errors import UserError
 from viarl.video.candidates import load_candidates
 from viarl.video.encode import write_video
 
-from conftest import coded_frames, read_code
+from video_codes import coded_frames, read_code
 
 
 def _red_fraction(frame: np.ndarray) -> float:

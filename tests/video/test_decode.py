@@ -9,7 +9,7 @@ from viarl.errors import UserError
 from viarl.video import decode
 from viarl.video.decode import candidate_indices, probe, read_frames, video_problem
 
-from conftest import read_code
+from video_codes import read_code
 
 
 @settings(max_examples=200, deadline=None)
