@@ -164,7 +164,7 @@ def policy_loss(
     equally; with gradient accumulation divide by the number of accumulation steps outside.
     (A global token count would need one more collective per minibatch before the backward.)
 
-    Stats (floats, over valid tokens): clip_frac (share of tokens where the clipped term is the
+    Stats (floats, over valid tokens): clip_fraction (share of tokens where the clipped term is the
     smaller one, so their gradient is cut), approx_kl (k3 estimate of KL(pi_old || pi_theta),
     mean of (r - 1) - log r), ratio_mean, tokens.
     """
@@ -188,7 +188,7 @@ def policy_loss(
         cut = valid & (clipped < unclipped)
         k3 = torch.where(valid, ratio - 1.0 - log_ratio, 0.0)
         stats = {
-            "clip_frac": (cut.sum() / denom).item(),
+            "clip_fraction": (cut.sum() / denom).item(),
             "approx_kl": (k3.sum() / denom).item(),
             "ratio_mean": (torch.where(valid, ratio, 0.0).sum() / denom).item() if n_tok else 1.0,
             "tokens": float(n_tok.item()),
