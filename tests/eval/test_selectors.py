@@ -1,0 +1,72 @@
+"""Selectors: uniform spacing, CLIP similarity with a temporal gap, CLIP pre-filter, the factory."""
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from viarl.errors import UserError
+from viarl.eval.selectors import (ClipSelector, UniformSelector, clip_prefilter, clip_scores,
+                                  make_selector, spread_top_n)
+
+
+@settings(max_examples=150, deadline=None)
+@given(scores=st.lists(st.floats(-1, 1, allow_nan=False), min_size=1, max_size=40),
+       n=st.integers(1, 12), d=st.floats(0, 1))
+def test_spread_top_n_is_a_valid_choice(scores, n, d):
+    got = spread_top_n(scores, n, d)
+    assert got == sorted(set(got)) and len(got) == min(n, len(scores))
+    assert all(0 <= i < len(scores) for i in got)
+
+
+def test_diversity_zero_is_top_n_and_one_spreads():
+    scores = np.zeros(32)
+    scores[10:16] = [0.9, 0.95, 1.0, 0.97, 0.93, 0.91]  # one bright shot
+    scores[28] = 0.5
+    assert spread_top_n(scores, 4, 0.0) == [11, 12, 13, 14]
+    spread = spread_top_n(scores, 4, 1.0)
+    assert 12 in spread and 28 in spread
+    assert min(np.diff(spread)) >= 4  # not adjacent frames of one shot
+
+
+def test_uniform_selector_uses_candidate_count():
+    class C:
+        count = 10
+
+    assert UniformSelector().select([None], [C()], 3)[0].indices == (1, 5, 8)
+
+
+@pytest.fixture(scope="module")
+def cands(eval_layouts):
+    from viarl.video.candidates import load_candidates
+
+    return load_candidates(eval_layouts["mlvu"] / "video/1_needle/vA.mp4", 8, 32, 32)
+
+
+def test_clip_selector_on_real_frames_ignores_overlay(clip_bundle, cands):
+    from viarl.data.sample import make_sample
+
+    s = make_sample("q", "v.mp4", "a bright square", ["x", "y"], "A", "t")
+    sims = clip_scores(clip_bundle, s.question, cands.answer, batch_size=3)  # several batches
+    assert sims.shape == (8,) and np.all(np.abs(sims) <= 1.0 + 1e-5)
+    # the answer view is what is scored: the same number with one batch
+    assert np.allclose(sims, clip_scores(clip_bundle, s.question, cands.answer, batch_size=64), atol=1e-5)
+    sel = ClipSelector(clip_bundle, diversity=0.0).select([s], [cands], 3)[0]
+    assert list(sel.indices) == sorted(np.argsort(-sims, kind="stable")[:3].tolist())
+    assert sel.raw is None and not sel.fallback
+    kept = clip_prefilter(clip_bundle, s, cands, 5)
+    assert kept == sorted(kept) and len(kept) == 5
+    assert set(kept) == set(np.argsort(-sims, kind="stable")[:5].tolist())
+    assert clip_prefilter(clip_bundle, s, cands, 20) == list(range(8))
+
+
+def test_make_selector_specs(clip_bundle, tmp_path):
+    assert make_selector("uniform").name == "uniform"
+    assert make_selector("clip", clip=clip_bundle).name == "clip"
+    assert make_selector("clip", clip=lambda: clip_bundle).name == "clip"
+    with pytest.raises(UserError, match="CLIP model"):
+        make_selector("clip")
+    with pytest.raises(UserError, match="not uniform, clip"):
+        make_selector(str(tmp_path / "nope"))
+    with pytest.raises(UserError, match="diversity"):
+        ClipSelector(clip_bundle, diversity=1.5)
