@@ -118,7 +118,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         cache = FrameCache(tmp)
         load_candidates(path, T, sel, ans, cache=cache)  # fill
-        t_cache, hit = best_time(lambda: load_candidates(path, T, sel, ans, cache=cache), args.repeats)
+        reload = lambda: load_candidates(path, T, sel, ans, cache=cache)  # noqa: E731
+        t_cache, hit = best_time(reload, args.repeats)
         assert np.array_equal(hit.answer_frames, ref.answer_frames)
         mib = (hit.answer_frames.nbytes + hit.selector_frames.nbytes) / 2**20
         print(f"cached reload:      {t_cache:.3f} s   ({mib:.0f} MiB per entry)")

@@ -15,7 +15,8 @@ def test_lvbench(fixture_copy):
         assert a.question_type == "entity recognition"
         assert a.duration == pytest.approx(0.066 * 60)
         assert a.meta["key"] == "lvA" and a.meta["time_reference"] == "00:01-00:03"
-        assert b.question == "Why does f(A) matter?" and b.options == ("speed", "size", "colour", "sound")
+        assert b.question == "Why does f(A) matter?"
+        assert b.options == ("speed", "size", "colour", "sound")
         assert b.meta["question_types"] == ["reasoning", "key information retrieval"]
         assert c.answer == "B" and c.duration == 2.0 and c.video == root / "videos/lvB.mp4"
         assert dict(loaded.skips.counts) == {

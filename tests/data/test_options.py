@@ -7,7 +7,8 @@ from viarl.data.options import split_options_block, split_paren_options, strip_l
 from viarl.data.sample import LETTERS
 
 # Option texts: one line, no parentheses (an option reading "(B)" is not representable).
-TEXT = st.text(alphabet=string.ascii_letters + string.digits + " .,:;'-?!/%&é中", min_size=1, max_size=30)
+ALPHABET = string.ascii_letters + string.digits + " .,:;'-?!/%&é中"
+TEXT = st.text(alphabet=ALPHABET, min_size=1, max_size=30)
 OPTION = TEXT.map(str.strip).filter(bool)
 OPTIONS = st.lists(OPTION, min_size=2, max_size=8)
 STEM_PIECE = st.one_of(OPTION, st.sampled_from(["f(A)", "(x)", "A.", "Options", "1. 2."]))
@@ -58,7 +59,7 @@ def test_lvbench_examples():
     stem=STEM,
     options=OPTIONS,
     prefix=st.sampled_from(["<video>\n", "<video>", "<video>\nQuestion: ", ""]),
-    suffix=st.sampled_from(["", "\nAnswer with the option's letter from the given choices directly."]),
+    suffix=st.sampled_from(["", "\nAnswer with the option's letter from the given choices."]),
 )
 def test_paper_block_round_trip(stem, options, prefix, suffix):
     block = "\n".join(f"{LETTERS[i]}. {o}" for i, o in enumerate(options))

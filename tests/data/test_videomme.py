@@ -25,7 +25,8 @@ def _check(loaded, root):
     assert s.video == root / "videos/vmA.mp4"
     assert loaded.samples[2].options[3] == "(a) trip"
     assert dict(loaded.skips.counts) == EXPECTED_SKIPS
-    assert sorted(k.entry for k in loaded.skips.skips) == ["002-1", "003-1", "003-2", "003-3", "004-1"]
+    entries = sorted(k.entry for k in loaded.skips.skips)
+    assert entries == ["002-1", "003-1", "003-2", "003-3", "004-1"]
 
 
 def test_videomme_json_export(fixture_copy):

@@ -3,7 +3,7 @@
 Each line is a JSON object with exactly the Sample fields:
 
     {"id": "q1",                      unique string
-     "video": "videos/a.mp4",         relative to the JSONL file's folder (or video_dir), or absolute
+     "video": "videos/a.mp4",         relative to the file's folder (or video_dir), or absolute
      "question": "What is ...?",      the stem, no options
      "options": ["red", "blue"],      option texts WITHOUT letters (A, B, ... follow the order)
      "answer": "B",                   the correct letter

@@ -62,5 +62,6 @@ def contact_sheet(
             )
         sheet.paste(im.convert("RGB"), (x, y))
         if labels is not None:
-            draw.text((x, y + cell_h + border + 1), str(labels[i]), fill=LABEL_COLOUR, font=label_font)
+            label_y = y + cell_h + border + 1
+            draw.text((x, label_y), str(labels[i]), fill=LABEL_COLOUR, font=label_font)
     return sheet
