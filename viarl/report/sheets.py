@@ -4,7 +4,7 @@ Each sheet stacks three parts:
 
 1. a header: question, lettered options, the truth, the parsed answer, correct / hit;
 2. the candidate strip (selector view with drawn indices): chosen candidates get a green
-   border, candidates inside a needle span an orange bar along their bottom edge and
+   border, candidates inside a needle span an orange bar along their top edge and
    "needle" in their label (when the dataset's truth is known);
 3. the chosen frames large (what the answer model saw), labelled with index and source frame.
 
@@ -38,7 +38,8 @@ def needle_positions(candidate_frames: Sequence[int], spans: Sequence[tuple[int,
 def _mark_needle(im: Image.Image) -> Image.Image:
     out = im.convert("RGB").copy()
     bar = max(3, out.height // 10)
-    ImageDraw.Draw(out).rectangle((0, out.height - bar, out.width - 1, out.height - 1), fill=NEEDLE_COLOUR)
+    # along the top edge: the drawn index sits bottom-right and must stay legible
+    ImageDraw.Draw(out).rectangle((0, 0, out.width - 1, bar - 1), fill=NEEDLE_COLOUR)
     return out
 
 
@@ -72,6 +73,14 @@ def _header(row: dict[str, Any], width: int, selector: str | None) -> Image.Imag
     return im
 
 
+def _caption(text: str, width: int) -> Image.Image:
+    """A one-line caption band (drawn here so a narrow sheet below cannot clip it)."""
+    font = ImageFont.load_default(size=15)
+    im = Image.new("RGB", (width, 26), BACKGROUND)
+    ImageDraw.Draw(im).text((8, 5), text, fill=TEXT_COLOUR, font=font)
+    return im
+
+
 def _stack(parts: Sequence[Image.Image]) -> Image.Image:
     width = max(p.width for p in parts)
     out = Image.new("RGB", (width, sum(p.height for p in parts)), BACKGROUND)
@@ -101,15 +110,15 @@ def question_sheet(row: dict[str, Any], *, spans: Sequence[tuple[int, int]] | No
     labels = [f"{i} needle" if i in needle else str(i) for i in range(len(thumbs))]
     legend = "candidates: green border = chosen"
     if spans is not None:
-        legend += ", orange bar = needle span"
-    strip = contact_sheet(thumbs, labels=labels, highlight=chosen, cols=min(cols, max(1, len(thumbs))), title=legend)
+        legend += ", orange top bar = inside the needle span"
+    strip = contact_sheet(thumbs, labels=labels, highlight=chosen, cols=min(cols, max(1, len(thumbs))))
     big_frames = read_frames(row["video"], np.asarray(row["chosen_frames"], dtype=np.int64), max_side=large_size)
     big = [Image.fromarray(f) for f in big_frames]
     big_labels = [f"#{i}  (frame {f})" + ("  needle" if i in needle else "") for i, f in zip(chosen, row["chosen_frames"])]
-    large = contact_sheet(big, labels=big_labels, cols=min(4, max(1, len(big))),
-                          title="chosen frames, as the answer model saw them")
-    width = max(strip.width, large.width)
-    return _stack([_header(row, width, selector), strip, large])
+    large = contact_sheet(big, labels=big_labels, cols=min(4, max(1, len(big))))
+    width = max(strip.width, large.width, 560)
+    return _stack([_header(row, width, selector), _caption(legend, width), strip,
+                   _caption("chosen frames, as the answer model saw them (sorted by index)", width), large])
 
 
 def pick_rows(rows: Sequence[dict[str, Any]], k: int) -> list[dict[str, Any]]:
