@@ -67,6 +67,8 @@ def test_generation_config_stops_on_im_end(tiny_selector_dir):
     tok = AutoTokenizer.from_pretrained(tiny_selector_dir)
     gen = GenerationConfig.from_pretrained(tiny_selector_dir)
     assert tok.eos_token == "<|im_end|>" and tok.pad_token == "<|endoftext|>"
+    for tag in ("<think>", "</think>", "<index>", "</index>", "<|image_pad|>", "<|im_start|>"):
+        assert len(tok(tag, add_special_tokens=False)["input_ids"]) == 1, tag
     assert tok.convert_tokens_to_ids("<|im_end|>") in gen.eos_token_id
     assert gen.pad_token_id == tok.pad_token_id
 
@@ -102,13 +104,19 @@ def test_clip_same_seed_same_bytes(tmp_path, tiny_clip_dir):
         assert (again / name).read_bytes() == (tiny_clip_dir / name).read_bytes()
 
 
-def test_existing_folder_is_replaced_whole(tmp_path):
-    target = tmp_path / "m"
-    target.mkdir()
+def test_existing_model_folder_is_replaced_whole(tmp_path):
+    target = write_tiny_model(tmp_path / "m", "clip", seed=0)
     (target / "stale.txt").write_text("old")
-    write_tiny_model(target, "clip", seed=0)
+    write_tiny_model(target, "clip", seed=1)
     assert not (target / "stale.txt").exists()
     assert (target / "open_clip_config.json").is_file()
+
+
+def test_non_empty_folder_without_a_model_is_left_alone(tmp_path):
+    (tmp_path / "notes.txt").write_text("mine")
+    with pytest.raises(UserError, match="holds no model"):
+        write_tiny_model(tmp_path, "clip")
+    assert (tmp_path / "notes.txt").read_text() == "mine"
 
 
 @pytest.mark.parametrize("role, seed", [("critic", 0), ("", 0), ("selector", -1), ("clip", 1.5)])

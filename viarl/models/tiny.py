@@ -75,6 +75,11 @@ def _check_args(out_dir, role: str, seed: int) -> Path:
                 raise UserError(f"cannot write into {parent}", where=str(out),
                                 fix="choose a folder you can write to")
             break
+    # The folder is replaced whole; never wipe a folder that is not a model we could have written.
+    if out.is_dir() and any(out.iterdir()) and not any(
+            (out / marker).is_file() for marker in ("config.json", CLIP_CONFIG_FILE)):
+        raise UserError(f"{out} is a non-empty folder that holds no model", where=str(out),
+                        fix="choose a new or empty folder (an existing tiny model folder is replaced)")
     return out
 
 
