@@ -43,6 +43,8 @@ def register(subparsers) -> None:
     p.add_argument("--select", "-N", type=int, metavar="N", help="frames the selector picks (default 8)")
     p.add_argument("--selector-size", type=int, metavar="PX", help="long side of selector frames (default 112)")
     p.add_argument("--answer-size", type=int, metavar="PX", help="long side of answer frames (default 896)")
+    p.add_argument("--answer-tokens", type=int, metavar="K", help="answer model's max new tokens (default 128)")
+    p.add_argument("--selector-tokens", type=int, metavar="K", help="trained selector's max new tokens (default 512)")
     p.add_argument("--out", metavar="DIR", help="output folder (default: the recipe's output_dir/eval, or runs/eval)")
     p.add_argument("--cache", metavar="DIR", help="frame cache folder (default .cache/frames)")
     p.add_argument("--seed", type=int, help="random seed (default 0)")
@@ -133,7 +135,8 @@ def make_plan(args: argparse.Namespace) -> Plan:
     for flag, attr in (("answer", "answer_path"), ("clip", "clip_model"), ("clip_pretrained", "clip_pretrained"),
                        ("candidates", "candidates"), ("select", "select"), ("selector_size", "selector_size"),
                        ("answer_size", "answer_size"), ("out", "out"), ("cache", "cache_dir"), ("seed", "seed"),
-                       ("limit", "limit"), ("device", "device")):
+                       ("limit", "limit"), ("device", "device"),
+                       ("answer_tokens", "answer_max_new_tokens"), ("selector_tokens", "selector_max_new_tokens")):
         if getattr(args, flag) is not None:
             setattr(plan, attr, getattr(args, flag))
     plan.strict = plan.strict or args.strict
@@ -142,7 +145,9 @@ def make_plan(args: argparse.Namespace) -> Plan:
     if "clip" in plan.selectors and not plan.clip_model:
         raise UserError("the clip selector needs a CLIP model", where="--clip",
                         fix="pass --clip NAME_OR_FOLDER, or drop --selector clip")
-    for name, value in (("--candidates", plan.candidates), ("--select", plan.select)):
+    for name, value in (("--candidates", plan.candidates), ("--select", plan.select),
+                        ("--answer-tokens", plan.answer_max_new_tokens),
+                        ("--selector-tokens", plan.selector_max_new_tokens)):
         if value < 1:
             raise UserError(f"{name} must be >= 1, got {value}", where=name, fix="use a positive number")
     if plan.select > plan.candidates:
