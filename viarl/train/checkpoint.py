@@ -50,12 +50,15 @@ def save_model(model, processor, folder: Path) -> None:
         processor.save_pretrained(tmp)
 
 
-def save_partial(folder: Path, model, processor, optimizer, scheduler, step: int,
+def save_partial(folder: Path, model, optimizer, scheduler, step: int,
                  generator: torch.Generator | None, extra: dict[str, Any]) -> None:
-    """Atomically save mid-stage state: the model, optimiser, scheduler, RNG and position."""
+    """Atomically save mid-stage state: the model, optimiser, scheduler, RNG and position.
+
+    The weights go in as a plain state dict (exact parameter names, tied weights kept), since
+    they are loaded back into the very model object the optimiser holds.
+    """
     with atomic_dir(folder) as tmp:
-        model.save_pretrained(tmp / "model", safe_serialization=True)
-        processor.save_pretrained(tmp / "model")
+        torch.save(model.state_dict(), tmp / "model.pt")
         torch.save(
             {"optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
              "rng": rng_state(generator), "step": step, "extra": extra},
@@ -63,8 +66,9 @@ def save_partial(folder: Path, model, processor, optimizer, scheduler, step: int
         )
 
 
-def load_partial(folder: Path) -> dict[str, Any]:
-    """The trainer state saved by `save_partial` (the model is loaded from folder/'model')."""
+def load_partial(folder: Path, model) -> dict[str, Any]:
+    """Load the weights saved by `save_partial` into `model`; returns the trainer state."""
+    model.load_state_dict(torch.load(folder / "model.pt", weights_only=True), strict=True)
     return torch.load(folder / "trainer.pt", weights_only=False)
 
 

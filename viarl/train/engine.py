@@ -51,6 +51,17 @@ def plan(recipe) -> list[PlannedStage]:
     return out
 
 
+def quiet_libraries() -> None:
+    """Our rich bars report progress; the libraries' own tqdm bars and advisories are noise here."""
+    import warnings
+
+    import transformers
+
+    transformers.utils.logging.disable_progress_bar()
+    transformers.utils.logging.set_verbosity_error()
+    warnings.filterwarnings("ignore", message=".*generation flags are not valid.*")
+
+
 def prepare_run_dir(recipe, resume: str | None) -> Path:
     """The run folder: a new one (refusing to overwrite a finished run) or the one to resume."""
     if resume:
@@ -71,6 +82,7 @@ def prepare_run_dir(recipe, resume: str | None) -> Path:
 def run_recipe(recipe, resolved_yaml: str, resume: str | None = None) -> Path:
     """Run (or resume) a recipe end to end; returns the run folder."""
     t0 = time.perf_counter()
+    quiet_libraries()
     run_dir = prepare_run_dir(recipe, resume)
     torch.manual_seed(recipe.seed)
     ctx = RunContext.build(recipe, run_dir)

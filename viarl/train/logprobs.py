@@ -1,15 +1,20 @@
-"""Log-probabilities of given completions under a model: the policy, old-policy and reference passes.
+"""Log-probabilities of given completions under a model: the policy and reference passes.
 
-The batch-1 prompt is repeated for the k completions (pixel values included) and one forward pass
-scores all of them; only the last L+1 logits are kept, so the vocabulary projection never runs
-over the long frame prompt.
+The k completions of one prompt share that prompt, which is far longer than they are (T frames
+and the system text). So by default the prompt runs once with batch 1, its KV cache is repeated
+k times, and only the completions run with batch k. Gradients flow through the repeated cache
+into the prompt's activations, so this is the same function as one full forward over
+[prompt + completion] k times (a test checks that). Under DDP/FSDP, where a wrapped module must
+see exactly one forward per backward, the full forward is used instead.
 """
 
 from __future__ import annotations
 
 import torch
 
+from viarl.train.distributed import world_size
 from viarl.train.reinforce_pp import token_logprobs
+from viarl.train.selector import ban, cache_kw, cache_of, unwrap
 
 
 def repeat_prompt(inputs, k: int) -> dict[str, torch.Tensor]:
@@ -25,20 +30,56 @@ def repeat_prompt(inputs, k: int) -> dict[str, torch.Tensor]:
     return out
 
 
-def completion_logprobs(model, inputs, tokens: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-    """log π(token) for each completion token: [k, L] (zero where mask is 0).
-
-    inputs: the batch-1 selector prompt; tokens/mask: [k, L] right-padded completions.
-    """
+def _full_forward_logits(model, inputs, tokens, mask, device) -> torch.Tensor:
+    """Logits predicting each completion token, from one forward over [prompt + completion] × k."""
     k, length = tokens.shape
-    device = next(model.parameters()).device
     batch = {n: v.to(device) for n, v in repeat_prompt(inputs, k).items()}
-    tokens, mask = tokens.to(device), mask.to(device)
     batch["input_ids"] = torch.cat([batch["input_ids"], tokens], dim=1)  # [k, P+L]
     batch["attention_mask"] = torch.cat([batch["attention_mask"], mask.long()], dim=1)
     if "mm_token_type_ids" in batch:  # completions are text: type 0
-        batch["mm_token_type_ids"] = torch.cat(
-            [batch["mm_token_type_ids"], torch.zeros_like(tokens, dtype=batch["mm_token_type_ids"].dtype)], 1)
+        types = batch["mm_token_type_ids"]
+        batch["mm_token_type_ids"] = torch.cat([types, torch.zeros_like(tokens, dtype=types.dtype)], 1)
     out = model(**batch, use_cache=False, logits_to_keep=length + 1)
-    logits = out.logits[:, :-1, :]  # [k, L, V]: position P-1+t predicts token t
-    return token_logprobs(logits, tokens) * mask
+    return out.logits[:, :-1, :]  # [k, L, V]: position P-1+t predicts token t
+
+
+def _shared_prefix_logits(model, inputs, tokens, device) -> torch.Tensor:
+    """The same logits, with the prompt run once (batch 1) and its KV cache repeated k times."""
+    k, length = tokens.shape
+    base = unwrap(model)
+    inputs = {n: v.to(device) for n, v in inputs.items() if isinstance(v, torch.Tensor)}
+    prompt_len = inputs["input_ids"].shape[1]
+    out = base(**inputs, use_cache=True, logits_to_keep=1)
+    first = out.logits[:, -1:, :].expand(k, 1, -1)  # [k, 1, V] predicts token 0
+    if length == 1:
+        return first
+    cache = cache_of(out)
+    delta = base.model.rope_deltas.to(device)  # [1, 1] text position offset after the images
+    cache.batch_repeat_interleave(k)
+    steps = torch.arange(length - 1, device=device)
+    pos = (prompt_len + steps + delta.view(1)).view(1, 1, -1).expand(3, k, -1)  # [3, k, L-1]
+    attn = torch.ones((k, prompt_len + length - 1), dtype=torch.long, device=device)
+    rest = base(input_ids=tokens[:, :-1], attention_mask=attn, position_ids=pos, use_cache=True,
+                **{cache_kw(base): cache})
+    return torch.cat([first, rest.logits], dim=1)  # [k, L, V]
+
+
+def completion_logprobs(model, inputs, tokens: torch.Tensor, mask: torch.Tensor,
+                        banned: list[int] | None = None, share_prefix: bool | None = None) -> torch.Tensor:
+    """log π(token) for each completion token: [k, L] (zero where mask is 0).
+
+    inputs: the batch-1 selector prompt; tokens/mask: [k, L] right-padded completions.
+    banned: token ids the sampler never draws (vision placeholders); they are removed from the
+    distribution here too, so these log-probs are those of the policy that sampled.
+    share_prefix: run the prompt once (default when not distributed).
+    """
+    device = next(model.parameters()).device
+    tokens, mask = tokens.to(device), mask.to(device)
+    if share_prefix is None:
+        share_prefix = world_size() == 1
+    if share_prefix:
+        logits = _shared_prefix_logits(model, inputs, tokens, device)
+    else:
+        logits = _full_forward_logits(model, inputs, tokens, mask, device)
+    lp = token_logprobs(ban(logits, banned or []), tokens)
+    return torch.where(mask > 0, lp, torch.zeros_like(lp))

@@ -103,7 +103,7 @@ def think_keywords(question: str, limit: int = 8) -> str:
     return ", ".join(seen[:limit]) or "the question"
 
 
-def selector_target(question: str, indices: Sequence[int]) -> str:
+def selector_target(question: str, indices: Sequence[int], think_words: int = 8) -> str:
     """A well-formed selector completion: keyword reasoning, then the given indices."""
     joined = ", ".join(str(i) for i in indices)
-    return f"<think>Keywords: {think_keywords(question)}.</think><index>{joined}</index>"
+    return f"<think>{think_keywords(question, think_words)}</think><index>{joined}</index>"

@@ -17,7 +17,7 @@ import torch
 from viarl.train.answerer import AnswerRequest
 from viarl.train.logprobs import completion_logprobs
 from viarl.train.reinforce_pp import compute_advantages, policy_loss
-from viarl.train.selector import indices_from_text, sample, selector_inputs
+from viarl.train.selector import banned_token_ids, indices_from_text, sample, selector_batch, selector_inputs
 from viarl.train.stage import TrainingStage
 
 
@@ -40,6 +40,7 @@ class RLStage(TrainingStage):
         model = self.ctx.selector.model
         # The reference is the selector as this cycle found it; frozen, never wrapped.
         self.ref = copy.deepcopy(model).eval().requires_grad_(False)
+        self.banned = banned_token_ids(self.ctx.selector.processor)
         self.prepare(model, lr=cfg.lr, weight_decay=cfg.weight_decay, schedule=cfg.schedule,
                      warmup_ratio=cfg.warmup_ratio, freeze_vision=self.ctx.recipe.models.selector.freeze_vision)
 
@@ -49,18 +50,23 @@ class RLStage(TrainingStage):
         k = cfg.samples_per_prompt
         model, proc = ctx.selector.model, ctx.selector.processor
         model.eval()
-        prompts, tokens, masks, texts, counts, entropy = [], [], [], [], [], 0.0
-        for s in samples:
-            c = ctx.candidates(s)
-            inputs = selector_inputs(proc, s.question, c.selector, fr.select, fr.index_text)
-            comp = sample(model, proc, inputs, k, max_new_tokens=ctx.recipe.models.selector.max_new_tokens,
-                          temperature=cfg.temperature, top_p=cfg.top_p, generator=ctx.generator)
-            prompts.append(inputs)
-            tokens.append(comp.tokens)
-            masks.append(comp.mask)
-            texts += comp.texts
-            counts += [c.count] * k
-            entropy += comp.entropy_sum
+        cands = [ctx.candidates(s) for s in samples]
+        batch_inputs = selector_batch(proc, [s.question for s in samples], [c.selector for c in cands],
+                                      fr.select, fr.index_text)
+        comp = sample(model, proc, batch_inputs, k, max_new_tokens=ctx.recipe.models.selector.max_new_tokens,
+                      temperature=cfg.temperature, top_p=cfg.top_p, generator=ctx.generator)
+        # Per-prompt views for the scoring passes, which share each prompt's prefill.
+        prompts = [selector_inputs(proc, s.question, c.selector, fr.select, fr.index_text)
+                   for s, c in zip(samples, cands)]
+        tokens, masks, olds = [], [], []
+        for i in range(len(samples)):
+            rows = slice(i * k, (i + 1) * k)
+            width = max(int(comp.mask[rows].sum(0).nonzero().max()) + 1, 1) if comp.mask[rows].any() else 1
+            tokens.append(comp.tokens[rows, :width])
+            masks.append(comp.mask[rows, :width])
+            olds.append(comp.logprobs[rows, :width])
+        texts, entropy = comp.texts, comp.entropy_sum
+        counts = [c.count for c in cands for _ in range(k)]
         rep = [s for s in samples for _ in range(k)]
         batch = {
             "completion": texts,
@@ -93,17 +99,18 @@ class RLStage(TrainingStage):
         ntok = float(sum(m.sum() for m in masks))
         stats["entropy"] = entropy / max(ntok, 1.0)
         stats["response_length"] = ntok / len(texts)
-        return prompts, tokens, masks, torch.tensor(scores["total"], dtype=torch.float32), stats, texts
+        rewards = torch.tensor(scores["total"], dtype=torch.float32)
+        return prompts, tokens, masks, olds, rewards, stats, texts
 
     def step(self, step: int) -> dict:
         cfg, ctx = self.cfg, self.ctx
         t0 = time.perf_counter()
         samples = self.batch_samples(step, cfg.prompts_per_step)
-        prompts, tokens, masks, rewards, stats, texts = self.rollout(samples)
+        prompts, tokens, masks, old, rewards, stats, texts = self.rollout(samples)
         model = ctx.selector.model
+        # π_old comes from the rollout itself (same weights, KV-cached); only π_ref needs a pass.
         with torch.no_grad():
-            old = [completion_logprobs(model, p, t, m) for p, t, m in zip(prompts, tokens, masks)]
-            ref = [completion_logprobs(self.ref, p, t, m) for p, t, m in zip(prompts, tokens, masks)]
+            ref = [completion_logprobs(self.ref, p, t, m, self.banned) for p, t, m in zip(prompts, tokens, masks)]
         mask = pad_right(masks)
         logp_old, logp_ref = pad_right(old).cpu(), pad_right(ref).cpu()
         adv = compute_advantages(
@@ -118,14 +125,14 @@ class RLStage(TrainingStage):
             for i, (p, t, m) in enumerate(zip(prompts, tokens, masks)):
                 rows = slice(i * k, (i + 1) * k)
                 width = t.shape[1]
-                logp = completion_logprobs(model, p, t, m)
+                logp = completion_logprobs(model, p, t, m, self.banned)
                 loss, info = policy_loss(
                     logp, logp_old[rows, :width].to(logp.device), adv.advantages[rows, :width].to(logp.device),
                     m.to(logp.device), clip_eps=cfg.clip_eps,
                 )
                 # Weight each prompt by its share of tokens: the update is a token mean over the batch.
                 self.backward(loss * float(m.sum()) / max(total_tok, 1.0))
-                losses.append(float(loss))
+                losses.append(float(loss.detach()))
                 clipfrac.append(info.get("clip_fraction", 0.0))
             norms.append(self.optimizer_step(cfg.grad_clip))
         kl = float((adv.kl * mask).sum() / max(total_tok, 1.0))

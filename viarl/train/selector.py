@@ -25,6 +25,8 @@ class Completions:
 
     tokens: [k, L] response token ids, right-padded with pad_id.
     mask:   [k, L] 1.0 on response tokens (the end token included), 0.0 on padding.
+    logprobs: [k, L] log π(token) under the sampling model at temperature 1 (the policy's own
+            log-probs, whatever the sampling temperature), 0 on padding: REINFORCE++'s π_old.
     texts:  decoded responses without special tokens' padding.
     entropy: summed per-token entropy of the sampling distribution over valid tokens.
     """
@@ -33,6 +35,7 @@ class Completions:
     mask: torch.Tensor
     texts: list[str]
     entropy_sum: float
+    logprobs: torch.Tensor
 
 
 def unwrap(model):
@@ -42,12 +45,12 @@ def unwrap(model):
     return model
 
 
-def _cache_kw(base) -> str:
+def cache_kw(base) -> str:
     """Transformers 5 renamed `past_key_values` to `cache`; accept both."""
     return "cache" if "cache" in inspect.signature(base.forward).parameters else "past_key_values"
 
 
-def _cache_of(out):
+def cache_of(out):
     return out.cache if getattr(out, "cache", None) is not None else out.past_key_values
 
 
@@ -60,10 +63,34 @@ def end_token_ids(processor) -> list[int]:
     return sorted(i for i in ids if i is not None and i >= 0)
 
 
+VISION_TOKENS = ("<|vision_start|>", "<|vision_end|>", "<|vision_pad|>", "<|image_pad|>", "<|video_pad|>")
+
+
+def banned_token_ids(processor) -> list[int]:
+    """Vision placeholders: a completion holding one would be read as an image slot on re-scoring."""
+    tok = processor.tokenizer
+    ids = [tok.convert_tokens_to_ids(t) for t in VISION_TOKENS]
+    return [i for i in ids if isinstance(i, int) and i >= 0 and i != tok.unk_token_id]
+
+
+def ban(logits: torch.Tensor, banned: list[int]) -> torch.Tensor:
+    """Logits with the banned tokens at -inf (the policy is defined on the remaining vocabulary)."""
+    if banned:
+        logits = logits.clone()
+        logits[..., banned] = float("-inf")
+    return logits
+
+
 def selector_inputs(processor, question: str, images, select: int, index_text: bool):
     """The batch-1 processor output for one selector prompt (the true candidate count is len(images))."""
-    text = render(processor, selector_messages(question, len(images), select, index_text))
-    return encode(processor, [text], [list(images)], padding_side="left")
+    return selector_batch(processor, [question], [images], select, index_text)
+
+
+def selector_batch(processor, questions, images, select: int, index_text: bool):
+    """Left-padded processor output for several selector prompts (one image list per question)."""
+    texts = [render(processor, selector_messages(q, len(imgs), select, index_text))
+             for q, imgs in zip(questions, images)]
+    return encode(processor, texts, [list(imgs) for imgs in images], padding_side="left")
 
 
 def _pick(logits: torch.Tensor, temperature: float, top_p: float, generator) -> torch.Tensor:
@@ -84,44 +111,59 @@ def sample(
     model, processor, inputs, k: int, *, max_new_tokens: int, temperature: float = 1.0,
     top_p: float = 1.0, generator: torch.Generator | None = None,
 ) -> Completions:
-    """Draw k completions of the batch-1 prompt `inputs`, sharing its prefill and vision encoding."""
+    """Draw k completions of each of the B prompts in `inputs` (left-padded), sharing prefills.
+
+    Every prompt is prefilled once (vision encoding included) and its KV cache repeated k times;
+    the B·k samples then decode as one batch. Rows are prompt-major: row b·k + j is sample j of
+    prompt b.
+    """
     base = unwrap(model)
     device = base.device
     inputs = inputs.to(device)
-    prompt_len = inputs["input_ids"].shape[1]
-    kw = _cache_kw(base)
+    prompt_attn = inputs["attention_mask"]  # [B, P], zeros on the left padding
+    prompt_len = prompt_attn.shape[1]
+    kw = cache_kw(base)
     out = base(**inputs, use_cache=True, logits_to_keep=1)
-    cache = _cache_of(out)
-    # The prefill fixed the 3-D rope offset of text after the images; decoding continues from it.
-    delta = base.model.rope_deltas.to(device)  # [1, 1]
+    cache = cache_of(out)
+    # The prefill fixed each row's 3-D rope offset for text after its images: the next text
+    # token of row b sits at (valid prompt tokens of b) + t + delta_b.
+    delta = base.model.rope_deltas.to(device).view(-1)  # [B]
+    start = (prompt_attn.sum(-1) + delta).repeat_interleave(k)  # [B·k]
     cache.batch_repeat_interleave(k)
-    logits = out.logits[:, -1, :].expand(k, -1)  # [k, V]
+    prompt_attn = prompt_attn.repeat_interleave(k, dim=0)  # [B·k, P]
+    banned = banned_token_ids(processor)
+    logits = ban(out.logits[:, -1, :], banned).repeat_interleave(k, dim=0)  # [B·k, V]
+    n = logits.shape[0]
     ends = torch.tensor(end_token_ids(processor), device=device)
     pad_id = processor.tokenizer.pad_token_id
-    tokens = torch.full((k, max_new_tokens), pad_id, dtype=torch.long, device=device)
-    mask = torch.zeros((k, max_new_tokens), dtype=torch.float32, device=device)
-    alive = torch.ones(k, dtype=torch.bool, device=device)
+    tokens = torch.full((n, max_new_tokens), pad_id, dtype=torch.long, device=device)
+    mask = torch.zeros((n, max_new_tokens), dtype=torch.float32, device=device)
+    logprobs = torch.zeros((n, max_new_tokens), dtype=torch.float32, device=device)
+    alive = torch.ones(n, dtype=torch.bool, device=device)
     entropy_sum = 0.0
     for t in range(max_new_tokens):
         logp = torch.log_softmax(logits.float(), dim=-1)
-        entropy_sum += float((-(logp.exp() * logp).sum(-1) * alive).sum())
+        ent = -(logp.exp() * logp.masked_fill(torch.isinf(logp), 0.0)).sum(-1)
+        entropy_sum += float((ent * alive).sum())
         nxt = _pick(logits, temperature, top_p, generator)
         nxt = torch.where(alive, nxt, torch.full_like(nxt, pad_id))
         tokens[:, t] = nxt
         mask[:, t] = alive.float()
+        logprobs[:, t] = logp.gather(-1, nxt[:, None]).squeeze(-1) * alive
         alive = alive & ~torch.isin(nxt, ends)
         if not bool(alive.any()) or t == max_new_tokens - 1:
             break
-        pos = (prompt_len + t + delta).view(1, 1, 1).expand(3, k, 1)  # [3, k, 1] temporal/h/w
-        attn = torch.ones((k, prompt_len + t + 1), dtype=torch.long, device=device)
+        pos = (start + t).view(1, n, 1).expand(3, n, 1)  # [3, B·k, 1] temporal/h/w
+        attn = torch.cat([prompt_attn, torch.ones((n, t + 1), dtype=prompt_attn.dtype, device=device)], 1)
         step = base(input_ids=nxt[:, None], attention_mask=attn, position_ids=pos,
                     use_cache=True, logits_to_keep=1, **{kw: cache})
-        cache = _cache_of(step)
-        logits = step.logits[:, -1, :]
+        cache = cache_of(step)
+        logits = ban(step.logits[:, -1, :], banned)
     length = int(mask.sum(0).nonzero().max()) + 1 if mask.any() else 0
-    tokens, mask = tokens[:, :length], mask[:, :length]
+    tokens, mask, logprobs = tokens[:, :length], mask[:, :length], logprobs[:, :length]
     texts = processor.batch_decode(tokens, skip_special_tokens=True)
-    return Completions(tokens=tokens.cpu(), mask=mask.cpu(), texts=texts, entropy_sum=entropy_sum)
+    return Completions(tokens=tokens.cpu(), mask=mask.cpu(), texts=texts, entropy_sum=entropy_sum,
+                       logprobs=logprobs.cpu())
 
 
 def indices_from_text(text: str, count: int, select: int) -> list[int] | None:
@@ -142,13 +184,17 @@ class TrainedSelector:
         self.model, self.processor = model, processor
         self.index_text, self.max_new_tokens, self.name = index_text, max_new_tokens, name
 
-    def select(self, samples: Sequence, cands: Sequence, n: int) -> list[Selection]:
+    def select(self, samples: Sequence, cands: Sequence, n: int, batch_size: int = 8) -> list[Selection]:
         """One greedy completion per question, parsed into candidate positions."""
+        texts: list[str] = []
+        for i in range(0, len(samples), batch_size):
+            part = list(zip(samples[i : i + batch_size], cands[i : i + batch_size]))
+            inputs = selector_batch(self.processor, [s.question for s, _ in part],
+                                    [c.selector for _, c in part], n, self.index_text)
+            texts += sample(self.model, self.processor, inputs, 1, max_new_tokens=self.max_new_tokens,
+                            temperature=0.0).texts
         out = []
-        for s, c in zip(samples, cands):
-            inputs = selector_inputs(self.processor, s.question, c.selector, n, self.index_text)
-            text = sample(self.model, self.processor, inputs, 1, max_new_tokens=self.max_new_tokens,
-                          temperature=0.0).texts[0]
+        for text, c in zip(texts, cands):
             chosen = indices_from_text(text, c.count, n)
             if chosen is None:
                 out.append(Selection(tuple(uniform_indices(c.count, n)), raw=text, fallback=True))

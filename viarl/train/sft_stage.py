@@ -28,7 +28,7 @@ def supervised_step(stage: TrainingStage, examples, grad_clip: float) -> dict:
     loss, info = supervised_loss(stage.model, batch)
     stage.backward(loss)
     norm = stage.optimizer_step(grad_clip)
-    return {"loss": float(loss), "grad_norm": norm, **info,
+    return {"loss": float(loss.detach()), "grad_norm": norm, **info,
             "samples_per_s": len(examples) / (time.perf_counter() - t0)}
 
 
@@ -87,5 +87,5 @@ class WarmupStage(TrainingStage):
             c = self.ctx.candidates(s)
             idx = uniform_indices(c.count, fr.select, offset=float(rng.random()))
             msgs = selector_messages(s.question, c.count, fr.select, fr.index_text)
-            examples.append((msgs, c.selector, selector_target(s.question, idx)))
-        return supervised_step(self, examples, self.cfg.grad_clip if hasattr(self.cfg, "grad_clip") else 1.0)
+            examples.append((msgs, c.selector, selector_target(s.question, idx, self.cfg.think_words)))
+        return supervised_step(self, examples, self.cfg.grad_clip)

@@ -99,7 +99,7 @@ class TrainingStage:
         ctx = self.ctx
         if ctx.accelerator.is_main_process:
             model = ctx.accelerator.unwrap_model(self.model)
-            ckpt.save_partial(self.partial_dir(), model, self.bundle.processor, self.optimizer,
+            ckpt.save_partial(self.partial_dir(), model, self.optimizer,
                               self.scheduler, next_step, ctx.generator, {"global_step": ctx.global_step})
         ctx.accelerator.wait_for_everyone()
 
@@ -108,14 +108,7 @@ class TrainingStage:
         folder = self.partial_dir()
         if not folder.exists():
             return 0
-        state = ckpt.load_partial(folder)
-        model = self.ctx.accelerator.unwrap_model(self.model)
-        from safetensors.torch import load_file
-
-        weights = {}
-        for f in sorted((folder / "model").glob("*.safetensors")):
-            weights.update(load_file(f))
-        model.load_state_dict(weights, strict=False)
+        state = ckpt.load_partial(folder, self.ctx.accelerator.unwrap_model(self.model))
         self.optimizer.load_state_dict(state["optimizer"])
         self.scheduler.load_state_dict(state["scheduler"])
         ckpt.set_rng_state(state["rng"], self.ctx.generator)

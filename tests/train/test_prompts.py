@@ -1,0 +1,49 @@
+"""The selector and answer prompts: one copy, the true candidate count, the paper's format."""
+
+from __future__ import annotations
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from viarl.train.prompts import (
+    answer_messages, format_options, render, selector_messages, selector_target, think_keywords,
+)
+
+
+def _text(messages):
+    return " ".join(c.get("text", "<img>") for m in messages for c in m["content"])
+
+
+@given(count=st.integers(1, 64), select=st.integers(1, 16), index_text=st.booleans())
+@settings(max_examples=60, deadline=None)
+def test_selector_prompt_states_true_count(count, select, index_text):
+    msgs = selector_messages("What colour was the square?", count, select, index_text)
+    system = msgs[0]["content"][0]["text"]
+    assert f"{count} frames" in system and f"from 0 to {count - 1}" in system
+    assert f"exactly {min(select, count)} distinct" in system
+    user = msgs[1]["content"]
+    assert sum(c["type"] == "image" for c in user) == count
+    labels = [c["text"] for c in user if c["type"] == "text" and c["text"].startswith("Frame ")]
+    assert labels == ([f"Frame {i}:" for i in range(count)] if index_text else [])
+    assert user[-1]["text"] == "Question: What colour was the square?"
+
+
+def test_answer_prompt_letters_follow_candidate_order():
+    msgs = answer_messages("Which colour?", ["red", "green", "blue"], 2)
+    content = msgs[0]["content"]
+    assert [c["type"] for c in content] == ["image", "image", "text"]
+    assert "A. red\nB. green\nC. blue" in content[-1]["text"]
+    assert content[-1]["text"].endswith("Answer with the option's letter from the given choices directly.")
+    assert format_options(["x"]) == "A. x"
+
+
+def test_prompts_render_through_the_chat_template(selector):
+    _, proc = selector
+    text = render(proc, selector_messages("Q?", 3, 2, True))
+    assert text.count("<|image_pad|>") == 3 and text.rstrip().endswith("<|im_start|>assistant")
+
+
+def test_selector_target_is_well_formed():
+    t = selector_target("What colour was the large triangle that appeared briefly?", [1, 5, 9], 2)
+    assert t == "<think>colour, large</think><index>1, 5, 9</index>"
+    assert think_keywords("the of and") == "the question"
