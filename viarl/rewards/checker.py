@@ -138,7 +138,7 @@ class _Checker:
                   else "num" if isinstance(value, float) else "str")
         if not assignable(actual, s.type):
             raise self.fail(s.default_pos, f"type mismatch: param `{s.name}` is {s.type} "
-                            f"but its default is {actual}", f"give a {s.type} default")
+                            f"but its default is {actual}", f"give {'an' if s.type == 'int' else 'a'} {s.type} default")
         self.params[s.name] = s
         self.types[s.name] = s.type
 

@@ -40,16 +40,19 @@ def _is_col(v: Any) -> bool:
 
 
 def _col(v: Any, B: int) -> list:
-    """A per-sample list for a str/list value (scalars repeated)."""
-    return v if isinstance(v, list) else [v] * B
+    """A per-sample Python list for any value (scalars and 0-d arrays repeated)."""
+    if isinstance(v, list):
+        return v
+    if isinstance(v, np.ndarray):
+        return v.tolist() if v.ndim == 1 else [v.item()] * B
+    return [v] * B
 
 
 def _str_map(f: Callable, *vals: Any, B: int) -> Any:
     """Apply a per-sample Python function; stays scalar when every argument is scalar."""
     if not any(_is_col(v) for v in vals):
         return f(*vals)
-    cols = [v.tolist() if isinstance(v, np.ndarray) else _col(v, B) for v in vals]
-    return list(map(f, *cols))
+    return list(map(f, *(_col(v, B) for v in vals)))
 
 
 def _as_array(values: list, dtype) -> np.ndarray:
@@ -78,7 +81,8 @@ _STR_FUNCS: dict[str, tuple[Callable, Any]] = {  # per-sample function, result d
     "strip": (str.strip, None),
     "lower": (str.casefold, None),
     "index_block": (_block, None),
-    "indices": (lambda t: prim.parse_index_list(t) or [], None),
+    # A tuple, not a list: Python lists are how the compiler stores columns.
+    "indices": (lambda t: tuple(prim.parse_index_list(t) or ()), None),
     "is_index_list": (lambda t: prim.parse_index_list(t) is not None, bool),
     "unique": (lambda xs: len(set(xs)) == len(xs), bool),
     "len": (len, np.float64),
@@ -284,7 +288,7 @@ class Scorer:
             if not _is_col(cond):
                 return a(ctx) if cond else b(ctx)
             x, y = _col(a(ctx), ctx.B), _col(b(ctx), ctx.B)
-            return [p if k else q for k, p, q in zip(cond.tolist(), x, y)]
+            return [p if k else q for k, p, q in zip(_col(cond, ctx.B), x, y)]
 
         return pick
 

@@ -76,6 +76,7 @@ class _ToAst(Transformer):
 
     def capture(self, meta, c):
         name, source, regex, group, default = c
+        regex = self.regex(None, [regex])
         return ast.Capture(str(name), source, regex, group, default, pos=_tok_pos(name))
 
     def let(self, meta, c):
@@ -278,16 +279,27 @@ def _syntax_error(e: UnexpectedInput, source: str, path: str) -> RuleError:
     if isinstance(e, UnexpectedEOF) or (
         isinstance(e, UnexpectedToken) and e.token.type == "$END"
     ):
-        expected = _describe_expected(set(e.expected))
+        names = _acceptable(e) if isinstance(e, UnexpectedToken) else set(e.expected)
+        expected = _describe_expected(names - {"$END"})
         return error_at(path, source, _end_pos(source), "unexpected end of file",
                         f"expected {expected}")
     assert isinstance(e, UnexpectedToken)
     tok = e.token
-    expected = set(e.expected)
+    expected = _acceptable(e)
     message = f"unexpected {_describe_token(tok)}"
     fix = f"expected {_describe_expected(expected)}"
+    line_start = source.splitlines()[tok.line - 1][: tok.column - 1].strip() == ""
     if tok.value == "=" and "COMP_OP" in expected:
         fix = "use `==` to compare"
-    elif expected & {k.upper() for k in STATEMENT_KEYWORDS} and "ADD_OP" not in expected:
+    elif line_start and expected & {k.upper() for k in STATEMENT_KEYWORDS}:
+        message = f"unexpected {_describe_token(tok)} at the start of a statement"
         fix = "each statement starts with " + ", ".join(STATEMENT_KEYWORDS)
     return error_at(path, source, _tok_pos(tok), message, fix)
+
+
+def _acceptable(e: UnexpectedToken) -> set[str]:
+    """Terminals truly acceptable at the error (LALR's `expected` can over-approximate)."""
+    try:
+        return set(e.interactive_parser.accepts()) or set(e.expected)
+    except Exception:  # noqa: BLE001 - any failure here just means a less precise message
+        return set(e.expected)

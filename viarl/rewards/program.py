@@ -101,7 +101,7 @@ class RuleProgram:
                 value = raw
         except ValueError:
             raise RuleError(f"parameter `{name}` is {kind}, got `{raw}`", where="--set",
-                            fix=f"give a {kind} value, e.g. {name}={self.params[name]}") from None
+                            fix=f"give {_a(kind)} value, e.g. {name}={self.params[name]}") from None
         return name, value
 
     def _param_list(self) -> str:
@@ -109,6 +109,10 @@ class RuleProgram:
             return "these rules declare no parameters"
         return "parameters: " + ", ".join(
             f"{n} ({t}, default {self.params[n]})" for n, t in self.param_types.items())
+
+
+def _a(kind: str) -> str:
+    return f"an {kind}" if kind == "int" else f"a {kind}"
 
 
 def check_param_value(name: str, kind: str, value: Any) -> ParamValue:
@@ -121,7 +125,7 @@ def check_param_value(name: str, kind: str, value: Any) -> ParamValue:
     }[kind]
     if not ok:
         raise RuleError(f"parameter `{name}` is {kind}, got {value!r}", where=f"params.{name}",
-                        fix=f"give a {kind} value")
+                        fix=f"give {_a(kind)} value")
     return value
 
 

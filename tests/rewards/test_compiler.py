@@ -1,0 +1,105 @@
+"""The vectorised scorer agrees with the reference interpreter; regex passes are shared."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+
+from rule_strategies import batches, programs
+from viarl.rewards import RuleError, parse_rules
+from viarl.rewards.checker import check
+from viarl.rewards.parser import parse_program
+from viarl.rewards.printer import print_program
+from viarl.rewards.program import RuleProgram
+
+
+def _load(program):
+    return RuleProgram(check(parse_program(print_program(program), "gen.rules")))
+
+
+@settings(max_examples=150, deadline=None)
+@given(programs(), batches())
+def test_compiled_scorer_equals_interpreter(program, batch):
+    rules = _load(program)
+    compiled = rules.compile()(batch)
+    reference = rules.interpreter().score(batch)
+    assert set(compiled) == set(rules.components) | {"total"}
+    for name, values in reference.items():
+        assert compiled[name].dtype == np.float64 and compiled[name].shape == (len(batch["select"]),)
+        np.testing.assert_array_equal(compiled[name], values, err_msg=f"{name}\n{print_program(program)}")
+    without = {k: v for k, v in batch.items() if k != "prediction"}
+    np.testing.assert_array_equal(rules.compile().prediction_needed(without),
+                                  rules.interpreter().needed(without))
+
+
+@settings(max_examples=60, deadline=None)
+@given(programs(), batches())
+def test_prediction_outside_the_need_mask_changes_nothing(program, batch):
+    rules = _load(program)
+    scorer = rules.compile()
+    mask = scorer.prediction_needed({k: v for k, v in batch.items() if k != "prediction"})
+    other = dict(batch, prediction=[p if m else None for p, m in zip(batch["prediction"], mask)])
+    a, b = scorer(batch), scorer(other)
+    for name in a:
+        np.testing.assert_array_equal(a[name], b[name])
+
+
+SHARED = """
+capture think = completion match re"<think>(.*?)</think>"s group 1
+capture whole = completion match re"<think>(.*?)</think>"s
+component has_think = search(completion, re"<think>(.*?)</think>"s)
+component think_len = len(think) + len(whole)
+component strict = fullmatch(strip(completion), re"<think>(.*?)</think>"s)
+component strict_again = fullmatch(strip(completion), re"<think>(.*?)</think>"s) and true
+"""
+
+
+def test_each_regex_runs_once_per_source():
+    scorer = parse_rules(SHARED).compile()
+    out = scorer({"completion": ["<think>ab</think>", "no", " <think>\n</think> "]})
+    # one search pass shared by two captures and search(); one fullmatch pass on strip(completion)
+    assert sorted((k[1], k[4]) for k in scorer.last_regex_passes) == [
+        ("fullmatch", "strip(completion)"), ("search", "completion")]
+    np.testing.assert_array_equal(out["think_len"], [2 + 17, 0, 1 + 16])
+    np.testing.assert_array_equal(out["strict"], [1, 0, 1])
+
+
+def test_capture_default_and_group():
+    rules = parse_rules('capture t = completion match re"<t>(x)?(.*?)</t>" group 1 else "none"\n'
+                        'component ok = t == "none"\n')
+    out = rules.compile()({"completion": ["<t>x</t>", "<t>y</t>", ""]})
+    np.testing.assert_array_equal(out["ok"], [0, 1, 1])  # an unmatched group takes the default
+
+
+def test_default_total_is_the_weighted_sum():
+    rules = parse_rules("param w: num = 0.5\ncomponent a = 2 weight w\ncomponent b = select > 1\n")
+    out = rules.compile({"w": 3})({"select": np.array([1, 2])})
+    np.testing.assert_array_equal(out["total"], [6.0, 7.0])
+
+
+def test_division_by_zero_is_zero():
+    out = parse_rules("component q = select / (select - 2)\n").compile()({"select": [1, 2, 4]})
+    np.testing.assert_array_equal(out["q"], [-1.0, 0.0, 2.0])
+
+
+def test_batch_errors_name_the_sample():
+    scorer = parse_rules("component q = completion_tokens > 3\n").compile()
+    with pytest.raises(RuleError) as e:
+        scorer({"completion_tokens": [1, 2.5]})
+    assert e.value.where == "batch[1].completion_tokens" and "whole number" in e.value.message
+    with pytest.raises(RuleError, match="no `completion_tokens` column"):
+        scorer({"select": [1]})
+    with pytest.raises(RuleError, match="different lengths"):
+        scorer({"completion_tokens": [1], "select": [1, 2]})
+
+
+def test_missing_prediction_where_needed_is_an_error():
+    rules = parse_rules("needs prediction when select > 1\n"
+                        "component c = answer_match(prediction, answer)\n")
+    scorer = rules.compile()
+    ok = scorer({"select": [1, 2], "answer": ["A", "A"], "prediction": [None, "a"]})
+    np.testing.assert_array_equal(ok["c"], [0, 1])
+    with pytest.raises(RuleError) as e:
+        scorer({"select": [1, 2], "answer": ["A", "A"], "prediction": ["A", None]})
+    assert e.value.where == "batch[1].prediction"
