@@ -51,6 +51,10 @@ def _meta_pos(meta) -> ast.Pos:
     return ast.Pos(meta.line, meta.column, meta.end_line, meta.end_column)
 
 
+def _span(first: ast.Pos, last: ast.Pos) -> ast.Pos:
+    return ast.Pos(first.line, first.col, last.end_line, last.end_col)
+
+
 def _number(text: str) -> int | float:
     return int(text) if text.lstrip("-").isdigit() else float(text)
 
@@ -151,7 +155,7 @@ class _ToAst(Transformer):
 
     def call(self, meta, c):
         args = tuple(a for a in c[1:] if a is not None)
-        return ast.Call(str(c[0]), args, pos=_tok_pos(c[0]))
+        return ast.Call(str(c[0]), args, pos=_meta_pos(meta))
 
     def neg(self, meta, c):
         return ast.Unary("-", c[0], pos=_meta_pos(meta))
@@ -160,15 +164,15 @@ class _ToAst(Transformer):
         return ast.Unary("not", c[0], pos=_meta_pos(meta))
 
     def binop(self, meta, c):
-        return ast.Binary(str(c[1]), c[0], c[2], pos=_tok_pos(c[1]))
+        return ast.Binary(str(c[1]), c[0], c[2], pos=_span(c[0].pos, c[2].pos))
 
     compare = binop
 
     def or_op(self, meta, c):
-        return ast.Binary("or", c[0], c[1], pos=_meta_pos(meta))
+        return ast.Binary("or", c[0], c[1], pos=_span(c[0].pos, c[1].pos))
 
     def and_op(self, meta, c):
-        return ast.Binary("and", c[0], c[1], pos=_meta_pos(meta))
+        return ast.Binary("and", c[0], c[1], pos=_span(c[0].pos, c[1].pos))
 
     def if_expr(self, meta, c):
         return ast.IfElse(c[0], c[1], c[2], pos=_meta_pos(meta))

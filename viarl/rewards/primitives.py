@@ -55,15 +55,15 @@ def indices_valid(text: str | None, select: int, candidates: int) -> bool:
 def normalize_answer(text: str | None) -> str:
     """Normalise a multiple-choice answer for comparison.
 
-    Steps, in order: strip whitespace; drop trailing periods; strip whitespace; remove one pair
-    of surrounding parentheses; strip whitespace; casefold. So ``" (b). "`` → ``"b"`` while
-    ``"A or B"`` stays ``"a or b"`` (it will not match ``"A"``).
+    Steps, in order: strip whitespace and trailing periods; remove one pair of surrounding
+    parentheses; strip whitespace and trailing periods again; casefold. So ``" (b). "`` and
+    ``"(B.)"`` → ``"b"`` while ``"A or B"`` stays ``"a or b"`` (it will not match ``"A"``).
     """
     if text is None:
         return ""
     s = text.strip().rstrip(".").strip()
     if len(s) >= 2 and s.startswith("(") and s.endswith(")"):
-        s = s[1:-1].strip()
+        s = s[1:-1].strip().rstrip(".").strip()
     return s.casefold()
 
 

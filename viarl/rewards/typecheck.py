@@ -63,7 +63,9 @@ class ExprTyper:
         t = self.type_of(expr)
         if not accepts(wanted, t):
             fix = None
-            if t == "bool" and "num" in wanted:
+            if t == "str" and "num" in wanted:
+                fix = f"use len({_show(expr)}) for its length"
+            elif t == "bool" and "num" in wanted:
                 fix = f"turn it into a number with num({_show(expr)})"
             elif wanted == "bool" and t in NUMERIC:
                 fix = f"compare it, e.g. `{_show(expr)} > 0`"
