@@ -1,0 +1,101 @@
+"""`viarl rewards check|score` through the real CLI: output, exit codes, no tracebacks."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from viarl.cli import main
+
+REPO = Path(__file__).resolve().parents[2]
+
+GOOD = {"completion": "<think>a</think><index>1, 2</index>", "completion_tokens": 100,
+        "prediction": "(a).", "answer": "A", "candidates": 8, "select": 2}
+BAD_INDEX = {"completion": "<think>a</think><index>1, 1</index>", "completion_tokens": 10,
+             "prediction": None, "answer": "B", "candidates": 8, "select": 2}
+
+
+@pytest.fixture(autouse=True)
+def repo_cwd(monkeypatch):
+    monkeypatch.chdir(REPO)
+
+
+def _jsonl(tmp_path, rows, extra_lines=()):
+    path = tmp_path / "in.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows) + "".join(extra_lines))
+    return str(path)
+
+
+def test_check_shows_components_inputs_params_needs(capsys):
+    assert main(["rewards", "check", "rewards/viarl.rules"]) == 0
+    out = capsys.readouterr().out
+    for word in ("format", "valid", "correct", "length", "min_tokens_small", "when indices_ok",
+                 "completion_tokens", "2 * correct * valid"):
+        assert word in out
+
+
+def test_check_reports_a_located_error(capsys, tmp_path):
+    bad = tmp_path / "bad.rules"
+    bad.write_text("component x = vald\n")
+    assert main(["rewards", "check", str(bad)]) == 2
+    err = capsys.readouterr().err
+    # rich may wrap long lines of stderr; compare with whitespace collapsed
+    assert f"{bad}:1:15: unknown name `vald`" in " ".join(err.split())
+    assert "^^^^" in err and "Traceback" not in err
+
+
+def test_score_writes_one_line_per_input_in_order(capsys, tmp_path):
+    path = _jsonl(tmp_path, [GOOD, BAD_INDEX, GOOD])
+    assert main(["rewards", "score", "rewards/viarl.rules", path]) == 0
+    lines = [json.loads(x) for x in capsys.readouterr().out.splitlines()]
+    assert [x["total"] for x in lines] == [4.2, 1.0, 4.2]  # 1.0: format only
+    assert list(lines[0]) == ["format", "valid", "correct", "length", "total"]
+
+
+def test_score_set_overrides_a_param(capsys, tmp_path):
+    path = _jsonl(tmp_path, [BAD_INDEX])
+    assert main(["rewards", "score", "rewards/viarl.rules", path, "--set", "min_tokens_small=5",
+                 "--set", "length_bonus=0.5"]) == 0
+    assert json.loads(capsys.readouterr().out)["length"] == 0.5
+
+
+def test_score_unknown_param_lists_the_params(capsys, tmp_path):
+    path = _jsonl(tmp_path, [GOOD])
+    assert main(["rewards", "score", "rewards/viarl.rules", path, "--set", "min_tokens=5"]) == 2
+    err = capsys.readouterr().err
+    assert "unknown reward parameter `min_tokens`" in " ".join(err.split()) and "min_tokens_small" in err
+
+
+@pytest.mark.parametrize("line, message", [
+    ("{not json\n", "3:2: not valid JSON"),
+    ("[1, 2]\n", "3: each line must be a JSON object"),
+    (json.dumps(dict(GOOD, completion_tokens=1.5)) + "\n", "3: field `completion_tokens`"),
+    (json.dumps({k: v for k, v in GOOD.items() if k != "answer"}) + "\n", "3: missing field `answer`"),
+])
+def test_score_malformed_line_names_its_number(capsys, tmp_path, line, message):
+    path = _jsonl(tmp_path, [GOOD, GOOD], [line])
+    assert main(["rewards", "score", "rewards/viarl.rules", path]) == 2
+    err = capsys.readouterr().err
+    flat = " ".join(err.split())
+    assert f"{path}:{message}" in flat or f"{path}:{message}" in err.replace("\n", "")
+    assert "Traceback" not in err
+
+
+def test_score_needs_prediction_only_where_valid(capsys, tmp_path):
+    no_pred = dict(GOOD)
+    del no_pred["prediction"]
+    path = _jsonl(tmp_path, [BAD_INDEX, no_pred])
+    assert main(["rewards", "score", "rewards/viarl.rules", path]) == 2
+    assert "prediction" in capsys.readouterr().err
+
+
+def test_console_script_exit_code(tmp_path):
+    bad = tmp_path / "bad.rules"
+    bad.write_text("component x = (1\n")
+    r = subprocess.run([sys.executable, "-m", "viarl.cli", "rewards", "check", str(bad)],
+                       capture_output=True, text=True)
+    assert r.returncode == 2 and "unclosed `(`" in r.stderr and "Traceback" not in r.stderr
