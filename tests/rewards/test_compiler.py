@@ -60,7 +60,7 @@ def test_each_regex_runs_once_per_source():
     out = scorer({"completion": ["<think>ab</think>", "no", " <think>\n</think> "]})
     # one search pass shared by two captures and search(); one fullmatch pass on strip(completion)
     assert sorted((k[1], k[4]) for k in scorer.last_regex_passes) == [
-        ("fullmatch", "strip(completion)"), ("search", "completion")]
+        ("fullmatch?", "strip(completion)"), ("search", "completion")]
     np.testing.assert_array_equal(out["think_len"], [2 + 17, 0, 1 + 16])
     np.testing.assert_array_equal(out["strict"], [1, 0, 1])
 

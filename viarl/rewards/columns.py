@@ -15,6 +15,10 @@ import numpy as np
 from viarl.rewards.errors import RuleError
 
 
+# Whole numbers are stored as float64: beyond 2**53 they would silently change value.
+_MAX_EXACT = 2**53
+
+
 class BatchError(RuleError):
     """A batch value the rules cannot use; `sample` is its 0-based row (None: whole column)."""
 
@@ -45,7 +49,8 @@ def convert_column(name: str, kind: str, column: Any, allow_none: bool = False) 
     """
     if isinstance(column, np.ndarray) and kind in ("num", "int") and column.dtype.kind in "iuf":
         out = column.astype(np.float64, copy=False)
-        whole = np.isfinite(out) & (np.mod(out, 1) == 0) if kind == "int" else None
+        whole = (np.isfinite(out) & (np.mod(out, 1) == 0) & (np.abs(out) <= _MAX_EXACT)
+                 if kind == "int" else None)
         if whole is not None and not whole.all():
             i = int(np.flatnonzero(~whole)[0])
             raise _bad(list(column), i, name, "a whole number")
@@ -65,11 +70,19 @@ def convert_column(name: str, kind: str, column: Any, allow_none: bool = False) 
             if not isinstance(v, bool):
                 raise _bad(values, i, name, "true or false")
         return np.array(values, dtype=bool)
+    kinds = set(map(type, values))  # C-level pass; the slow loop below only finds the culprit
+    if kinds <= {int, float}:
+        out = np.array(values, dtype=np.float64)
+        if kind == "num" or kinds == {int}:
+            if kind == "num" or np.all(np.abs(out) <= _MAX_EXACT):
+                return out
     for i, v in enumerate(values):  # num / int
         if isinstance(v, bool) or not isinstance(v, (int, float)):
             raise _bad(values, i, name, "a number")
         if kind == "int" and isinstance(v, float) and not v.is_integer():
             raise _bad(values, i, name, "a whole number")
+        if kind == "int" and abs(v) > _MAX_EXACT:
+            raise _bad(values, i, name, f"a whole number of magnitude <= 2**53")
     return np.array(values, dtype=np.float64)
 
 

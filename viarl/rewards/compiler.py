@@ -17,6 +17,7 @@ import numpy as np
 from viarl.rewards import ast
 from viarl.rewards import primitives as prim
 from viarl.rewards.checker import Checked
+from viarl.rewards.fastmatch import literal_gap_matcher
 from viarl.rewards.columns import BatchError, batch_size, convert_column, missing
 from viarl.rewards.printer import print_expr
 from viarl.rewards.typecheck import regex_flags
@@ -73,8 +74,14 @@ _COMPARE = {"==": np.equal, "!=": np.not_equal, "<": np.less, "<=": np.less_equa
 
 
 def _block(text: str) -> str:
-    block = prim.first_index_block(text)
-    return "" if block is None else block
+    return prim.first_index_block(text) or ""
+
+
+def _whole(v: Any) -> Any:
+    """An int-typed value as Python ints (stored as float64; per-sample code wants ints)."""
+    if isinstance(v, np.ndarray):
+        return v.astype(np.int64) if v.ndim == 1 else int(v)
+    return int(v)
 
 
 _STR_FUNCS: dict[str, tuple[Callable, Any]] = {  # per-sample function, result dtype (None: list)
@@ -87,7 +94,6 @@ _STR_FUNCS: dict[str, tuple[Callable, Any]] = {  # per-sample function, result d
     "unique": (lambda xs: len(set(xs)) == len(xs), bool),
     "len": (len, np.float64),
     "answer_match": (prim.answer_matches, bool),
-    "valid_indices": (prim.indices_valid, bool),
 }
 
 
@@ -195,8 +201,14 @@ class Scorer:
         pattern = self.checked.regexes[(regex.pattern, regex.flags)]
         key = ("regex", op, regex.pattern, regex_flags(regex.flags), print_expr(source))
         src = self.expr(source)
-        method = {"search": pattern.search, "fullmatch": pattern.fullmatch,
-                  "count": lambda s: len(pattern.findall(s))}[op]
+        method = {"search": pattern.search,
+                  # "?" passes keep only whether it matched (no match objects to keep alive),
+                  # through str.find when the pattern is literals and gaps (see fastmatch.py)
+                  "search?": literal_gap_matcher(pattern.pattern, pattern.flags, "search")
+                  or (lambda s: pattern.search(s) is not None),
+                  "fullmatch?": literal_gap_matcher(pattern.pattern, pattern.flags, "fullmatch")
+                  or (lambda s: pattern.fullmatch(s) is not None),
+                  "count": lambda s: sum(1 for _ in pattern.finditer(s))}[op]
 
         def run(ctx: _Ctx) -> Any:
             if key not in ctx.cache:
@@ -205,6 +217,11 @@ class Scorer:
             return ctx.cache[key]
 
         return run
+
+    def _captured(self, regex: ast.Regex, source: ast.Expr) -> bool:
+        """Whether some capture runs this regex on this source (so its matches are kept)."""
+        return any(isinstance(d, ast.Capture) and d.regex == regex and d.source == source
+                   for d in self.checked.defs.values())
 
     def expr(self, e: ast.Expr) -> Fn:
         """The closure computing `e`; one per distinct printed expression."""
@@ -300,11 +317,17 @@ class Scorer:
 
     def _call(self, e: ast.Call) -> Fn:
         if e.func in ("search", "fullmatch", "count"):
-            run = self._regex_pass(e.func, e.args[1], e.args[0])
-            if e.func == "count":
-                return lambda ctx: _to_array(run(ctx), np.float64)
-            return lambda ctx: _to_array(_str_map(lambda m: m is not None, run(ctx), B=ctx.B), bool)
+            op = e.func
+            if op == "search" and self._captured(e.args[1], e.args[0]):
+                run = self._regex_pass("search", e.args[1], e.args[0])  # share the capture's pass
+                return lambda ctx: _to_array(_str_map(_is_match, run(ctx), B=ctx.B), bool)
+            run = self._regex_pass(op if op == "count" else op + "?", e.args[1], e.args[0])
+            return lambda ctx: _to_array(run(ctx), np.float64 if op == "count" else bool)
         args = [self.expr(a) for a in e.args]
+        if e.func == "valid_indices":  # select and candidates as ints: int/float compares are slower
+            text, sel, cand = args
+            return lambda ctx: _to_array(_str_map(prim.indices_valid, text(ctx), _whole(sel(ctx)),
+                                                  _whole(cand(ctx)), B=ctx.B), bool)
         if e.func in _STR_FUNCS:
             f, dtype = _STR_FUNCS[e.func]
             if dtype is None:
@@ -324,6 +347,10 @@ class Scorer:
         if e.func == "num":
             return lambda ctx: np.asarray(args[0](ctx), dtype=np.float64)
         raise KeyError(f"no implementation for built-in {e.func}")  # internal: checker passed it
+
+
+def _is_match(m: Any) -> bool:
+    return m is not None
 
 
 def _to_array(v: Any, dtype) -> Any:

@@ -19,11 +19,22 @@ _INDEX_LIST = re.compile(r"\s*[0-9]+\s*(?:,\s*[0-9]+\s*)*")
 
 
 def first_index_block(completion: str | None) -> str | None:
-    """The text inside the first `<index>…</index>` block of `completion`, or None if there is none."""
+    """The text inside the first `<index>…</index>` block of `completion`, or None if there is none.
+
+    Same answer as ``INDEX_BLOCK.search(completion).group(1)`` (the first `<index>` with a
+    `</index>` after it, non-greedy), computed with `str.find`, which is several times faster.
+    """
     if completion is None:
         return None
-    m = INDEX_BLOCK.search(completion)
-    return m.group(1) if m else None
+    start = completion.find("<index>")
+    if start < 0:
+        return None
+    end = completion.find("</index>", start + 7)
+    return completion[start + 7 : end] if end >= 0 else None
+
+
+# Characters of an ASCII index list: digits, commas and the ASCII characters `\s` matches.
+_ASCII_LIST_CHARS = frozenset("0123456789," + "".join(chr(c) for c in range(128) if chr(c).isspace()))
 
 
 def parse_index_list(text: str | None) -> list[int] | None:
@@ -39,6 +50,13 @@ def parse_index_list(text: str | None) -> list[int] | None:
     body = text.strip()
     if body.startswith("[") and body.endswith("]"):
         body = body[1:-1]
+    if _ASCII_LIST_CHARS.issuperset(body):
+        # Fast path: with only digits, commas and whitespace, int() accepts exactly an item
+        # `\s*[0-9]+\s*` (it rejects "", "1 2"); same answer as the regex below.
+        try:
+            return list(map(int, body.split(",")))
+        except ValueError:
+            return None
     if not _INDEX_LIST.fullmatch(body):
         return None
     return [int(item) for item in body.split(",")]
@@ -47,9 +65,9 @@ def parse_index_list(text: str | None) -> list[int] | None:
 def indices_valid(text: str | None, select: int, candidates: int) -> bool:
     """True when `text` parses as exactly `select` distinct indices, each in [0, candidates)."""
     idx = parse_index_list(text)
-    if idx is None or len(idx) != select:
+    if not idx or len(idx) != select:
         return False
-    return len(set(idx)) == len(idx) and all(i < candidates for i in idx)
+    return len(set(idx)) == len(idx) and max(idx) < candidates
 
 
 def normalize_answer(text: str | None) -> str:
