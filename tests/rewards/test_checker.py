@@ -73,3 +73,20 @@ def test_extra_inputs_are_declared_with_a_type():
 def test_missing_file_is_a_user_error(tmp_path):
     with pytest.raises(RuleError, match="rule file not found"):
         load_rules(tmp_path / "nope.rules")
+
+
+@pytest.mark.parametrize("path", sorted(Path(__file__).parents[2].glob("rewards/*.rules")))
+def test_shipped_rule_files_load(path):
+    rules = load_rules(path)
+    assert rules.components
+
+
+def test_shaped_example_weights():
+    rules = load_rules(Path(__file__).parents[2] / "rewards" / "shaped.rules")
+    batch = {"completion": ["<think>" + "x" * 1100 + "</think><index>1, 2</index><index>3</index>"],
+             "completion_tokens": [100], "prediction": ["A"], "answer": ["A"], "candidates": [8],
+             "select": [2], "difficulty": [0.5]}
+    out = rules.compile()(batch)
+    # 1 (format) + 1 (valid) + 3 * 1 (correct, weight 2 * 1.5) + 0.2 * 0.5 (reasoning) - 1 (hedging)
+    assert out["total"][0] == pytest.approx(4.1)
+    assert rules.inputs >= {"difficulty"} and rules.needs == {"prediction"}
