@@ -16,8 +16,11 @@ console = Console(highlight=False)
 err_console = Console(stderr=True, highlight=False)
 
 
-def progress(transient: bool = False) -> Progress:
-    """A rich progress bar with count, elapsed and remaining time (on stderr)."""
+def progress(transient: bool = False, disable: bool = False) -> Progress:
+    """A rich progress bar with count, elapsed and remaining time (on stderr).
+
+    `disable` hides it (other processes than the main one under accelerate).
+    """
     return Progress(
         TextColumn("[bold blue]{task.description}"),
         BarColumn(),
@@ -27,4 +30,5 @@ def progress(transient: bool = False) -> Progress:
         TextColumn("{task.fields[info]}"),
         console=err_console,
         transient=transient,
+        disable=disable,
     )

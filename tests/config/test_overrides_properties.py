@@ -19,7 +19,7 @@ VALID = {
     "seed": st.integers(-(2**31), 2**31),
     "name": st.text("abcdefghijklmnopqrstuvwxyz-_0123456789", min_size=1, max_size=12),
     "frames.select": st.integers(1, 16),
-    "frames.index_text": st.booleans(),
+    "frames.index_text": st.sampled_from(["before", "after", "none"]),
     "rl.kl_coef": st.floats(0, 10, allow_nan=False),
     "rl.lr": st.floats(1e-9, 1.0, allow_nan=False),
     "rl.steps": st.integers(1, 10**6),

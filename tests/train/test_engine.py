@@ -16,32 +16,7 @@ from viarl.cli import main
 from viarl.config.load import load_recipe
 from viarl.train.engine import plan
 
-ROOT = Path(__file__).resolve().parents[2]
-RECIPE = ROOT / "recipes" / "needle.yaml"
-
-
-def tiny_overrides(tmp: Path, sel, ans, clip, train, test, **extra) -> list[str]:
-    """needle.yaml shrunk to seconds: session tiny models, fixture videos, a few steps per stage."""
-    o = {
-        "output_dir": tmp / "run", "frames.cache_dir": tmp / "cache", "run.threads": 1,
-        "models.selector.path": sel, "models.answer.path": ans, "models.clip.model": clip,
-        "models.selector.tiny_seed": "null", "models.answer.tiny_seed": "null", "models.clip.tiny_seed": "null",
-        "data.train.path": train, "data.eval.path": test, "data.synthetic": "null",
-        "warmup.steps": 3, "warmup.batch_size": 2, "sft.steps": 2, "sft.batch_size": 2,
-        "rl.steps": 3, "rl.prompts_per_step": 2, "rl.samples_per_prompt": 2, "rl.minibatch_size": 4,
-        "models.selector.max_new_tokens": 12, "evaluation.limit": 2, "run.save_every": 2,
-        "stages.cycles": 2, "rewards.file": ROOT / "rewards" / "viarl.rules",
-    }
-    o.update(extra)
-    return [f"{k}={v}" for k, v in o.items()]
-
-
-@pytest.fixture
-def overrides(tmp_path, tiny_selector_dir, tiny_answer_dir, tiny_clip_dir, needle_train_dir, needle_test_dir):
-    def make(**extra):
-        return tiny_overrides(tmp_path, tiny_selector_dir, tiny_answer_dir, tiny_clip_dir,
-                              needle_train_dir, needle_test_dir, **extra)
-    return make
+RECIPE = Path(__file__).resolve().parents[2] / "recipes" / "needle.yaml"
 
 
 def test_plan_orders_stages_and_cycles():

@@ -14,7 +14,8 @@ def _text(messages):
     return " ".join(c.get("text", "<img>") for m in messages for c in m["content"])
 
 
-@given(count=st.integers(1, 64), select=st.integers(1, 16), index_text=st.booleans())
+@given(count=st.integers(1, 64), select=st.integers(1, 16),
+       index_text=st.sampled_from([True, False, "before", "after", "none"]))
 @settings(max_examples=60, deadline=None)
 def test_selector_prompt_states_true_count(count, select, index_text):
     msgs = selector_messages("What colour was the square?", count, select, index_text)
@@ -23,8 +24,16 @@ def test_selector_prompt_states_true_count(count, select, index_text):
     assert f"exactly {min(select, count)} distinct" in system
     user = msgs[1]["content"]
     assert sum(c["type"] == "image" for c in user) == count
-    labels = [c["text"] for c in user if c["type"] == "text" and c["text"].startswith("Frame ")]
-    assert labels == ([f"Frame {i}:" for i in range(count)] if index_text else [])
+    mode = {True: "before", False: "none"}.get(index_text, index_text)
+    texts = [c["text"] for c in user if c["type"] == "text"][:-1]
+    expected = {"before": [f"Frame {i}:" for i in range(count)],
+                "after": [f"(frame {i})" for i in range(count)], "none": []}[mode]
+    assert texts == expected
+    if mode != "none":  # each label sits right before (or right after) its own frame
+        step = 1 if mode == "before" else -1
+        for j, c in enumerate(user[:-1]):
+            if c["type"] == "text":
+                assert user[j + step]["type"] == "image"
     assert user[-1]["text"] == "Question: What colour was the square?"
 
 

@@ -72,7 +72,7 @@ class Plan:
     answer_attn: str = "sdpa"
     answer_max_new_tokens: int = 128
     selector_max_new_tokens: int = 512
-    index_text: bool = True
+    index_text: bool | str = "before"
     clip_model: str | None = None
     clip_pretrained: str | None = None
     clip_diversity: float = 0.5

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field, PositiveInt, model_validator
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, PositiveInt, field_validator, model_validator
 
 from viarl.config.issues import Issue, raise_issues
 
@@ -22,10 +24,21 @@ class Frames(BaseModel):
     answer_size: int = Field(
         896, ge=28, description="Long side in pixels (at most) of each frame the answer model sees."
     )
-    index_text: bool = Field(
-        True, description='Also write "Frame i:" as text before each selector frame (the index is drawn on it either way).'
+    index_text: Literal["before", "after", "none"] = Field(
+        "before",
+        description='Also write each selector frame\'s index as text: "before" ("Frame i:" then the frame), '
+        '"after" (the frame, then "(frame i)": small models tie a label to an image they have already '
+        'seen far sooner), or "none". The index is drawn on the frame either way. true/false mean '
+        '"before"/"none".',
     )
     cache_dir: str = Field(".cache/frames", description="Folder for decoded, resized frame caches.")
+
+    @field_validator("index_text", mode="before")
+    @classmethod
+    def check_index_text(cls, value):
+        if isinstance(value, bool):  # the original yes/no form of this field
+            return "before" if value else "none"
+        return value
 
     @model_validator(mode="after")
     def check_select_fits(self) -> "Frames":

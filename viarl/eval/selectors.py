@@ -121,7 +121,7 @@ def clip_prefilter(bundle, sample, pool, T: int, *, batch_size: int = 32) -> lis
 
 def make_selector(spec: str, *, name: str | None = None, clip=None, clip_diversity: float = 0.5,
                   select_model=None,
-                  index_text: bool = True, max_new_tokens: int = 512, device: str = "cpu",
+                  index_text: bool | str = "before", max_new_tokens: int = 512, device: str = "cpu",
                   dtype: str = "float32", attn_implementation: str = "sdpa") -> FrameSelector:
     """Build the selector `spec` names: "uniform", "clip" or a trained selector folder PATH.
 

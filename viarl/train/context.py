@@ -98,9 +98,10 @@ class RunContext:
         precision = {"fp32": "no", "bf16": "bf16", "fp16": "fp16"}[recipe.run.precision]
         acc = Accelerator(mixed_precision=precision, cpu=recipe.run.device == "cpu")
         m = recipe.models
-        ensure_model(m.selector, "selector")
-        ensure_model(m.answer, "answer")
-        ensure_data(recipe)
+        with acc.main_process_first():  # one process creates what is missing; the others then read it
+            ensure_model(m.selector, "selector")
+            ensure_model(m.answer, "answer")
+            ensure_data(recipe)
         state = ckpt.load_state(run_dir)
         bundles = {}
         for role, cfg in (("selector", m.selector), ("answer", m.answer)):

@@ -88,6 +88,9 @@ def run_recipe(recipe, resolved_yaml: str, resume: str | None = None) -> Path:
     ctx = RunContext.build(recipe, run_dir)
     if ctx.accelerator.is_main_process:
         write_text(run_dir / "recipe.yaml", resolved_yaml)
+        acc = ctx.accelerator
+        console.print(f"accelerate: {acc.num_processes} process(es), {acc.distributed_type.value}, "
+                      f"device {acc.device}, mixed precision {acc.mixed_precision}")
     stages = plan(recipe)
     done = set(ctx.state["done"])
     current = next((s.id for s in stages if s.id not in done), None)

@@ -41,6 +41,8 @@ class EvalStage:
 
     def run(self) -> None:
         ctx, fr = self.ctx, self.ctx.recipe.frames
+        if not ctx.accelerator.is_main_process:
+            return  # one process evaluates; the others wait for it in `save`
         samples = ctx.eval
         if ctx.recipe.evaluation.limit:
             samples = samples[: ctx.recipe.evaluation.limit]

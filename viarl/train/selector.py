@@ -81,12 +81,12 @@ def ban(logits: torch.Tensor, banned: list[int]) -> torch.Tensor:
     return logits
 
 
-def selector_inputs(processor, question: str, images, select: int, index_text: bool):
+def selector_inputs(processor, question: str, images, select: int, index_text: bool | str):
     """The batch-1 processor output for one selector prompt (the true candidate count is len(images))."""
     return selector_batch(processor, [question], [images], select, index_text)
 
 
-def selector_batch(processor, questions, images, select: int, index_text: bool):
+def selector_batch(processor, questions, images, select: int, index_text: bool | str):
     """Left-padded processor output for several selector prompts (one image list per question)."""
     texts = [render(processor, selector_messages(q, len(imgs), select, index_text))
              for q, imgs in zip(questions, images)]
@@ -179,7 +179,7 @@ def indices_from_text(text: str, count: int, select: int) -> list[int] | None:
 class TrainedSelector:
     """A selector VLM used greedily at evaluation; invalid output falls back to uniform spacing."""
 
-    def __init__(self, model, processor, *, index_text: bool = True, max_new_tokens: int = 512,
+    def __init__(self, model, processor, *, index_text: bool | str = "before", max_new_tokens: int = 512,
                  name: str = "trained"):
         self.model, self.processor = model, processor
         self.index_text, self.max_new_tokens, self.name = index_text, max_new_tokens, name

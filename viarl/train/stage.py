@@ -78,7 +78,7 @@ class TrainingStage:
         ctx = self.ctx
         start = self.resume()
         every = ctx.recipe.run.save_every
-        with progress() as bar:
+        with progress(disable=not ctx.accelerator.is_main_process) as bar:
             task = bar.add_task(f"{self.id}", total=self.steps, completed=start, info="")
             for step in range(start, self.steps):
                 t0 = time.perf_counter()
