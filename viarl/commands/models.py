@@ -21,7 +21,7 @@ def register(subparsers) -> None:
         help="write a tiny randomly initialised model (Qwen2.5-VL selector/answer, or open_clip)",
         description=(
             "Write a tiny random model to DIR in the same layout as a hub checkpoint: a "
-            "Qwen2.5-VL (~0.6 M parameters) with processor, byte-level tokenizer and chat "
+            "Qwen2.5-VL (~0.8 M parameters) with processor, byte-level tokenizer and chat "
             "template for --role selector/answer, or an open_clip model for --role clip. "
             "Same role and seed give byte-identical files. An existing DIR is replaced."
         ),

@@ -19,5 +19,5 @@ class Warmup(BaseModel):
     warmup_ratio: float = Field(0.0, ge=0.0, lt=1.0, description="Fraction of steps with linear LR warm-up.")
     grad_clip: float = Field(1.0, gt=0.0, description="Maximum gradient norm; larger norms are scaled down.")
     think_words: PositiveInt = Field(
-        8, description="Keywords of the question written in the target's <think> (short on CPU: every "
-        "byte is a token that each rollout must decode).")
+        8, description="Keywords of the question written in the target's <think> (keep it short on CPU: "
+        "every token of it is decoded in every rollout).")
