@@ -17,8 +17,11 @@ import numpy as np
 from viarl.rewards import ast
 from viarl.rewards import primitives as prim
 from viarl.rewards.checker import Checked
-from viarl.rewards.fastmatch import literal_gap_matcher
 from viarl.rewards.columns import BatchError, batch_size, convert_column, missing
+from viarl.rewards.fastmatch import literal_gap_matcher
+from viarl.rewards.vectorops import (
+    ARITH, COMPARE, STR_FUNCS, as_array, column, is_column, is_match, map_samples, to_array, as_ints,
+)
 from viarl.rewards.printer import print_expr
 from viarl.rewards.typecheck import regex_flags
 
@@ -34,67 +37,6 @@ class _Ctx:
         self.batch, self.B = batch, B
         self.cache: dict[Any, Any] = {}
         self.passes: list[tuple] = []  # regex passes run on this batch (for tests and stats)
-
-
-def _is_col(v: Any) -> bool:
-    return isinstance(v, list) or (isinstance(v, np.ndarray) and v.ndim == 1)
-
-
-def _col(v: Any, B: int) -> list:
-    """A per-sample Python list for any value (scalars and 0-d arrays repeated)."""
-    if isinstance(v, list):
-        return v
-    if isinstance(v, np.ndarray):
-        return v.tolist() if v.ndim == 1 else [v.item()] * B
-    return [v] * B
-
-
-def _str_map(f: Callable, *vals: Any, B: int) -> Any:
-    """Apply a per-sample Python function; stays scalar when every argument is scalar."""
-    if not any(_is_col(v) for v in vals):
-        return f(*vals)
-    return list(map(f, *(_col(v, B) for v in vals)))
-
-
-def _as_array(values: list, dtype) -> np.ndarray:
-    return np.fromiter(values, dtype=dtype, count=len(values))
-
-
-def _divide(a: Any, b: Any) -> Any:
-    """a / b with 0 where b == 0 (a reward must never be inf or nan)."""
-    a, b = np.broadcast_arrays(np.asarray(a, np.float64), np.asarray(b, np.float64))
-    out = np.zeros(a.shape)
-    np.divide(a, b, out=out, where=b != 0)
-    return out
-
-
-_ARITH = {"+": np.add, "-": np.subtract, "*": np.multiply, "/": _divide}
-_COMPARE = {"==": np.equal, "!=": np.not_equal, "<": np.less, "<=": np.less_equal,
-            ">": np.greater, ">=": np.greater_equal}
-
-
-def _block(text: str) -> str:
-    return prim.first_index_block(text) or ""
-
-
-def _whole(v: Any) -> Any:
-    """An int-typed value as Python ints (stored as float64; per-sample code wants ints)."""
-    if isinstance(v, np.ndarray):
-        return v.astype(np.int64) if v.ndim == 1 else int(v)
-    return int(v)
-
-
-_STR_FUNCS: dict[str, tuple[Callable, Any]] = {  # per-sample function, result dtype (None: list)
-    "strip": (str.strip, None),
-    "lower": (str.casefold, None),
-    "index_block": (_block, None),
-    # A tuple, not a list: Python lists are how the compiler stores columns.
-    "indices": (lambda t: tuple(prim.parse_index_list(t) or ()), None),
-    "is_index_list": (lambda t: prim.parse_index_list(t) is not None, bool),
-    "unique": (lambda xs: len(set(xs)) == len(xs), bool),
-    "len": (len, np.float64),
-    "answer_match": (prim.answer_matches, bool),
-}
 
 
 class Scorer:
@@ -187,10 +129,10 @@ class Scorer:
 
         def run(ctx: _Ctx) -> Any:
             ms = matches(ctx)
-            if not _is_col(ms):
+            if not is_column(ms):
                 got = ms.group(group) if ms is not None else None
                 return default(ctx) if got is None else got
-            dflt = _col(default(ctx), ctx.B)
+            dflt = column(default(ctx), ctx.B)
             out = [m.group(group) if m is not None else None for m in ms]
             return [x if x is not None else y for x, y in zip(out, dflt)]
 
@@ -212,7 +154,7 @@ class Scorer:
 
         def run(ctx: _Ctx) -> Any:
             if key not in ctx.cache:
-                ctx.cache[key] = _str_map(method, src(ctx), B=ctx.B)
+                ctx.cache[key] = map_samples(method, src(ctx), B=ctx.B)
                 ctx.passes.append(key)
             return ctx.cache[key]
 
@@ -276,22 +218,22 @@ class Scorer:
 
     def _binary(self, e: ast.Binary) -> Fn:
         a, b = self.expr(e.left), self.expr(e.right)
-        if e.op in _ARITH:
-            op = _ARITH[e.op]
+        if e.op in ARITH:
+            op = ARITH[e.op]
             return lambda ctx: op(a(ctx), b(ctx))
         if e.op in ("and", "or"):
             op = np.logical_and if e.op == "and" else np.logical_or
             return lambda ctx: op(a(ctx), b(ctx))
-        op = _COMPARE[e.op]
+        op = COMPARE[e.op]
         if self._type(e.left) in ("num", "int", "bool"):
             return lambda ctx: op(a(ctx), b(ctx))
         eq = e.op == "=="
 
         def compare_str(ctx: _Ctx) -> Any:
             x, y = a(ctx), b(ctx)
-            if not (_is_col(x) or _is_col(y)):
+            if not (is_column(x) or is_column(y)):
                 return (x == y) == eq
-            return _as_array([(p == q) == eq for p, q in zip(_col(x, ctx.B), _col(y, ctx.B))], bool)
+            return as_array([(p == q) == eq for p, q in zip(column(x, ctx.B), column(y, ctx.B))], bool)
 
         return compare_str
 
@@ -302,10 +244,10 @@ class Scorer:
 
         def pick(ctx: _Ctx) -> Any:
             cond = c(ctx)
-            if not _is_col(cond):
+            if not is_column(cond):
                 return a(ctx) if cond else b(ctx)
-            x, y = _col(a(ctx), ctx.B), _col(b(ctx), ctx.B)
-            return [p if k else q for k, p, q in zip(_col(cond, ctx.B), x, y)]
+            x, y = column(a(ctx), ctx.B), column(b(ctx), ctx.B)
+            return [p if k else q for k, p, q in zip(column(cond, ctx.B), x, y)]
 
         return pick
 
@@ -320,19 +262,19 @@ class Scorer:
             op = e.func
             if op == "search" and self._captured(e.args[1], e.args[0]):
                 run = self._regex_pass("search", e.args[1], e.args[0])  # share the capture's pass
-                return lambda ctx: _to_array(_str_map(_is_match, run(ctx), B=ctx.B), bool)
+                return lambda ctx: to_array(map_samples(is_match, run(ctx), B=ctx.B), bool)
             run = self._regex_pass(op if op == "count" else op + "?", e.args[1], e.args[0])
-            return lambda ctx: _to_array(run(ctx), np.float64 if op == "count" else bool)
+            return lambda ctx: to_array(run(ctx), np.float64 if op == "count" else bool)
         args = [self.expr(a) for a in e.args]
         if e.func == "valid_indices":  # select and candidates as ints: int/float compares are slower
             text, sel, cand = args
-            return lambda ctx: _to_array(_str_map(prim.indices_valid, text(ctx), _whole(sel(ctx)),
-                                                  _whole(cand(ctx)), B=ctx.B), bool)
-        if e.func in _STR_FUNCS:
-            f, dtype = _STR_FUNCS[e.func]
+            return lambda ctx: to_array(map_samples(prim.indices_valid, text(ctx), as_ints(sel(ctx)),
+                                                  as_ints(cand(ctx)), B=ctx.B), bool)
+        if e.func in STR_FUNCS:
+            f, dtype = STR_FUNCS[e.func]
             if dtype is None:
-                return lambda ctx: _str_map(f, *(g(ctx) for g in args), B=ctx.B)
-            return lambda ctx: _to_array(_str_map(f, *(g(ctx) for g in args), B=ctx.B), dtype)
+                return lambda ctx: map_samples(f, *(g(ctx) for g in args), B=ctx.B)
+            return lambda ctx: to_array(map_samples(f, *(g(ctx) for g in args), B=ctx.B), dtype)
         if e.func in ("min", "max"):
             op = np.minimum if e.func == "min" else np.maximum
             return lambda ctx: functools.reduce(op, (g(ctx) for g in args))
@@ -347,11 +289,3 @@ class Scorer:
         if e.func == "num":
             return lambda ctx: np.asarray(args[0](ctx), dtype=np.float64)
         raise KeyError(f"no implementation for built-in {e.func}")  # internal: checker passed it
-
-
-def _is_match(m: Any) -> bool:
-    return m is not None
-
-
-def _to_array(v: Any, dtype) -> Any:
-    return _as_array(v, dtype) if isinstance(v, list) else v

@@ -24,7 +24,6 @@ def regex_flags(flags: str) -> int:
     for letter in flags:
         bits |= _FLAGS[letter]
     return bits
-_REGEX_FUNCS = ("search", "fullmatch", "count")
 
 
 def _show(expr: ast.Expr) -> str:
@@ -149,8 +148,3 @@ class ExprTyper:
                 continue
             types.append(self.expect(arg, w, f"argument {i + 1} of `{e.func}`"))
         return b.result(types)
-
-
-def is_regex_call(e: ast.Call) -> bool:
-    """Calls whose second argument is a regex literal."""
-    return e.func in _REGEX_FUNCS
