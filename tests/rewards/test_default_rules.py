@@ -151,3 +151,12 @@ def test_prediction_needed_exactly_where_the_indices_are_valid(rows):
     mask = RULES.compile().prediction_needed(batch)
     expected = [spec_total(c, 0, "", "A", T, N)["valid"] == 1 for c, T, N in rows]
     np.testing.assert_array_equal(mask, expected)
+
+
+def test_parse_override_uses_the_declared_type():
+    assert RULES.parse_override("max_tokens=256") == ("max_tokens", 256)
+    assert RULES.parse_override(" length_bonus = 0.5") == ("length_bonus", 0.5)
+    with pytest.raises(RuleError, match="parameter `max_tokens` is int, got `2.5`"):
+        RULES.parse_override("max_tokens=2.5")
+    with pytest.raises(RuleError, match="write NAME=VALUE"):
+        RULES.parse_override("max_tokens")
