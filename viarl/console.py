@@ -13,7 +13,7 @@ from rich.progress import (
 )
 
 console = Console(highlight=False)
-err_console = Console(stderr=True, highlight=False)
+err_console = Console(stderr=True, highlight=False, soft_wrap=True)
 
 
 def progress(transient: bool = False, disable: bool = False) -> Progress:

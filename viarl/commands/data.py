@@ -39,6 +39,9 @@ def register(subparsers) -> None:
                    help="train or test; disjoint videos for the same seed (default: train)")
     n.add_argument("--size", default="128x128", metavar="WxH",
                    help="frame size, even sides in 32-4096 (default: 128x128)")
+    n.add_argument("--fixed-options", action="store_true",
+                   help="offer the same four colours in the same order in every question "
+                        "(an easier task for tiny CPU models)")
     n.set_defaults(func=run_needle)
 
     c = sub.add_parser(
@@ -65,7 +68,7 @@ def run_needle(args: argparse.Namespace) -> int:
 
     fps = int(args.fps) if float(args.fps).is_integer() else args.fps
     out = make_needle_dataset(args.dir, videos=args.videos, frames=args.frames, fps=fps,
-                              seed=args.seed, difficulty=args.difficulty, split=args.split,
+                              seed=args.seed, difficulty=args.difficulty, split=args.split, fixed_options=args.fixed_options,
                               size=parse_size(args.size))
     console.print(f"wrote {args.videos} {args.split} needle videos to {out} "
                   f"(annotation json/1_needle.json, truth in truth.json)")

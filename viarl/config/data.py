@@ -34,7 +34,10 @@ class Synthetic(BaseModel):
     frames: PositiveInt = Field(240, description="Frames per video.")
     fps: PositiveInt = Field(24, description="Frames per second of each video.")
     size: tuple[PositiveInt, PositiveInt] = Field((128, 128), description="[width, height] in pixels.")
-    difficulty: float = Field(1.0, ge=0.0, description="How hard the needle is to spot (0 = easiest).")
+    difficulty: float = Field(1.0, gt=0.0, description="How hard the needle is to spot: the needle lasts "
+                              "about 8 % of the frames / difficulty, and clutter grows with it.")
+    fixed_options: bool = Field(False, description="Offer the same four colours in the same order in every "
+                                "question (an easier task for tiny CPU models).")
     seed: int = Field(0, description="Random seed of the generator (train and test use distinct streams).")
 
 

@@ -122,13 +122,15 @@ def encode_mp4(path: Path, renderer: Renderer, fps) -> None:
 
 
 def make_needle_dataset(out_dir, *, videos: int = 8, frames: int = 240, fps: float = 24, seed: int = 0,
-                        difficulty: float = 1.0, split: str = "train", size=(128, 128)) -> Path:
+                        difficulty: float = 1.0, split: str = "train", size=(128, 128),
+                        fixed_options: bool = False) -> Path:
     """Write a synthetic needle QA dataset (MLVU layout) plus `truth.json`; returns `out_dir`.
 
     Each video shows a moving cluttered background; a LARGE shape in the answer colour appears in
     one short contiguous span (about 8 % of the frames / difficulty); SMALL shapes of the same kind
     in non-candidate colours appear at other times. The question asks the large shape's colour,
-    with 4 colour names as candidates. Same arguments give identical files.
+    with 4 colour names as candidates (the same four in the same order with `fixed_options`).
+    Same arguments give identical files.
     """
     out, width, height = _check_args(out_dir, videos, frames, fps, seed, difficulty, split, size)
     from viarl.atomic import write_json
@@ -146,7 +148,7 @@ def make_needle_dataset(out_dir, *, videos: int = 8, frames: int = 240, fps: flo
         task = bar.add_task(f"needle {split}", total=videos, info="")
         for i in range(videos):
             plan = make_plan(video_rng(seed, split, i), width=width, height=height,
-                             num_frames=frames, difficulty=float(difficulty))
+                             num_frames=frames, difficulty=float(difficulty), fixed_options=fixed_options)
             name = f"needle_{split}_s{seed}_{i:04d}.mp4"
             encode_mp4(video_dir / name, Renderer(plan), fps)
             entries.append({

@@ -92,17 +92,32 @@ def _sprite(rng: np.random.Generator, shape: str, color: str, size: float, start
                   vx=speed * np.cos(angle), vy=speed * np.sin(angle))
 
 
+FIXED_CANDIDATES = ("red", "green", "blue", "yellow")
+
+
 def make_plan(rng: np.random.Generator, *, width: int, height: int, num_frames: int,
-              difficulty: float) -> NeedlePlan:
-    """Draw one video's plan. Higher difficulty: shorter needle span, more clutter."""
+              difficulty: float, fixed_options: bool = False) -> NeedlePlan:
+    """Draw one video's plan. Higher difficulty: shorter needle span, more clutter.
+
+    With `fixed_options` every question offers the same four colours in the same order
+    (FIXED_CANDIDATES), so the answer letter is a function of the needle's colour alone: a tiny
+    answer model then learns to see colours without also learning to read colour names, which
+    keeps the CPU recipe's iterated amplification within minutes. Distractors still take only
+    colours that are not among the candidates.
+    """
     short = min(width, height)
     colors = list(PALETTE)
     shape = str(rng.choice(SHAPES))
-    order = rng.permutation(len(colors))
-    answer, others = colors[order[0]], [colors[i] for i in order[1:]]
-    wrong, outside = others[:3], others[3:]  # outside: the colours that are not candidates
-    candidates = [answer, *wrong]
-    candidates = tuple(candidates[i] for i in rng.permutation(4))
+    if fixed_options:
+        answer = str(rng.choice(FIXED_CANDIDATES))
+        outside = [c for c in colors if c not in FIXED_CANDIDATES]
+        candidates = FIXED_CANDIDATES
+    else:
+        order = rng.permutation(len(colors))
+        answer, others = colors[order[0]], [colors[i] for i in order[1:]]
+        wrong, outside = others[:3], others[3:]  # outside: the colours that are not candidates
+        candidates = [answer, *wrong]
+        candidates = tuple(candidates[i] for i in rng.permutation(4))
 
     # Needle: about 8 % of the frames at difficulty 1, at least 2, one contiguous span.
     length = int(min(num_frames, max(2, round(num_frames * 0.08 / difficulty))))

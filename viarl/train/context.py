@@ -48,7 +48,8 @@ def ensure_data(recipe) -> None:
             continue
         console.print(f"generating {n} synthetic needle videos ({split}) at [bold]{ds.path}[/]")
         make_needle_dataset(ds.path, videos=n, frames=syn.frames, fps=syn.fps, seed=syn.seed,
-                            difficulty=syn.difficulty, split=split, size=tuple(syn.size))
+                            difficulty=syn.difficulty, split=split, size=tuple(syn.size),
+                            fixed_options=syn.fixed_options)
 
 
 def load_split(recipe, ds):
