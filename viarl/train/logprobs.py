@@ -76,7 +76,9 @@ def completion_logprobs(model, inputs, tokens: torch.Tensor, mask: torch.Tensor,
     device = next(model.parameters()).device
     tokens, mask = tokens.to(device), mask.to(device)
     if share_prefix is None:
-        share_prefix = world_size() == 1
+        # Gradient checkpointing turns the KV cache off in training, so it needs the full forward.
+        checkpointed = getattr(unwrap(model), "is_gradient_checkpointing", False) and model.training
+        share_prefix = world_size() == 1 and not checkpointed
     if share_prefix:
         logits = _shared_prefix_logits(model, inputs, tokens, device)
     else:
