@@ -94,28 +94,11 @@ def run_check(args: argparse.Namespace) -> int:
     return 0
 
 
-def _read_jsonl(path: str) -> list[dict]:
-    from viarl.errors import UserError
+def _read_jsonl(path: str) -> list[tuple[int, dict]]:
+    """(line number, object) of every input line; bad JSON is reported at file:line:col."""
+    from viarl.data.files import read_json_objects
 
-    rows = []
-    try:
-        f = open(path, encoding="utf-8")
-    except OSError as e:
-        raise UserError(f"cannot read input: {e.strerror}", where=path) from None
-    with f:
-        for lineno, line in enumerate(f, start=1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as e:
-                raise UserError(f"not valid JSON: {e.msg}", where=f"{path}:{lineno}:{e.colno}",
-                                fix="write one JSON object per line") from None
-            if not isinstance(row, dict):
-                raise UserError("each line must be a JSON object", where=f"{path}:{lineno}",
-                                fix='e.g. {"completion": "…", "select": 8, …}')
-            rows.append((lineno, row))
-    return rows
+    return read_json_objects(path, "input file")
 
 
 def run_score(args: argparse.Namespace) -> int:

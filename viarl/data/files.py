@@ -56,10 +56,21 @@ def read_jsonl(path: str | os.PathLike, what: str = "annotation file") -> Iterat
             yield lineno, json.loads(line)
         except json.JSONDecodeError as e:
             raise UserError(
-                f"invalid JSON line: {e.msg}",
+                f"not valid JSON: {e.msg}",
                 where=f"{p}:{lineno}:{e.colno}",
                 fix="each line must be one complete JSON object",
             ) from None
+
+
+def read_json_objects(path: str | os.PathLike, what: str = "JSONL file") -> list[tuple[int, dict]]:
+    """(line number, object) for every non-blank line; a line that is not an object is a UserError."""
+    rows = []
+    for lineno, obj in read_jsonl(path, what):
+        if not isinstance(obj, dict):
+            raise UserError("each line must be a JSON object", where=f"{path}:{lineno}",
+                            fix='write one object per line, e.g. {"key": "value"}')
+        rows.append((lineno, obj))
+    return rows
 
 
 def read_parquet_rows(path: str | os.PathLike) -> list[dict[str, Any]]:

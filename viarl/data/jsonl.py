@@ -75,14 +75,19 @@ def _line(col: Collector, file: Path, videos: Path, lineno: int, obj: object) ->
     )
 
 
-def load_jsonl(path: Path, col: Collector, video_dir: Path | None = None) -> None:
-    """Add every line of the viarl JSONL file at `path` to `col`."""
+def load_lines(path: Path, col: Collector, video_dir: Path | None, add_line) -> None:
+    """Feed each line of a JSONL file to `add_line(col, file, videos, lineno, obj)`; bad entries are skipped."""
     file = Path(path)
     videos = Path(video_dir) if video_dir is not None else file.parent
     for lineno, obj in read_jsonl(file):
         if col.full:
             return
         try:
-            _line(col, file, videos, lineno, obj)
+            add_line(col, file, videos, lineno, obj)
         except BadEntry as e:
             col.skip(file, f"line {lineno}", e.reason, e.detail)
+
+
+def load_jsonl(path: Path, col: Collector, video_dir: Path | None = None) -> None:
+    """Add every line of the viarl JSONL file at `path` to `col`."""
+    load_lines(path, col, video_dir, _line)

@@ -13,7 +13,6 @@ import re
 from pathlib import Path
 
 from viarl.data.collect import BadEntry, Collector, need
-from viarl.data.files import read_jsonl
 from viarl.data.options import split_options_block
 from viarl.data.skips import BAD_FIELD, BAD_OPTIONS, MISSING_FIELD
 
@@ -61,12 +60,6 @@ def _line(col: Collector, file: Path, videos: Path, lineno: int, obj: object) ->
 
 def load_paper(path: Path, col: Collector, video_dir: Path | None = None) -> None:
     """Add every line of the paper-format JSONL at `path` to `col`."""
-    file = Path(path)
-    videos = Path(video_dir) if video_dir is not None else file.parent
-    for lineno, obj in read_jsonl(file):
-        if col.full:
-            return
-        try:
-            _line(col, file, videos, lineno, obj)
-        except BadEntry as e:
-            col.skip(file, f"line {lineno}", e.reason, e.detail)
+    from viarl.data.jsonl import load_lines
+
+    load_lines(path, col, video_dir, _line)

@@ -27,22 +27,9 @@ _CYCLE_DIR = re.compile(r"^cycle_(\d+)$")
 
 def read_jsonl(path: str | Path) -> list[dict[str, Any]]:
     """Every JSON object of a JSONL file (blank lines ignored); bad JSON is a UserError."""
-    path = Path(path)
-    out = []
-    with open(path, encoding="utf-8") as f:
-        for lineno, line in enumerate(f, 1):
-            if not line.strip():
-                continue
-            try:
-                obj = json.loads(line)
-            except json.JSONDecodeError as e:
-                raise UserError(f"not valid JSON: {e.msg}", where=f"{path}:{lineno}:{e.colno}",
-                                fix="each line must be one JSON object; remove or repair this one") from None
-            if not isinstance(obj, dict):
-                raise UserError("expected a JSON object on this line", where=f"{path}:{lineno}:1",
-                                fix="each line must be one JSON object like {\"key\": value}")
-            out.append(obj)
-    return out
+    from viarl.data.files import read_json_objects
+
+    return [obj for _, obj in read_json_objects(path, "run file")]
 
 
 @dataclass

@@ -82,7 +82,7 @@ def convert_column(name: str, kind: str, column: Any, allow_none: bool = False) 
         if kind == "int" and isinstance(v, float) and not v.is_integer():
             raise _bad(values, i, name, "a whole number")
         if kind == "int" and abs(v) > _MAX_EXACT:
-            raise _bad(values, i, name, f"a whole number of magnitude <= 2**53")
+            raise _bad(values, i, name, "a whole number of magnitude <= 2**53")
     return np.array(values, dtype=np.float64)
 
 

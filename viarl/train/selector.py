@@ -121,7 +121,6 @@ def sample(
     device = base.device
     inputs = inputs.to(device)
     prompt_attn = inputs["attention_mask"]  # [B, P], zeros on the left padding
-    prompt_len = prompt_attn.shape[1]
     kw = cache_kw(base)
     out = base(**inputs, use_cache=True, logits_to_keep=1)
     cache = cache_of(out)
