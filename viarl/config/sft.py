@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel, ConfigDict, Field, PositiveInt
 
 from viarl.config.types import Schedule
@@ -20,3 +22,7 @@ class SFT(BaseModel):
     warmup_ratio: float = Field(0.02, ge=0.0, lt=1.0, description="Fraction of steps with linear warm-up.")
     grad_clip: float = Field(20.0, gt=0.0, description="Clip the gradient norm to this value.")
     freeze_vision: bool = Field(False, description="Keep the answer model's vision tower fixed during SFT.")
+    picks: Literal["sample", "greedy"] = Field(
+        "sample", description="How the current selector picks each question's frames: `sample` draws a "
+        "fresh pick at `rl.temperature` every time (the answer model sees the spread of the selector's "
+        "choices), `greedy` takes its single most likely pick once per question.")

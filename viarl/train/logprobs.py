@@ -77,7 +77,10 @@ def completion_logprobs(model, inputs, tokens: torch.Tensor, mask: torch.Tensor,
     tokens, mask = tokens.to(device), mask.to(device)
     if share_prefix is None:
         # Gradient checkpointing turns the KV cache off in training, so it needs the full forward.
-        checkpointed = getattr(unwrap(model), "is_gradient_checkpointing", False) and model.training
+        base = unwrap(model)
+        flag = "is_activation_checkpointing" if hasattr(type(base), "is_activation_checkpointing") \
+            else "is_gradient_checkpointing"  # renamed in transformers 5
+        checkpointed = bool(getattr(base, flag, False)) and model.training
         share_prefix = world_size() == 1 and not checkpointed
     if share_prefix:
         logits = _shared_prefix_logits(model, inputs, tokens, device)

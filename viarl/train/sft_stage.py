@@ -15,7 +15,7 @@ import numpy as np
 
 from viarl.selection import uniform_indices
 from viarl.train.prompts import answer_messages, selector_messages, selector_target
-from viarl.train.selector import TrainedSelector
+from viarl.train.selector import TrainedSelector, indices_from_text, sample, selector_batch
 from viarl.train.stage import TrainingStage
 from viarl.train.supervised import supervised_batch, supervised_loss
 
@@ -45,8 +45,25 @@ class SFTStage(TrainingStage):
                      warmup_ratio=cfg.warmup_ratio, freeze_vision=cfg.freeze_vision)
 
     def chosen(self, samples) -> list[tuple[int, ...]]:
-        """The current selector's greedy picks (uniform where its output is unusable), memoised."""
+        """The current selector's picks (uniform where its output is unusable).
+
+        `sft.picks: sample` draws a fresh pick each time at the RL temperature; `greedy` takes the
+        most likely pick, once per question.
+        """
         ctx, fr = self.ctx, self.ctx.recipe.frames
+        if self.cfg.picks == "sample":
+            cands = [ctx.candidates(s) for s in samples]
+            inputs = selector_batch(ctx.selector.processor, [s.question for s in samples],
+                                    [c.selector for c in cands], fr.select, fr.index_text)
+            comp = sample(ctx.selector.model, ctx.selector.processor, inputs, 1,
+                          max_new_tokens=ctx.recipe.models.selector.max_new_tokens,
+                          temperature=ctx.recipe.rl.temperature, top_p=ctx.recipe.rl.top_p,
+                          generator=ctx.generator)
+            out = []
+            for text, c in zip(comp.texts, cands):
+                idx = indices_from_text(text, c.count, fr.select)
+                out.append(tuple(idx) if idx is not None else tuple(uniform_indices(c.count, fr.select)))
+            return out
         todo = [s for s in samples if s.id not in self.picks]
         if todo:
             sel = TrainedSelector(ctx.selector.model, ctx.selector.processor, index_text=fr.index_text,
