@@ -42,6 +42,9 @@ def register(subparsers) -> None:
     p.add_argument("--candidates", "-T", type=int, metavar="T", help="candidate frames per video (default 128)")
     p.add_argument("--select", "-N", type=int, metavar="N", help="frames the selector picks (default 8)")
     p.add_argument("--selector-size", type=int, metavar="PX", help="long side of selector frames (default 112)")
+    p.add_argument("--index-text", choices=("before", "after", "none"),
+                   help="where a trained selector's frame labels go (default: as it was trained, "
+                        "read from its folder's viarl_selector.json)")
     p.add_argument("--answer-size", type=int, metavar="PX", help="long side of answer frames (default 896)")
     p.add_argument("--answer-tokens", type=int, metavar="K", help="answer model's max new tokens (default 128)")
     p.add_argument("--selector-tokens", type=int, metavar="K", help="trained selector's max new tokens (default 512)")
@@ -72,7 +75,7 @@ class Plan:
     answer_attn: str = "sdpa"
     answer_max_new_tokens: int = 128
     selector_max_new_tokens: int = 512
-    index_text: bool | str = "before"
+    index_text: bool | str | None = None
     clip_model: str | None = None
     clip_pretrained: str | None = None
     clip_diversity: float = 0.5
@@ -135,7 +138,7 @@ def make_plan(args: argparse.Namespace) -> Plan:
     for flag, attr in (("answer", "answer_path"), ("clip", "clip_model"), ("clip_pretrained", "clip_pretrained"),
                        ("candidates", "candidates"), ("select", "select"), ("selector_size", "selector_size"),
                        ("answer_size", "answer_size"), ("out", "out"), ("cache", "cache_dir"), ("seed", "seed"),
-                       ("limit", "limit"), ("device", "device"),
+                       ("limit", "limit"), ("device", "device"), ("index_text", "index_text"),
                        ("answer_tokens", "answer_max_new_tokens"), ("selector_tokens", "selector_max_new_tokens")):
         if getattr(args, flag) is not None:
             setattr(plan, attr, getattr(args, flag))

@@ -121,14 +121,15 @@ def clip_prefilter(bundle, sample, pool, T: int, *, batch_size: int = 32) -> lis
 
 def make_selector(spec: str, *, name: str | None = None, clip=None, clip_diversity: float = 0.5,
                   select_model=None,
-                  index_text: bool | str = "before", max_new_tokens: int = 512, device: str = "cpu",
+                  index_text: bool | str | None = None, max_new_tokens: int = 512, device: str = "cpu",
                   dtype: str = "float32", attn_implementation: str = "sdpa") -> FrameSelector:
     """Build the selector `spec` names: "uniform", "clip" or a trained selector folder PATH.
 
     clip: a ClipBundle, or a zero-argument callable returning one (loaded only when needed).
     select_model: an already loaded (model, processor) to use for a PATH spec, or for "trained".
     A trained selector is called `name` (default "trained"); give distinct names when comparing
-    several trained folders.
+    several trained folders. index_text None: the placement the selector was trained with (saved
+    beside its weights by `viarl run`), else "before".
     """
     if spec == "uniform":
         return UniformSelector()
@@ -142,7 +143,7 @@ def make_selector(spec: str, *, name: str | None = None, clip=None, clip_diversi
 
     if select_model is not None:
         model, processor = select_model
-        return TrainedSelector(model, processor, index_text=index_text, max_new_tokens=max_new_tokens,
+        return TrainedSelector(model, processor, index_text=index_text or "before", max_new_tokens=max_new_tokens,
                                name=name or "trained")
     if spec == "trained":
         raise UserError("selector `trained` needs the selector model", where="--selector trained",
@@ -153,6 +154,10 @@ def make_selector(spec: str, *, name: str | None = None, clip=None, clip_diversi
                         where="--selector", fix="use uniform, clip, or the folder of a trained selector")
     from viarl.models.loading import load_vlm
 
+    from viarl.train.checkpoint import selector_settings
+
+    if index_text is None:
+        index_text = selector_settings(path).get("index_text", "before")
     model, processor = load_vlm(str(path), dtype=dtype, attn_implementation=attn_implementation, device=device)
     return TrainedSelector(model, processor, index_text=index_text, max_new_tokens=max_new_tokens,
                            name=name or "trained")

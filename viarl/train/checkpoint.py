@@ -43,11 +43,26 @@ def set_rng_state(state: dict[str, Any], generator: torch.Generator | None = Non
         generator.set_state(state["generator"])
 
 
-def save_model(model, processor, folder: Path) -> None:
-    """Atomically save a model and its processor in Hugging Face format."""
+SELECTOR_SETTINGS = "viarl_selector.json"
+
+
+def save_model(model, processor, folder: Path, selector_settings: dict | None = None) -> None:
+    """Atomically save a model and its processor in Hugging Face format.
+
+    A selector also gets `viarl_selector.json`: the prompt settings it was trained with (index
+    text placement, frame counts), so `viarl eval --selector FOLDER` prompts it the same way.
+    """
     with atomic_dir(folder) as tmp:
         model.save_pretrained(tmp, safe_serialization=True)
         processor.save_pretrained(tmp)
+        if selector_settings is not None:
+            (tmp / SELECTOR_SETTINGS).write_text(json.dumps(selector_settings, indent=2) + "\n")
+
+
+def selector_settings(folder: str | Path) -> dict:
+    """The prompt settings saved with a trained selector ({} for a folder without them)."""
+    path = Path(folder) / SELECTOR_SETTINGS
+    return json.loads(path.read_text()) if path.exists() else {}
 
 
 def save_partial(folder: Path, model, optimizer, scheduler, step: int,

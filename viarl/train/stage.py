@@ -122,8 +122,12 @@ class TrainingStage:
         model = ctx.accelerator.unwrap_model(self.model)
         self.bundle.model = model.eval()
         folder = ctx.run_dir / "checkpoints" / self.id / self.role
+        fr = ctx.recipe.frames
+        settings = None if self.role != "selector" else {
+            "index_text": fr.index_text, "candidates": fr.candidates, "select": fr.select,
+            "selector_size": fr.selector_size, "max_new_tokens": ctx.recipe.models.selector.max_new_tokens}
         if ctx.accelerator.is_main_process:
-            ckpt.save_model(model, self.bundle.processor, folder)
+            ckpt.save_model(model, self.bundle.processor, folder, selector_settings=settings)
         ctx.accelerator.wait_for_everyone()
         ctx.mark_done(self.id, {self.role: str(folder)})
 
