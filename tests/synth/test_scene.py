@@ -80,3 +80,16 @@ def test_needle_is_large_in_its_span_and_answer_is_not_visible_elsewhere():
         hits_outside += pick(outside) == plan.answer
     assert hits_inside == n
     assert hits_outside / n < 0.5  # chance is 0.25; colour presence alone must not tell the answer
+
+
+@given(seed=st.integers(0, 2**31), difficulty=st.floats(0.3, 2.0))
+@settings(max_examples=50, deadline=None)
+def test_fixed_options_keep_every_other_object_out_of_the_candidate_colours(seed, difficulty):
+    from viarl.synth.scene import FIXED_CANDIDATES
+
+    p = make_plan(np.random.default_rng(seed), width=96, height=96, num_frames=48,
+                  difficulty=difficulty, fixed_options=True)
+    assert p.candidates == FIXED_CANDIDATES and p.answer in FIXED_CANDIDATES
+    assert p.needle.color == p.answer
+    others = [s.color for s in (*p.distractors, *p.clutter)]
+    assert others and not set(others) & set(FIXED_CANDIDATES)

@@ -102,8 +102,8 @@ def make_plan(rng: np.random.Generator, *, width: int, height: int, num_frames: 
     With `fixed_options` every question offers the same four colours in the same order
     (FIXED_CANDIDATES), so the answer letter is a function of the needle's colour alone: a tiny
     answer model then learns to see colours without also learning to read colour names, which
-    keeps the CPU recipe's iterated amplification within minutes. Distractors still take only
-    colours that are not among the candidates.
+    keeps the CPU recipe's iterated amplification within minutes. Distractors and clutter then
+    take only colours that are not among the candidates.
     """
     short = min(width, height)
     colors = list(PALETTE)
@@ -141,8 +141,13 @@ def make_plan(rng: np.random.Generator, *, width: int, height: int, num_frames: 
                                    width, height, speed=short * 0.01))
 
     n_clutter = max(1, round(4 * difficulty))
+    # Shuffled options: clutter takes any colour, so colour presence alone says nothing. Fixed
+    # options: clutter avoids the four candidates, so a candidate colour on screen IS the needle
+    # and the answer model only has to see which one (the question stays unanswerable without
+    # the needle's frames).
+    clutter_colors = outside if fixed_options else colors
     clutter = tuple(
-        _sprite(rng, str(rng.choice(("circle", "square"))), str(rng.choice(colors)),
+        _sprite(rng, str(rng.choice(("circle", "square"))), str(rng.choice(clutter_colors)),
                 rng.uniform(*CLUTTER_SIZE) * short, 0, num_frames, width, height,
                 speed=short * rng.uniform(0.005, 0.02))
         for _ in range(n_clutter)
