@@ -72,7 +72,7 @@ def test_score_unknown_param_lists_the_params(capsys, tmp_path):
 
 @pytest.mark.parametrize("line, message", [
     ("{not json\n", "3:2: not valid JSON"),
-    ("[1, 2]\n", "3: each line must be a JSON object"),
+    ("[1, 2]\n", "3:1: each line must be a JSON object"),
     (json.dumps(dict(GOOD, completion_tokens=1.5)) + "\n", "3: field `completion_tokens`"),
     (json.dumps({k: v for k, v in GOOD.items() if k != "answer"}) + "\n", "3: missing field `answer`"),
 ])

@@ -9,7 +9,7 @@ import pytest
 from viarl.cli import main
 
 REPO = Path(__file__).resolve().parents[2]
-NEEDLE = (REPO / "recipes" / "needle.yaml").read_text()
+NEEDLE = (REPO / "tests" / "fixtures" / "config" / "needle_frozen.yaml").read_text()  # frozen: text is mutated
 
 
 @pytest.fixture(autouse=True)

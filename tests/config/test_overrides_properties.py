@@ -14,7 +14,8 @@ from viarl.errors import UserError
 
 SETTINGS = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 
-# dotted key -> strategy of values valid for recipes/needle.yaml (candidates 16, warmup steps > 0)
+# dotted key -> strategy of values valid for the frozen needle recipe (candidates 16, warmup steps > 0)
+FROZEN = "tests/fixtures/config/needle_frozen.yaml"
 VALID = {
     "seed": st.integers(-(2**31), 2**31),
     "name": st.text("abcdefghijklmnopqrstuvwxyz-_0123456789", min_size=1, max_size=12),
@@ -47,7 +48,7 @@ def _get(recipe: Recipe, dotted: str):
 def test_valid_overrides_round_trip(overrides):
     # JSON is YAML, so json.dumps writes every value the way a user may type it.
     dotlist = [f"{key}={json.dumps(value)}" for key, value in overrides.items()]
-    recipe = load_recipe("recipes/needle.yaml", dotlist)
+    recipe = load_recipe(FROZEN, dotlist)
     for key, value in overrides.items():
         assert _get(recipe, key) == value
     with tempfile.TemporaryDirectory() as tmp:
@@ -78,7 +79,7 @@ unknown_key = st.tuples(st.sampled_from(SECTIONS), st.from_regex(r"[a-z][a-z_]{0
 def test_unknown_override_key_is_rejected_with_its_path(prefix_key, value):
     prefix, key = prefix_key
     with pytest.raises(UserError) as info:
-        load_recipe("recipes/needle.yaml", [f"{prefix}{key}={value}"])
+        load_recipe(FROZEN, [f"{prefix}{key}={value}"])
     assert f"`{prefix}{key}`" in info.value.render() and "unknown key" in info.value.render()
 
 
@@ -87,7 +88,7 @@ def test_unknown_override_key_is_rejected_with_its_path(prefix_key, value):
 @given(unknown_key)
 def test_unknown_key_in_the_file_is_rejected_with_its_line(prefix_key):
     prefix, key = prefix_key
-    text = Path("recipes/needle.yaml").read_text()
+    text = Path(FROZEN).read_text()
     assume(f"{key}:" not in text)  # so the line search below finds the injected key only
     data = yaml.safe_load(text)
     node = data

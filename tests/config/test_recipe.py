@@ -39,7 +39,7 @@ def test_resolved_yaml_reloads_to_the_same_recipe(name, tmp_path):
 
 def test_needle_is_a_small_cpu_run():
     r = load_recipe("recipes/needle.yaml")
-    assert (r.frames.candidates, r.frames.select, r.frames.selector_size, r.frames.answer_size) == (16, 4, 56, 112)
+    assert (r.frames.candidates, r.frames.select, r.frames.selector_size, r.frames.answer_size) == (8, 2, 56, 112)
     assert r.models.selector.tiny_seed is not None and r.models.answer.tiny_seed is not None
     assert r.models.clip.tiny_seed is not None
     assert r.data.synthetic is not None

@@ -67,7 +67,7 @@ def read_json_objects(path: str | os.PathLike, what: str = "JSONL file") -> list
     rows = []
     for lineno, obj in read_jsonl(path, what):
         if not isinstance(obj, dict):
-            raise UserError("each line must be a JSON object", where=f"{path}:{lineno}",
+            raise UserError("each line must be a JSON object", where=f"{path}:{lineno}:1",
                             fix='write one object per line, e.g. {"key": "value"}')
         rows.append((lineno, obj))
     return rows
