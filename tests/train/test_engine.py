@@ -112,3 +112,15 @@ def test_resume_after_kill_matches_an_uninterrupted_run(overrides, tmp_path):
     s1 = json.loads((ref_dir / "summary.json").read_text())["final"]
     s2 = json.loads((cut_dir / "summary.json").read_text())["final"]
     assert s1 == s2
+
+
+@pytest.mark.slow
+def test_log_every_thins_metrics_but_keeps_each_stage_end(overrides, tmp_path, capsys):
+    args = overrides(**{"stages.cycles": 1, "logging.log_every": 2, "logging.sample_every": 1,
+                        "evaluation.selectors": "[uniform]"})
+    assert main(["run", str(RECIPE), *args]) == 0
+    rows = [json.loads(x) for x in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
+    assert [(r["stage_id"], r["step"]) for r in rows] == [
+        ("pre0-warmup", 1), ("pre0-warmup", 2), ("pre1-sft", 1), ("c1-rl", 1), ("c1-rl", 2), ("c1-sft", 1)]
+    assert [r["global_step"] for r in rows] == [2, 3, 5, 7, 8, 10]
+    assert "c1-rl step 0 sample:" in capsys.readouterr().out

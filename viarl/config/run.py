@@ -17,7 +17,8 @@ class Run(BaseModel):
     precision: Precision = Field("fp32", description="Compute precision of training.")
     threads: PositiveInt | None = Field(None, description="CPU threads for torch; null: torch's default.")
     save_every: NonNegativeInt = Field(50, description="Checkpoint every this many steps (0: only at stage ends).")
-    keep_last: PositiveInt = Field(2, description="Checkpoints kept per stage (older ones are deleted).")
+    keep_last: PositiveInt = Field(2, description="Mid-stage checkpoints kept per stage. viarl currently keeps only the newest one "
+                                 "(all --resume needs), so larger values act like 1; finished stages are always kept.")
 
     @model_validator(mode="after")
     def check_precision_on_device(self) -> "Run":

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from viarl.console import progress
+from viarl.console import console, progress
 from viarl.train import checkpoint as ckpt
 from viarl.train.distributed import rank, world_size
 from viarl.train.optim import build_optimizer, build_scheduler, clip_and_step, freeze_vision
@@ -78,7 +78,9 @@ class TrainingStage:
         ctx = self.ctx
         start = self.resume()
         every = ctx.recipe.run.save_every
-        with progress(disable=not ctx.accelerator.is_main_process) as bar:
+        log = ctx.recipe.logging
+        main = ctx.accelerator.is_main_process
+        with progress(disable=not (main and log.progress)) as bar:
             task = bar.add_task(f"{self.id}", total=self.steps, completed=start, info="")
             for step in range(start, self.steps):
                 t0 = time.perf_counter()
@@ -86,8 +88,14 @@ class TrainingStage:
                 stats.setdefault("samples_per_s", 0.0)
                 stats["lr"] = float(self.scheduler.get_last_lr()[0])
                 stats["step_s"] = time.perf_counter() - t0
-                ctx.log(self, step, stats)
+                if (step + 1) % log.log_every == 0 or step + 1 == self.steps:
+                    ctx.log(self, step, stats)
+                else:
+                    ctx.global_step += 1
                 bar.update(task, advance=1, info=_short(stats))
+                if main and log.sample_every and self.examples and step % log.sample_every == 0:
+                    console.print(f"[dim]{self.id} step {step} sample:[/] ", end="")
+                    console.print(repr(self.examples[0]), markup=False)
                 if every and (step + 1) % every == 0 and step + 1 < self.steps:
                     self.checkpoint(step + 1)
 
