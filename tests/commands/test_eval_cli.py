@@ -58,3 +58,48 @@ def test_bad_arguments_exit_2_without_traceback(argv, message, capsys):
     assert main(argv) == 2
     err = " ".join(capsys.readouterr().err.split())  # rich wraps long lines
     assert message in err and "Traceback" not in err
+
+
+def _plan(argv):
+    from viarl.cli import build_parser
+    from viarl.commands.eval import make_plan
+
+    return make_plan(build_parser().parse_args(["eval", *argv]))
+
+
+def _selector_folder(path, **settings):
+    path.mkdir()
+    (path / "viarl_selector.json").write_text(json.dumps(settings))
+    return str(path)
+
+
+SAVED = {"index_text": "after", "candidates": 8, "select": 2, "selector_size": 56, "max_new_tokens": 24}
+
+
+def test_trained_selector_settings_become_the_defaults(tmp_path):
+    folder = _selector_folder(tmp_path / "sel", **SAVED)
+    plan = _plan(["--data", "mlvu:x", "--answer", "a", "--selector", "uniform", "--selector", folder])
+    assert (plan.candidates, plan.select, plan.selector_size, plan.index_text, plan.selector_max_new_tokens) \
+        == (8, 2, 56, "after", 24)
+
+
+def test_flags_win_over_saved_selector_settings(tmp_path):
+    folder = _selector_folder(tmp_path / "sel", **SAVED)
+    plan = _plan(["--data", "mlvu:x", "--answer", "a", "--selector", folder, "-T", "16", "--index-text", "before"])
+    assert (plan.candidates, plan.select, plan.index_text) == (16, 2, "before")
+
+
+def test_without_saved_settings_the_flag_defaults_hold(tmp_path):
+    (tmp_path / "plain").mkdir()
+    plan = _plan(["--data", "mlvu:x", "--answer", "a", "--selector", str(tmp_path / "plain")])
+    assert (plan.candidates, plan.select, plan.selector_size, plan.index_text) == (128, 8, 112, None)
+
+
+def test_trained_selectors_that_disagree_need_the_flag(tmp_path, capsys):
+    a = _selector_folder(tmp_path / "a", **SAVED)
+    b = _selector_folder(tmp_path / "b", **{**SAVED, "candidates": 16})
+    argv = ["eval", "--data", "mlvu:x", "--answer", "a", "--selector", a, "--selector", b]
+    assert main(argv) == 2
+    err = " ".join(capsys.readouterr().err.split())
+    assert "different `candidates`" in err and "--candidates VALUE" in err and "Traceback" not in err
+    assert _plan([*argv[1:], "-T", "8"]).candidates == 8

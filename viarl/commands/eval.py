@@ -35,12 +35,14 @@ def register(subparsers) -> None:
     p.add_argument("--data", metavar="FORMAT:PATH",
                    help=f"dataset to evaluate on; FORMAT is one of {', '.join(FORMATS)}")
     p.add_argument("--selector", action="append", metavar="uniform|clip|PATH",
-                   help="a selector to compare (repeatable): uniform, clip, or a trained selector folder")
+                   help="a selector to compare (repeatable): uniform, clip, or a trained selector folder; "
+                        "without a recipe, -T, -N, --selector-size, --index-text and --selector-tokens "
+                        "default to what that folder's viarl_selector.json says it was trained with")
     p.add_argument("--answer", metavar="PATH", help="answer model folder (or hub id)")
     p.add_argument("--clip", metavar="NAME_OR_PATH", help="open_clip model name or local folder for --selector clip")
     p.add_argument("--clip-pretrained", metavar="TAG", help="open_clip pretrained tag for a named CLIP model")
-    p.add_argument("--candidates", "-T", type=int, metavar="T", help="candidate frames per video (default 128)")
-    p.add_argument("--select", "-N", type=int, metavar="N", help="frames the selector picks (default 8)")
+    p.add_argument("--candidates", "-T", type=int, metavar="T", help="candidate frames per video (default 128, or the trained selector's)")
+    p.add_argument("--select", "-N", type=int, metavar="N", help="frames the selector picks (default 8, or the trained selector's)")
     p.add_argument("--selector-size", type=int, metavar="PX", help="long side of selector frames (default 112)")
     p.add_argument("--index-text", choices=("before", "after", "none"),
                    help="where a trained selector's frame labels go (default: as it was trained, "
@@ -143,6 +145,8 @@ def make_plan(args: argparse.Namespace) -> Plan:
         if getattr(args, flag) is not None:
             setattr(plan, attr, getattr(args, flag))
     plan.strict = plan.strict or args.strict
+    if args.recipe is None:
+        _adopt_selector_settings(plan, args)
     if plan.answer_path is None:
         raise UserError("no answer model", where="--answer", fix="pass --answer PATH (a Qwen2.5-VL folder)")
     if "clip" in plan.selectors and not plan.clip_model:
@@ -157,6 +161,37 @@ def make_plan(args: argparse.Namespace) -> Plan:
         raise UserError(f"--select ({plan.select}) is larger than --candidates ({plan.candidates})",
                         where="--select", fix="pick at most as many frames as there are candidates")
     return plan
+
+
+# viarl_selector.json key -> (Plan attribute, the flag that overrides it)
+SAVED_SETTINGS = {"candidates": ("candidates", "candidates"), "select": ("select", "select"),
+                  "selector_size": ("selector_size", "selector_size"), "index_text": ("index_text", "index_text"),
+                  "max_new_tokens": ("selector_max_new_tokens", "selector_tokens")}
+
+
+def _adopt_selector_settings(plan: Plan, args: argparse.Namespace) -> None:
+    """Prompt a trained selector as it was trained: T, N, view size, index text and token limit
+    default to its folder's viarl_selector.json where no flag sets them.
+
+    A selector trained on 8 candidates and asked about 128 sees a prompt it never saw, so the
+    defaults of the flags would silently measure the wrong thing. Uniform and CLIP rows then use
+    the same T and N, so the comparison stays like for like. Two trained folders that disagree
+    need the flags, since one table has one T and one N.
+    """
+    from viarl.train.checkpoint import selector_settings
+
+    folders = [s for s in plan.selectors if s not in ("uniform", "clip", "trained")]
+    saved = {f: selector_settings(f) for f in folders if Path(f).is_dir()}
+    for key, (attr, flag) in SAVED_SETTINGS.items():
+        if getattr(args, flag) is not None:
+            continue
+        values = {f: v[key] for f, v in saved.items() if key in v}
+        if len(set(map(str, values.values()))) > 1:
+            listing = ", ".join(f"{f}: {v}" for f, v in values.items())
+            raise UserError(f"the trained selectors were trained with different `{key}` ({listing})",
+                            where="--selector", fix=f"set it for all of them: --{flag.replace('_', '-')} VALUE")
+        if values:
+            setattr(plan, attr, next(iter(values.values())))
 
 
 def selector_names(specs: list[str]) -> list[str]:
