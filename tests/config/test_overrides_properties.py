@@ -26,7 +26,7 @@ VALID = {
     "rl.steps": st.integers(1, 10**6),
     "rl.temperature": st.floats(1e-3, 5, allow_nan=False),
     "rl.schedule": st.sampled_from(["cosine", "linear", "constant"]),
-    "stages.cycle": st.lists(st.sampled_from(["warmup", "rl", "sft", "eval"]), min_size=1, max_size=5),
+    "stages.cycle": st.lists(st.sampled_from(["warmup", "answer_warmup", "rl", "sft", "eval"]), min_size=1, max_size=5),
     "evaluation.clip_diversity": st.floats(0, 1, allow_nan=False),
     "evaluation.limit": st.none() | st.integers(1, 1000),
     "run.device": st.sampled_from(["auto", "cpu", "cuda"]),
@@ -58,7 +58,7 @@ def test_valid_overrides_round_trip(overrides):
 
 
 SECTIONS = ["", "models.", "models.selector.", "models.clip.", "frames.", "data.", "data.train.",
-            "data.synthetic.", "rewards.", "rl.", "sft.", "warmup.", "stages.", "evaluation.", "logging.", "run."]
+            "data.synthetic.", "rewards.", "rl.", "sft.", "answer_warmup.", "warmup.", "stages.", "evaluation.", "logging.", "run."]
 
 
 def _allowed(prefix: str) -> set[str]:

@@ -5,6 +5,7 @@ from pathlib import Path
 import pytest
 
 from viarl.config import Recipe, load_recipe, resolved_yaml
+from viarl.errors import UserError
 
 REPO = Path(__file__).resolve().parents[2]
 SHIPPED = sorted(p.name for p in (REPO / "recipes").glob("*.yaml"))
@@ -39,12 +40,13 @@ def test_resolved_yaml_reloads_to_the_same_recipe(name, tmp_path):
 
 def test_needle_is_a_small_cpu_run():
     r = load_recipe("recipes/needle.yaml")
-    assert (r.frames.candidates, r.frames.select, r.frames.selector_size, r.frames.answer_size) == (8, 2, 56, 112)
+    assert (r.frames.candidates, r.frames.select, r.frames.selector_size, r.frames.answer_size) == (8, 2, 56, 56)
     assert r.models.selector.tiny_seed is not None and r.models.answer.tiny_seed is not None
     assert r.models.clip.tiny_seed is not None
     assert r.data.synthetic is not None
     assert (r.data.train.path, r.data.eval.path) == ("data/needle/train", "data/needle/test")
-    assert r.stages.before == ["warmup", "sft"] and r.stages.cycle == ["rl", "sft"] and r.stages.cycles == 2
+    assert r.stages.before == ["warmup", "answer_warmup"] and r.stages.cycle == ["rl", "sft"]
+    assert r.stages.cycles == 2 and r.answer_warmup.picks == "all" and r.sft.picks == "sample"
     assert (r.run.device, r.run.precision) == ("cpu", "fp32")
     assert r.rewards.params  # the length bonus lowered for short completions
     assert r.rl.lr > 1e-5
@@ -78,3 +80,14 @@ def test_defaults_fill_what_a_recipe_leaves_out(tmp_path):
     assert r.output_dir == "runs/tiny"
     assert r.models.answer.max_new_tokens == 128 and r.models.selector.freeze_vision
     assert r == Recipe.model_validate({"name": "tiny"})
+
+
+def test_answer_warmup_defaults_to_every_candidate_and_refuses_an_untrained_selector(tmp_path):
+    path = tmp_path / "r.yaml"
+    path.write_text("name: r\ndata: {train: {format: mlvu, path: x}, eval: null}\n"
+                    "evaluation: {after_each_cycle: false}\nstages: {before: [answer_warmup], cycles: 0}\n")
+    r = load_recipe(path)
+    assert r.answer_warmup.picks == "all" and r.sft.picks == "sample"
+    with pytest.raises(UserError) as e:
+        load_recipe(path, ["answer_warmup.picks=greedy"])
+    assert "`answer_warmup.picks`" in str(e.value) and "never trained" in str(e.value)

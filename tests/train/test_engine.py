@@ -22,7 +22,7 @@ RECIPE = Path(__file__).resolve().parents[2] / "recipes" / "needle.yaml"
 def test_plan_orders_stages_and_cycles():
     r = load_recipe(RECIPE, ["stages.cycles=3"])
     ids = [p.id for p in plan(r)]
-    assert ids == ["pre0-warmup", "pre1-sft", "c0-eval", "c1-rl", "c1-sft", "c1-eval",
+    assert ids == ["pre0-warmup", "pre1-answer_warmup", "c0-eval", "c1-rl", "c1-sft", "c1-eval",
                    "c2-rl", "c2-sft", "c2-eval", "c3-rl", "c3-sft", "c3-eval"]
 
 
@@ -33,7 +33,7 @@ def test_two_cycles_leave_a_complete_run_folder(overrides, tmp_path, capsys):
     assert (run / "recipe.yaml").exists() and load_recipe(run / "recipe.yaml").stages.cycles == 2
     rows = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
     stages = [(r["stage_id"], r["step"]) for r in rows]
-    assert stages == ([("pre0-warmup", i) for i in range(3)] + [("pre1-sft", i) for i in range(2)]
+    assert stages == ([("pre0-warmup", i) for i in range(3)] + [("pre1-answer_warmup", i) for i in range(2)]
                       + [("c1-rl", i) for i in range(3)] + [("c1-sft", i) for i in range(2)]
                       + [("c2-rl", i) for i in range(3)] + [("c2-sft", i) for i in range(2)])
     rl = [r for r in rows if r["stage"] == "rl"]
@@ -41,8 +41,12 @@ def test_two_cycles_leave_a_complete_run_folder(overrides, tmp_path, capsys):
                 "loss", "grad_norm", "entropy", "response_length", "answer_calls", "answer_calls_saved",
                 "samples_per_s", "cycle"):
         assert all(key in r for r in rl), key
-    for stage in ("pre0-warmup", "pre1-sft", "c1-rl", "c1-sft", "c2-rl", "c2-sft"):
-        role = "answer" if stage.endswith("sft") else "selector"
+    # The answer warm-up shows every candidate; cycle SFT shows the selector's N picks.
+    shown = {r["stage"]: r["frames_per_example"] for r in rows if "frames_per_example" in r}
+    fr = load_recipe(RECIPE).frames
+    assert shown == {"answer_warmup": fr.candidates, "sft": fr.select}
+    for stage in ("pre0-warmup", "pre1-answer_warmup", "c1-rl", "c1-sft", "c2-rl", "c2-sft"):
+        role = "answer" if stage.endswith(("sft", "answer_warmup")) else "selector"
         assert (run / "checkpoints" / stage / role / "model.safetensors").exists()
     assert not list((run / "checkpoints").glob("*.partial")) and not list((run / "checkpoints").glob(".*"))
     summary = json.loads((run / "summary.json").read_text())
@@ -121,6 +125,6 @@ def test_log_every_thins_metrics_but_keeps_each_stage_end(overrides, tmp_path, c
     assert main(["run", str(RECIPE), *args]) == 0
     rows = [json.loads(x) for x in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
     assert [(r["stage_id"], r["step"]) for r in rows] == [
-        ("pre0-warmup", 1), ("pre0-warmup", 2), ("pre1-sft", 1), ("c1-rl", 1), ("c1-rl", 2), ("c1-sft", 1)]
+        ("pre0-warmup", 1), ("pre0-warmup", 2), ("pre1-answer_warmup", 1), ("c1-rl", 1), ("c1-rl", 2), ("c1-sft", 1)]
     assert [r["global_step"] for r in rows] == [2, 3, 5, 7, 8, 10]
     assert "c1-rl step 0 sample:" in capsys.readouterr().out

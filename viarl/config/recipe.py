@@ -59,6 +59,10 @@ class Recipe(BaseModel):
     warmup: Warmup = Field(
         default_factory=dict, validate_default=True, description="Format warm-up of the selector."
     )
+    answer_warmup: SFT = Field(
+        default_factory=lambda: {"picks": "all"}, validate_default=True,
+        description="Answer-model warm-up (stage `answer_warmup`): SFT on every candidate frame, for "
+        "answer models that start from random weights. Same fields as `sft`; `picks` defaults to `all`.")
     stages: Stages = Field(
         default_factory=dict, validate_default=True, description="Which stages run, in which order."
     )
@@ -85,6 +89,10 @@ class Recipe(BaseModel):
     def check_cross_sections(self) -> "Recipe":
         issues: list[Issue] = []
         kinds = self.stages.kinds()
+        if "answer_warmup" in kinds and self.answer_warmup.picks != "all" and "warmup" not in kinds:
+            issues.append(Issue("answer_warmup.picks", f"answer_warmup.picks is {self.answer_warmup.picks!r}, "
+                                "which asks a selector that was never trained",
+                                "keep answer_warmup.picks: all, or list `warmup` in the stages"))
         if "warmup" in kinds and self.warmup.steps == 0:
             issues.append(Issue("warmup.steps", "a `warmup` stage is listed but warmup.steps is 0",
                                 "set warmup.steps > 0, or remove `warmup` from stages"))

@@ -1,4 +1,4 @@
-"""`sft:` — supervised tuning of the answer model on the frames the selector picks."""
+"""`sft:` and `answer_warmup:` — supervised tuning of the answer model on chosen frames."""
 
 from __future__ import annotations
 
@@ -22,7 +22,10 @@ class SFT(BaseModel):
     warmup_ratio: float = Field(0.02, ge=0.0, lt=1.0, description="Fraction of steps with linear warm-up.")
     grad_clip: float = Field(20.0, gt=0.0, description="Clip the gradient norm to this value.")
     freeze_vision: bool = Field(False, description="Keep the answer model's vision tower fixed during SFT.")
-    picks: Literal["sample", "greedy"] = Field(
+    picks: Literal["sample", "greedy", "all"] = Field(
         "sample", description="How the current selector picks each question's frames: `sample` draws a "
         "fresh pick at `rl.temperature` every time (the answer model sees the spread of the selector's "
-        "choices), `greedy` takes its single most likely pick once per question.")
+        "choices), `greedy` takes its single most likely pick once per question, `all` skips the "
+        "selector and shows every candidate frame (the `answer_warmup` stage's default: whatever the "
+        "question asks about is then in every example, so a randomly initialised answer model learns "
+        "to read frames, with no frame labels).")

@@ -9,7 +9,7 @@ from viarl.config.types import StageKind
 
 
 class Stages(BaseModel):
-    """`before` runs once; then `cycle` runs `cycles` times. Kinds: warmup | rl | sft | eval."""
+    """`before` runs once; then `cycle` runs `cycles` times. Kinds: warmup | answer_warmup | rl | sft | eval."""
 
     model_config = ConfigDict(extra="forbid")
 

@@ -8,10 +8,10 @@ from typing import Literal
 Schedule = Literal["cosine", "linear", "constant"]
 
 #: What one stage of a run does.
-StageKind = Literal["warmup", "rl", "sft", "eval"]
+StageKind = Literal["warmup", "answer_warmup", "rl", "sft", "eval"]
 
 #: Stages that train from `data.train`.
-TRAINING_STAGES: frozenset[str] = frozenset({"warmup", "rl", "sft"})
+TRAINING_STAGES: frozenset[str] = frozenset({"warmup", "answer_warmup", "rl", "sft"})
 
 #: A frame selector evaluated side by side with the others.
 SelectorKind = Literal["trained", "uniform", "clip"]

@@ -13,7 +13,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-_STAGE_SHADE = {"warmup": "#9e9e9e", "sft": "#ff9800"}
+_STAGE_SHADE = {"warmup": "#9e9e9e", "answer_warmup": "#ffcc80", "sft": "#ff9800"}
 _SELECTOR_STYLE = {"trained": ("#1565c0", "o"), "uniform": ("#757575", "s"), "clip": ("#2e7d32", "^")}
 
 
@@ -104,7 +104,7 @@ def _legend(ax, records, target=None) -> None:
 
     handles, labels = ax.get_legend_handles_labels()
     present = {r.get("stage") for r in records}
-    for stage, name in (("warmup", "warm-up"), ("sft", "answer SFT")):
+    for stage, name in (("warmup", "warm-up"), ("answer_warmup", "answer warm-up"), ("sft", "answer SFT")):
         if stage in present:
             handles.append(Patch(color=_STAGE_SHADE[stage], alpha=0.25))
             labels.append(name)

@@ -23,10 +23,11 @@ from viarl.train import checkpoint as ckpt
 from viarl.train.context import RunContext
 from viarl.train.eval_stage import EvalStage
 from viarl.train.rl_stage import RLStage
-from viarl.train.sft_stage import SFTStage, WarmupStage
+from viarl.train.sft_stage import AnswerWarmupStage, SFTStage, WarmupStage
 from viarl.train.summary import print_summary, summary_dict
 
-STAGES = {"warmup": WarmupStage, "rl": RLStage, "sft": SFTStage, "eval": EvalStage}
+STAGES = {"warmup": WarmupStage, "answer_warmup": AnswerWarmupStage, "rl": RLStage, "sft": SFTStage,
+          "eval": EvalStage}
 
 
 @dataclass(frozen=True)

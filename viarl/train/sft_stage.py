@@ -1,8 +1,9 @@
-"""Supervised stages: answer-model SFT on the selector's picks, and the selector's format warm-up.
+"""Supervised stages: answer-model SFT on the selector's picks, the answer warm-up, the selector's
+format warm-up.
 
 Stage 2 of a cycle (`SFTStage`) tunes the answer model with token cross-entropy on the correct
 letter, given the frames the current selector picks for each training question (prompt tokens
-masked). The optional warm-up (`WarmupStage`) teaches a randomly initialised selector only the
+masked). `AnswerWarmupStage` is the same on every candidate frame, before any selector exists. The optional warm-up (`WarmupStage`) teaches a randomly initialised selector only the
 output format: keyword reasoning and N uniformly spaced indices with a random offset. It sees no
 frame labels, so it cannot leak where the needle is.
 """
@@ -36,9 +37,10 @@ class SFTStage(TrainingStage):
     """Answer-model tuning on the frames the current selector picks."""
 
     role = "answer"
+    section = "sft"  # the recipe section holding this stage's settings
 
     def setup(self) -> None:
-        cfg = self.ctx.recipe.sft
+        cfg = getattr(self.ctx.recipe, self.section)
         self.cfg, self.steps = cfg, cfg.steps
         self.picks: dict[str, tuple[int, ...]] = {}
         self.prepare(self.ctx.answer.model, lr=cfg.lr, weight_decay=cfg.weight_decay, schedule=cfg.schedule,
@@ -48,9 +50,11 @@ class SFTStage(TrainingStage):
         """The current selector's picks (uniform where its output is unusable).
 
         `sft.picks: sample` draws a fresh pick each time at the RL temperature; `greedy` takes the
-        most likely pick, once per question.
+        most likely pick, once per question; `all` takes every candidate.
         """
         ctx, fr = self.ctx, self.ctx.recipe.frames
+        if self.cfg.picks == "all":
+            return [tuple(range(ctx.candidates(s).count)) for s in samples]
         if self.cfg.picks == "sample":
             cands = [ctx.candidates(s) for s in samples]
             inputs = selector_batch(ctx.selector.processor, [s.question for s in samples],
@@ -78,11 +82,24 @@ class SFTStage(TrainingStage):
         for s, idx in zip(samples, self.chosen(samples)):
             c = self.ctx.candidates(s)
             examples.append((answer_messages(s.question, s.options, len(idx)), [c.answer[i] for i in idx], s.answer))
-        return supervised_step(self, examples, self.cfg.grad_clip)
+        stats = supervised_step(self, examples, self.cfg.grad_clip)
+        stats["frames_per_example"] = float(np.mean([len(images) for _, images, _ in examples]))
+        return stats
 
     def save(self) -> None:
         super().save()
         self.ctx.answerer.reset()  # new weights: memoised answers are stale
+
+
+class AnswerWarmupStage(SFTStage):
+    """Answer SFT before any selector training, by default on every candidate frame (`picks: all`).
+
+    A randomly initialised answer model given 2 of 8 frames almost never sees what the question
+    asks about, so SFT on the selector's picks teaches it little; on all T frames it always does.
+    Only the correct letter is used, as in `sft`: no frame labels.
+    """
+
+    section = "answer_warmup"
 
 
 class WarmupStage(TrainingStage):
