@@ -66,25 +66,28 @@ def selector_settings(folder: str | Path) -> dict:
 
 
 def save_partial(folder: Path, model, optimizer, scheduler, step: int,
-                 generator: torch.Generator | None, extra: dict[str, Any]) -> None:
+                 generator: torch.Generator | None, extra: dict[str, Any], *,
+                 model_state: dict | None = None, optimizer_state: dict | None = None) -> None:
     """Atomically save mid-stage state: the model, optimiser, scheduler, RNG and position.
 
     The weights go in as a plain state dict (exact parameter names, tied weights kept), since
-    they are loaded back into the very model object the optimiser holds.
+    they are loaded back into the very model object the optimiser holds. Under FSDP the caller
+    passes the gathered whole `model_state` and `optimizer_state`: the model and optimiser
+    themselves hold only shards.
     """
     with atomic_dir(folder) as tmp:
-        torch.save(model.state_dict(), tmp / "model.pt")
+        torch.save(model.state_dict() if model_state is None else model_state, tmp / "model.pt")
         torch.save(
-            {"optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(),
-             "rng": rng_state(generator), "step": step, "extra": extra},
+            {"optimizer": optimizer.state_dict() if optimizer_state is None else optimizer_state,
+             "scheduler": scheduler.state_dict(), "rng": rng_state(generator), "step": step, "extra": extra},
             tmp / "trainer.pt",
         )
 
 
-def load_partial(folder: Path, model) -> dict[str, Any]:
-    """Load the weights saved by `save_partial` into `model`; returns the trainer state."""
-    model.load_state_dict(torch.load(folder / "model.pt", weights_only=True), strict=True)
-    return torch.load(folder / "trainer.pt", weights_only=False)
+def read_partial(folder: Path) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+    """The weights and the trainer state saved by `save_partial`, as saved."""
+    weights = torch.load(folder / "model.pt", weights_only=True)
+    return weights, torch.load(folder / "trainer.pt", weights_only=False)
 
 
 def load_state(run_dir: Path) -> dict[str, Any]:

@@ -87,17 +87,16 @@ class RunContext:
 
     @classmethod
     def build(cls, recipe, run_dir: Path) -> "RunContext":
-        from accelerate import Accelerator
-
         from viarl.data.truth import load_truth
         from viarl.models.loading import load_vlm
         from viarl.rewards import load_rules
+        from viarl.train.sharding import make_accelerator
         from viarl.video.cache import FrameCache
 
         if recipe.run.threads:
             torch.set_num_threads(recipe.run.threads)
         precision = {"fp32": "no", "bf16": "bf16", "fp16": "fp16"}[recipe.run.precision]
-        acc = Accelerator(mixed_precision=precision, cpu=recipe.run.device == "cpu")
+        acc = make_accelerator(precision, cpu=recipe.run.device == "cpu")  # DDP, or FSDP from the launcher
         m = recipe.models
         with acc.main_process_first():  # one process creates what is missing; the others then read it
             ensure_model(m.selector, "selector")

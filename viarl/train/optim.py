@@ -6,6 +6,8 @@ import math
 
 import torch
 
+from viarl.train.sharding import scalar
+
 
 def freeze_vision(model, frozen: bool) -> int:
     """Freeze (or unfreeze) the vision tower; returns the number of parameters it holds.
@@ -60,4 +62,4 @@ def clip_and_step(model, optimizer, scheduler, max_norm: float, accelerator=None
     optimizer.step()
     scheduler.step()
     optimizer.zero_grad(set_to_none=True)
-    return float(norm)
+    return scalar(norm)

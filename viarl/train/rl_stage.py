@@ -48,7 +48,7 @@ class RLStage(TrainingStage):
         """Sample, score and return everything the update needs for these prompts."""
         ctx, cfg, fr = self.ctx, self.cfg, self.ctx.recipe.frames
         k = cfg.samples_per_prompt
-        model, proc = ctx.selector.model, ctx.selector.processor
+        model, proc = self.generation_model(), ctx.selector.processor  # whole weights under FSDP
         model.eval()
         cands = [ctx.candidates(s) for s in samples]
         batch_inputs = selector_batch(proc, [s.question for s in samples], [c.selector for c in cands],

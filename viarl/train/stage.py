@@ -5,10 +5,15 @@ A stage is a small class with `setup`, `run` and `save`. Training stages subclas
 The loop here handles the rest the same way for all of them: a deterministic data order (so a
 resumed run sees the same prompts), a progress bar, one metrics line per step, mid-stage
 checkpoints every `run.save_every` steps, and the final model save.
+
+Under FSDP (see `sharding`) the prepared model holds only a shard of each weight, so a stage also
+keeps `plain`, a twin with whole weights, refreshed from the shards for generation and saving.
+Without FSDP `plain` is None and the prepared model is used directly.
 """
 
 from __future__ import annotations
 
+import copy
 import time
 import zlib
 from pathlib import Path
@@ -16,9 +21,11 @@ from pathlib import Path
 import numpy as np
 
 from viarl.console import console, progress
+from viarl.errors import UserError
 from viarl.train import checkpoint as ckpt
 from viarl.train.distributed import rank, world_size
 from viarl.train.optim import build_optimizer, build_scheduler, clip_and_step, freeze_vision
+from viarl.train.sharding import full_model_state, full_optimizer_state, is_sharded, load_full_state, refresh
 
 
 class TrainingStage:
@@ -26,6 +33,7 @@ class TrainingStage:
 
     role = "selector"  # which model this stage trains: "selector" or "answer"
     steps = 0
+    plain = None  # under FSDP: the trained model with whole weights (see `generation_model`)
 
     def __init__(self, ctx, stage_id: str, cycle: int):
         self.ctx, self.id, self.cycle = ctx, stage_id, cycle
@@ -44,6 +52,8 @@ class TrainingStage:
         optimizer = build_optimizer(model, lr, weight_decay)
         scheduler = build_scheduler(optimizer, schedule, max(self.steps, 1), warmup_ratio)
         acc = self.ctx.accelerator
+        if is_sharded(acc):  # copied before `prepare` shards the model in place
+            self.plain = copy.deepcopy(model).eval().requires_grad_(False)
         self.model, self.optimizer, self.scheduler = acc.prepare(model, optimizer, scheduler)
         self.bundle.model = self.model
 
@@ -62,6 +72,14 @@ class TrainingStage:
             perm = np.random.default_rng([self.ctx.recipe.seed, self.cycle, hash_id(self.id), epoch]).permutation(len(data))
             picked.append(data[int(perm[pos])])
         return picked[rank() * n : (rank() + 1) * n]
+
+    def generation_model(self):
+        """The trained model, ready to generate with: the prepared model, or under FSDP its
+        plain twin with the current weights gathered in (a collective: call it on every process).
+        """
+        if self.plain is None:
+            return self.model
+        return refresh(self.plain, self.model)
 
     def backward(self, loss) -> None:
         self.ctx.accelerator.backward(loss)
@@ -103,12 +121,17 @@ class TrainingStage:
         return self.ctx.run_dir / "checkpoints" / f"{self.id}.partial"
 
     def checkpoint(self, next_step: int) -> None:
-        """Save everything needed to continue at `next_step` (main process only)."""
+        """Save everything needed to continue at `next_step` (written by the main process)."""
         ctx = self.ctx
+        weights = optim = None
+        if self.plain is not None:  # gathered by every process, received by the main one
+            weights = full_model_state(self.model, everywhere=False)
+            optim = full_optimizer_state(self.model, self.optimizer)
         if ctx.accelerator.is_main_process:
             model = ctx.accelerator.unwrap_model(self.model)
-            ckpt.save_partial(self.partial_dir(), model, self.optimizer,
-                              self.scheduler, next_step, ctx.generator, {"global_step": ctx.global_step})
+            extra = {"global_step": ctx.global_step, "fsdp": self.plain is not None}
+            ckpt.save_partial(self.partial_dir(), model, self.optimizer, self.scheduler, next_step,
+                              ctx.generator, extra, model_state=weights, optimizer_state=optim)
         ctx.accelerator.wait_for_everyone()
 
     def resume(self) -> int:
@@ -116,8 +139,17 @@ class TrainingStage:
         folder = self.partial_dir()
         if not folder.exists():
             return 0
-        state = ckpt.load_partial(folder, self.ctx.accelerator.unwrap_model(self.model))
-        self.optimizer.load_state_dict(state["optimizer"])
+        sharded = self.plain is not None
+        weights, state = ckpt.read_partial(folder)
+        if state["extra"].get("fsdp", False) != sharded:
+            # The optimiser state is keyed by parameter name under FSDP, by position otherwise.
+            raise UserError(f"{folder} was written {'without' if sharded else 'with'} FSDP", where="--resume",
+                            fix="resume it under the same `accelerate launch` settings that wrote it")
+        if sharded:
+            load_full_state(self.model, self.optimizer, weights, state["optimizer"])
+        else:
+            self.ctx.accelerator.unwrap_model(self.model).load_state_dict(weights, strict=True)
+            self.optimizer.load_state_dict(state["optimizer"])
         self.scheduler.load_state_dict(state["scheduler"])
         ckpt.set_rng_state(state["rng"], self.ctx.generator)
         self.ctx.global_step = state["extra"]["global_step"]
@@ -127,8 +159,11 @@ class TrainingStage:
     def save(self) -> None:
         """Save the trained model as this stage's result and mark the stage done."""
         ctx = self.ctx
-        model = ctx.accelerator.unwrap_model(self.model)
+        model = ctx.accelerator.unwrap_model(self.model) if self.plain is None else self.generation_model()
+        # Later stages generate with this model; under FSDP it is the whole-weight twin.
         self.bundle.model = model.eval()
+        if self.role == "answer":
+            ctx.answerer.model = model
         folder = ctx.run_dir / "checkpoints" / self.id / self.role
         fr = ctx.recipe.frames
         settings = None if self.role != "selector" else {
@@ -137,6 +172,12 @@ class TrainingStage:
         if ctx.accelerator.is_main_process:
             ckpt.save_model(model, self.bundle.processor, folder, selector_settings=settings)
         ctx.accelerator.wait_for_everyone()
+        if self.plain is not None:
+            # accelerate keeps every prepared model; under FSDP its gradient clipping looks the
+            # current one up among them (and fails on a stale one), and the shards and optimiser
+            # state of a finished stage should not outlive it.
+            ctx.accelerator.free_memory()
+            self.model = self.optimizer = self.scheduler = None
         ctx.mark_done(self.id, {self.role: str(folder)})
 
 

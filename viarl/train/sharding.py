@@ -1,0 +1,149 @@
+"""FSDP under accelerate: turning it on for CPU processes, and whole weights where a shard is not enough.
+
+Under FSDP each process holds only a shard of every weight. Training goes through the wrapped
+model and needs nothing more, but three things need the whole weights:
+
+- generation: the k rollouts of a prompt stop after a different number of tokens on each
+  process, and evaluation runs on the main process alone, so a sharded forward (one all-gather
+  per layer, a collective) would leave the processes waiting for each other forever;
+- the model a finished stage hands to the next stages (and `viarl eval`, through its checkpoint);
+- checkpoints, which must load with the ordinary loader.
+
+So a stage under FSDP keeps a plain twin of its model (same architecture, whole weights, no
+wrapper) and refreshes it from the shards when it needs whole weights. Gathering is a collective:
+every process must call these functions at the same point of a step, even the ones that then
+throw the result away. Without FSDP none of this runs and stages use their model as before.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+
+import torch
+
+from viarl.errors import UserError
+
+_CONFIG_FIX = "use the config in configs/accelerate/ (fsdp_version: 2, fsdp_cpu_ram_efficient_loading: false)"
+
+
+def fsdp_requested() -> bool:
+    """True when `accelerate launch` was told to use FSDP (a config with distributed_type: FSDP)."""
+    return os.environ.get("ACCELERATE_USE_FSDP", "false").lower() == "true"
+
+
+def is_sharded(accelerator) -> bool:
+    """True when `accelerator.prepare` wraps models in FSDP (their weights are then sharded)."""
+    from accelerate.utils import DistributedType
+
+    return accelerator.distributed_type == DistributedType.FSDP
+
+
+def _env_flag(name: str, default: str) -> bool:
+    return os.environ.get(name, default).lower() in ("1", "true", "yes")
+
+
+def make_accelerator(mixed_precision: str, cpu: bool):
+    """The run's Accelerator, with FSDP switched on where the launcher asked for it.
+
+    accelerate 1.15 turns FSDP on only for accelerator devices; with `cpu=True` it sets up plain
+    multi-CPU data parallelism and `prepare` silently wraps models in DDP instead. PyTorch's FSDP2
+    (`fully_shard`) runs on CPU tensors over gloo, so there we promote the state to FSDP with the
+    plugin accelerate reads from the launcher's environment (the accelerate config's fsdp_*).
+    FSDP1 cannot run there: it needs a GPU for `sync_module_states` and its compute-device
+    check rejects accelerate's `cpu:0`. Bad FSDP settings are refused before any model loads.
+    """
+    from accelerate import Accelerator
+    from accelerate.state import PartialState
+    from accelerate.utils import DistributedType, FullyShardedDataParallelPlugin
+
+    if fsdp_requested():
+        if cpu and os.environ.get("FSDP_VERSION", "1") != "2":
+            raise UserError("FSDP on CPU processes needs FSDP2", where="accelerate config: fsdp_version",
+                            fix="set fsdp_version: 2, or " + _CONFIG_FIX)
+        if _env_flag("FSDP_CPU_RAM_EFFICIENT_LOADING", "false"):
+            # transformers would then load real weights on rank 0 only (empty tensors elsewhere),
+            # but the RL reference model and the generation twin are plain copies needing them all.
+            raise UserError("viarl needs every process to load the whole model",
+                            where="accelerate config: fsdp_cpu_ram_efficient_loading",
+                            fix="set fsdp_cpu_ram_efficient_loading: false, or " + _CONFIG_FIX)
+    acc = Accelerator(mixed_precision=mixed_precision, cpu=cpu)
+    if fsdp_requested() and acc.distributed_type == DistributedType.MULTI_CPU:
+        plugin = FullyShardedDataParallelPlugin()
+        if acc.mixed_precision != "no":
+            plugin.set_mixed_precision(acc.mixed_precision)
+        acc.state.fsdp_plugin = plugin
+        acc.state.distributed_type = DistributedType.FSDP
+        PartialState._shared_state["distributed_type"] = DistributedType.FSDP  # accelerate keeps a copy there
+    if is_sharded(acc):
+        # FSDP2 warns that the wrapped model returns a view (the logits, sliced to the kept
+        # positions), since changing it in place would skip a gradient hook. viarl never changes
+        # model outputs in place (`ban` clones first), so in run logs it is only noise.
+        warnings.filterwarnings("ignore", message=r"FSDP2-wrapped module .* returned a view tensor")
+    return acc
+
+
+def _options(**kw):
+    from torch.distributed.checkpoint.state_dict import StateDictOptions
+
+    return StateDictOptions(full_state_dict=True, **kw)
+
+
+def full_model_state(model, *, everywhere: bool) -> dict[str, torch.Tensor]:
+    """The whole weights of an FSDP model, under the plain model's parameter names (a collective).
+
+    everywhere=True: every process gets them (on the model's device, for generation).
+    everywhere=False: only the main process gets them, on CPU (for saving); the others get {}.
+    """
+    from torch.distributed.checkpoint.state_dict import get_model_state_dict
+
+    return get_model_state_dict(model, options=_options(cpu_offload=not everywhere))
+
+
+@torch.no_grad()
+def refresh(plain, model):
+    """Copy the current whole weights of the FSDP `model` into its plain twin; returns the twin.
+
+    Call it on every process at the same point (it gathers the shards).
+    """
+    weights = full_model_state(model, everywhere=True)
+    missing, unexpected = plain.load_state_dict(weights, strict=False)
+    # A tied weight (lm_head = embeddings) may come back under one of its names only.
+    loaded = {id(t) for n, t in plain.named_parameters(remove_duplicate=False) if n in weights}
+    untied = [n for n, t in plain.named_parameters(remove_duplicate=False) if n in missing and id(t) not in loaded]
+    if unexpected or untied:
+        raise RuntimeError(f"FSDP weights do not fit the plain model: missing {untied}, unexpected {unexpected}")
+    return plain
+
+
+def _bare(optimizer):
+    """The torch optimizer under accelerate's AcceleratedOptimizer."""
+    return getattr(optimizer, "optimizer", optimizer)
+
+
+def full_optimizer_state(model, optimizer) -> dict:
+    """The optimiser state of an FSDP model, whole and keyed by parameter name (a collective).
+
+    Only the main process gets it (on CPU); the others get an empty state.
+    """
+    from torch.distributed.checkpoint.state_dict import get_optimizer_state_dict
+
+    return get_optimizer_state_dict(model, _bare(optimizer), options=_options(cpu_offload=True))
+
+
+def load_full_state(model, optimizer, weights: dict, optimizer_state: dict) -> None:
+    """Shard whole weights and optimiser state (as saved from `full_*_state`) into an FSDP model.
+
+    Every process passes the whole state (each reads the checkpoint file); each keeps its shard.
+    """
+    from torch.distributed.checkpoint.state_dict import set_model_state_dict, set_optimizer_state_dict
+
+    set_model_state_dict(model, weights, options=_options())
+    set_optimizer_state_dict(model, _bare(optimizer), optimizer_state, options=_options())
+
+
+def scalar(value) -> float:
+    """A Python float from a tensor that may be a DTensor (FSDP2's gradient norm is one)."""
+    if hasattr(value, "full_tensor"):
+        value = value.full_tensor()
+    return float(value)
