@@ -54,3 +54,17 @@ def overrides(tmp_path, tiny_selector_dir, tiny_answer_dir, tiny_clip_dir, needl
         return tiny_overrides(tmp_path, tiny_selector_dir, tiny_answer_dir, tiny_clip_dir,
                               needle_train_dir, needle_test_dir, **extra)
     return make
+
+
+@pytest.fixture(scope="module")
+def shared_runs(tmp_path_factory, tiny_selector_dir, tiny_answer_dir, tiny_clip_dir, needle_train_dir,
+                needle_test_dir):
+    """Like `overrides`, for runs several tests of a module share: make(name, **extra) gives
+    (run folder, overrides) with the run folder and frame cache under one module-wide folder."""
+    tmp = tmp_path_factory.mktemp("runs")
+
+    def make(name: str, **extra) -> tuple[Path, list[str]]:
+        args = tiny_overrides(tmp, tiny_selector_dir, tiny_answer_dir, tiny_clip_dir, needle_train_dir,
+                              needle_test_dir, **{"output_dir": tmp / name, **extra})
+        return tmp / name, args
+    return make

@@ -1,4 +1,9 @@
-"""The same `viarl run` under `accelerate launch` with 2 CPU processes (DDP over gloo)."""
+"""The same `viarl run` under `accelerate launch` with 2 CPU processes: DDP and FSDP2, over gloo.
+
+Both runs use the accelerate configs in configs/accelerate/ and the same tiny recipe. FSDP shards
+the weights but computes what DDP computes, so its run must match the DDP run step for step, and
+its checkpoints must be whole models that the ordinary loader reads.
+"""
 
 from __future__ import annotations
 
@@ -7,12 +12,19 @@ import os
 import socket
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
-from pathlib import Path
-
-RECIPE = Path(__file__).resolve().parents[2] / "recipes" / "needle.yaml"
+ROOT = Path(__file__).resolve().parents[2]
+RECIPE = ROOT / "recipes" / "needle.yaml"
+CONFIGS = ROOT / "configs" / "accelerate"
+# Selector warm-up (3 steps, a mid-stage checkpoint), then RL (3) and answer SFT (2): both models
+# are trained, saved and handed on, the selector twice. The reward is chars.rules (see there why).
+RUN_ARGS = {"stages.before": "[warmup]", "stages.cycle": "[rl,sft]", "stages.cycles": 1, "run.device": "cpu",
+            "evaluation.selectors": "[trained,uniform]",
+            "rewards.file": ROOT / "tests" / "fixtures" / "rewards" / "chars.rules"}
+TIMING = ("samples_per_s", "step_s")  # wall-clock metrics, the only ones allowed to differ
 
 
 def _free_port() -> int:
@@ -21,22 +33,90 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.mark.slow
-def test_two_process_ddp_run(tmp_path, overrides):
-    args = overrides(**{"stages.cycles": 1, "run.device": "cpu", "evaluation.selectors": "[trained,uniform]"})
-    # --multi_gpu with no visible GPU makes accelerate start torchrun; the ranks then use gloo.
-    cmd = [sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes", "2",
-           "--main_process_port", str(_free_port()), "-m", "viarl.cli", "run", str(RECIPE), *args]
-    env = {**os.environ, "CUDA_VISIBLE_DEVICES": "", "OMP_NUM_THREADS": "1", "HF_HOME": str(tmp_path / "hf")}
+def launch(config: str, args: list[str], tmp: Path) -> str:
+    """`accelerate launch --config_file configs/accelerate/<config> viarl run …`; returns its output."""
+    cmd = [sys.executable, "-m", "accelerate.commands.launch", "--config_file", str(CONFIGS / config),
+           "--num_processes", "2", "--main_process_port", str(_free_port()),
+           "-m", "viarl.cli", "run", str(RECIPE), *args]
+    # No GPU visible: the ranks use gloo on CPU (and FSDP2 builds its device mesh on CPU).
+    env = {**os.environ, "CUDA_VISIBLE_DEVICES": "", "OMP_NUM_THREADS": "1", "HF_HOME": str(tmp / "hf")}
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=600)
     out = proc.stdout + proc.stderr
     assert proc.returncode == 0, out[-4000:]
+    return out
+
+
+def rows(run: Path) -> list[dict]:
+    return [json.loads(x) for x in (run / "metrics.jsonl").read_text().splitlines()]
+
+
+@pytest.fixture(scope="module")
+def ddp_run(shared_runs, tmp_path_factory):
+    """One 2-process DDP run, shared by the DDP test and the FSDP test (its reference)."""
+    run, args = shared_runs("ddp", **RUN_ARGS)
+    return run, launch("ddp_cpu.yaml", args, tmp_path_factory.mktemp("ddp"))
+
+
+@pytest.mark.slow
+def test_two_process_ddp_run(ddp_run):
+    run, out = ddp_run
     assert "accelerate: 2 process(es), MULTI_CPU" in out
-    run = tmp_path / "run"
-    rows = [json.loads(x) for x in (run / "metrics.jsonl").read_text().splitlines()]
+    metrics = rows(run)
     # Only the main process logs: each step once.
-    keys = [(r["stage_id"], r["step"]) for r in rows]
+    keys = [(r["stage_id"], r["step"]) for r in metrics]
     assert len(keys) == len(set(keys)) and ("c1-rl", 2) in keys
     summary = json.loads((run / "summary.json").read_text())
     assert set(summary["final"]) == {"trained", "uniform"}
     assert (run / "checkpoints" / "c1-rl" / "selector" / "model.safetensors").exists()
+
+
+@pytest.mark.slow
+def test_two_process_fsdp_run_matches_ddp_and_saves_whole_models(ddp_run, shared_runs, tmp_path,
+                                                                   tiny_selector_dir, tiny_answer_dir):
+    import torch
+    from safetensors.torch import load_file
+
+    from viarl.cli import main
+    from viarl.models.loading import load_vlm
+
+    run, args = shared_runs("fsdp", **RUN_ARGS)
+    out = launch("fsdp_cpu.yaml", args, tmp_path)
+    assert "accelerate: 2 process(es), FSDP" in out
+    fsdp, ddp = rows(run), rows(ddp_run[0])
+    assert [(r["stage_id"], r["step"]) for r in fsdp] == [(r["stage_id"], r["step"]) for r in ddp]
+    assert ("c1-rl", 2) in [(r["stage_id"], r["step"]) for r in fsdp]
+    # Same losses, rewards, KL and gradient norms at every step: sharding changes where the
+    # weights live, not what is computed (only the order of the gradient sums differs; `abs`
+    # is for the first RL loss, a whitened mean of about 0 whose value is rounding noise).
+    for a, b in zip(ddp, fsdp):
+        for key, value in a.items():
+            if isinstance(value, float) and key not in TIMING:
+                assert b[key] == pytest.approx(value, rel=1e-4, abs=1e-5), (a["stage_id"], a["step"], key)
+    assert (run / "eval.jsonl").read_text() == (ddp_run[0] / "eval.jsonl").read_text()
+
+    # Each finished stage saved the whole model (not rank 0's shard), loadable as usual.
+    for stage, role, start in (("c1-rl", "selector", tiny_selector_dir), ("c1-sft", "answer", tiny_answer_dir)):
+        folder = run / "checkpoints" / stage / role
+        model, _ = load_vlm(str(folder))
+        initial, _ = load_vlm(str(start))
+        shapes = {n: tuple(p.shape) for n, p in model.named_parameters()}
+        assert shapes == {n: tuple(p.shape) for n, p in initial.named_parameters()}
+        assert any(not torch.equal(p, q) for p, q in zip(model.parameters(), initial.parameters()))
+        # ... and it is the model DDP trained. Adam divides by each gradient entry's own size, so
+        # the few entries that are ~0 turn rounding differences into visible ones; the rest agree
+        # to float precision, and none by as much as one step (lr 1e-3).
+        saved = load_file(folder / "model.safetensors")
+        reference = load_file(ddp_run[0] / folder.relative_to(run) / "model.safetensors")
+        assert saved.keys() == reference.keys()
+        diff = torch.cat([(saved[k] - reference[k]).abs().flatten() for k in saved])
+        assert float(diff.max()) < 1e-3 and float((diff > 1e-6).float().mean()) < 1e-3, stage
+    assert not list((run / "checkpoints").glob("*.partial"))
+
+    # The main process's share of the first step is the whole first step of a 1-process run.
+    one, single = shared_runs("one", **{**RUN_ARGS, "stages.before": "[warmup]", "stages.cycles": 0,
+                                        "warmup.steps": 1, "evaluation.selectors": "[uniform]"})
+    assert main(["run", str(RECIPE), *single]) == 0
+    first = rows(one)[0]
+    assert first["stage_id"] == fsdp[0]["stage_id"] == "pre0-warmup" and fsdp[0]["step"] == 0
+    for key in ("loss", "token_accuracy", "target_tokens"):
+        assert fsdp[0][key] == pytest.approx(first[key], rel=1e-5), key
