@@ -93,7 +93,7 @@ def test_unknown_key_in_the_file_is_rejected_with_its_line(prefix_key):
     data = yaml.safe_load(text)
     node = data
     for part in prefix.strip(".").split(".") if prefix else []:
-        node = node[part]
+        node = node.setdefault(part, {})  # a section the frozen recipe leaves to its defaults
     node[key] = 1
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "r.yaml"
