@@ -36,7 +36,7 @@ def test_a_few_steps_fit_a_batch(tiny_answer_dir, frames):
     first = None
     for _ in range(30):
         loss, info = supervised_loss(model, batch)
-        first = first if first is not None else float(loss)
+        first = first if first is not None else float(loss.detach())
         loss.backward()
         clip_and_step(model, opt, sched, 1.0)
-    assert float(loss) < 0.5 * first
+    assert float(loss.detach()) < 0.5 * first
