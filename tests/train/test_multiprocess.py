@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
+import psutil
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -33,13 +36,18 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def launch(config: str, args: list[str], tmp: Path) -> str:
-    """`accelerate launch --config_file configs/accelerate/<config> viarl run …`; returns its output."""
+def _launch_cmd(config: str, args: list[str], tmp: Path) -> tuple[list[str], dict]:
     cmd = [sys.executable, "-m", "accelerate.commands.launch", "--config_file", str(CONFIGS / config),
            "--num_processes", "2", "--main_process_port", str(_free_port()),
            "-m", "viarl.cli", "run", str(RECIPE), *args]
     # No GPU visible: the ranks use gloo on CPU (and FSDP2 builds its device mesh on CPU).
     env = {**os.environ, "CUDA_VISIBLE_DEVICES": "", "OMP_NUM_THREADS": "1", "HF_HOME": str(tmp / "hf")}
+    return cmd, env
+
+
+def launch(config: str, args: list[str], tmp: Path) -> str:
+    """`accelerate launch --config_file configs/accelerate/<config> viarl run …`; returns its output."""
+    cmd, env = _launch_cmd(config, args, tmp)
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=600)
     out = proc.stdout + proc.stderr
     assert proc.returncode == 0, out[-4000:]
@@ -120,3 +128,38 @@ def test_two_process_fsdp_run_matches_ddp_and_saves_whole_models(ddp_run, shared
     assert first["stage_id"] == fsdp[0]["stage_id"] == "pre0-warmup" and fsdp[0]["step"] == 0
     for key in ("loss", "token_accuracy", "target_tokens"):
         assert fsdp[0][key] == pytest.approx(first[key], rel=1e-5), key
+
+
+@pytest.mark.slow
+def test_two_process_resume_after_kill_matches_an_uninterrupted_run(shared_runs, tmp_path):
+    """Each rank draws its own samples, so each must get its own RNG state back on --resume."""
+    extra = {**RUN_ARGS, "stages.before": "[]", "stages.cycle": "[rl]", "rl.steps": 6,
+             "evaluation.selectors": "[uniform]", "evaluation.after_each_cycle": "false"}
+    straight, args = shared_runs("straight", **extra)
+    launch("ddp_cpu.yaml", args, tmp_path)
+    cut, args = shared_runs("killed", **extra)
+    cmd, env = _launch_cmd("ddp_cpu.yaml", args, tmp_path)
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            start_new_session=True)
+    deadline = time.time() + 600
+    # Kill the launcher and both ranks once RL step 3 is logged (a checkpoint follows steps 1 and 3).
+    while not (cut / "metrics.jsonl").exists() or not any(
+            r["stage_id"] == "c1-rl" and r["step"] >= 3 for r in rows(cut)):
+        assert proc.poll() is None, "the run ended before it could be killed"
+        assert time.time() < deadline
+        time.sleep(0.05)
+    # The ranks run in sessions of their own, so kill the launcher's whole process tree.
+    tree = psutil.Process(proc.pid)
+    kids = tree.children(recursive=True)
+    for p in [*kids, tree]:
+        p.send_signal(signal.SIGKILL)
+    proc.wait()
+    psutil.wait_procs(kids, timeout=30)
+    assert (cut / "checkpoints" / "c1-rl.partial").exists()
+    launch("ddp_cpu.yaml", [*args, "--resume", str(cut)], tmp_path)
+    a, b = rows(straight), rows(cut)
+    assert [(r["stage_id"], r["step"]) for r in b] == [(r["stage_id"], r["step"]) for r in a]
+    for x, y in zip(a, b):
+        # grad_norm is the all-reduced gradient: it sees rank 1's samples, which rank 0's logs do not.
+        for key in ("reward/total", "loss", "kl", "entropy", "response_length", "grad_norm"):
+            assert y[key] == pytest.approx(x[key], rel=1e-4, abs=1e-6), (x["step"], key)

@@ -35,6 +35,18 @@ def rng_state(generator: torch.Generator | None = None) -> dict[str, Any]:
     return state
 
 
+def rank_rng_state(saved: dict[str, Any] | list[dict[str, Any]], rank: int, world: int) -> dict[str, Any]:
+    """This rank's RNG state from a checkpoint's `rng` entry (one state per rank, rank order).
+
+    Every rank draws its own samples, so each must get its own state back: restoring rank 0's
+    everywhere would make the ranks draw identical prompts' samples after a resume. A checkpoint
+    from a different world size (or an older single-state one) has no state for this rank; then
+    rank 0's is the best there is, and the run continues, though not bit for bit.
+    """
+    states = saved if isinstance(saved, list) else [saved]
+    return states[rank] if len(states) == world else states[0]
+
+
 def set_rng_state(state: dict[str, Any], generator: torch.Generator | None = None) -> None:
     random.setstate(state["python"])
     np.random.set_state(state["numpy"])
@@ -67,19 +79,22 @@ def selector_settings(folder: str | Path) -> dict:
 
 def save_partial(folder: Path, model, optimizer, scheduler, step: int,
                  generator: torch.Generator | None, extra: dict[str, Any], *,
-                 model_state: dict | None = None, optimizer_state: dict | None = None) -> None:
+                 model_state: dict | None = None, optimizer_state: dict | None = None,
+                 rng_states: list[dict[str, Any]] | None = None) -> None:
     """Atomically save mid-stage state: the model, optimiser, scheduler, RNG and position.
 
     The weights go in as a plain state dict (exact parameter names, tied weights kept), since
     they are loaded back into the very model object the optimiser holds. Under FSDP the caller
     passes the gathered whole `model_state` and `optimizer_state`: the model and optimiser
-    themselves hold only shards.
+    themselves hold only shards. `rng_states` holds every rank's RNG state in rank order
+    (default: this process's only).
     """
     with atomic_dir(folder) as tmp:
         torch.save(model.state_dict() if model_state is None else model_state, tmp / "model.pt")
         torch.save(
             {"optimizer": optimizer.state_dict() if optimizer_state is None else optimizer_state,
-             "scheduler": scheduler.state_dict(), "rng": rng_state(generator), "step": step, "extra": extra},
+             "scheduler": scheduler.state_dict(), "rng": rng_states or [rng_state(generator)], "step": step,
+             "extra": extra},
             tmp / "trainer.pt",
         )
 

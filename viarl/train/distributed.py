@@ -33,6 +33,18 @@ def rank() -> int:
     return 0
 
 
+def all_gather_objects(obj) -> list:
+    """`obj` from every process, in rank order (`[obj]` in a single process).
+
+    For small picklable state (RNG states for a checkpoint), not for tensors on a hot path.
+    """
+    if not is_distributed():
+        return [obj]
+    out: list = [None] * dist.get_world_size()
+    dist.all_gather_object(out, obj)
+    return out
+
+
 def all_reduce_sum(t: torch.Tensor) -> torch.Tensor:
     """Element-wise sum of `t` over all processes; returns a new tensor, `t` is left unchanged.
 

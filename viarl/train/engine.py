@@ -89,6 +89,9 @@ def run_recipe(recipe, resolved_yaml: str, resume: str | None = None) -> Path:
     ctx = RunContext.build(recipe, run_dir)
     if ctx.accelerator.is_main_process:
         write_text(run_dir / "recipe.yaml", resolved_yaml)
+        if not (run_dir / "state.json").exists():
+            # Written before any stage runs, so a run killed in its very first stage can be resumed.
+            ckpt.save_state(run_dir, ctx.state)
         acc = ctx.accelerator
         console.print(f"accelerate: {acc.num_processes} process(es), {acc.distributed_type.value}, "
                       f"device {acc.device}, mixed precision {acc.mixed_precision}")

@@ -23,7 +23,7 @@ import numpy as np
 from viarl.console import console, progress
 from viarl.errors import UserError
 from viarl.train import checkpoint as ckpt
-from viarl.train.distributed import rank, world_size
+from viarl.train.distributed import all_gather_objects, rank, world_size
 from viarl.train.optim import build_optimizer, build_scheduler, clip_and_step, freeze_vision
 from viarl.train.sharding import full_model_state, full_optimizer_state, is_sharded, load_full_state, refresh
 
@@ -127,11 +127,12 @@ class TrainingStage:
         if self.plain is not None:  # gathered by every process, received by the main one
             weights = full_model_state(self.model, everywhere=False)
             optim = full_optimizer_state(self.model, self.optimizer)
+        rngs = all_gather_objects(ckpt.rng_state(ctx.generator))  # a collective: every rank calls it
         if ctx.accelerator.is_main_process:
             model = ctx.accelerator.unwrap_model(self.model)
             extra = {"global_step": ctx.global_step, "fsdp": self.plain is not None}
             ckpt.save_partial(self.partial_dir(), model, self.optimizer, self.scheduler, next_step,
-                              ctx.generator, extra, model_state=weights, optimizer_state=optim)
+                              ctx.generator, extra, model_state=weights, optimizer_state=optim, rng_states=rngs)
         ctx.accelerator.wait_for_everyone()
 
     def resume(self) -> int:
@@ -151,7 +152,7 @@ class TrainingStage:
             self.ctx.accelerator.unwrap_model(self.model).load_state_dict(weights, strict=True)
             self.optimizer.load_state_dict(state["optimizer"])
         self.scheduler.load_state_dict(state["scheduler"])
-        ckpt.set_rng_state(state["rng"], self.ctx.generator)
+        ckpt.set_rng_state(ckpt.rank_rng_state(state["rng"], rank(), world_size()), self.ctx.generator)
         self.ctx.global_step = state["extra"]["global_step"]
         self.ctx.metrics.truncate(self.id, state["step"])
         return int(state["step"])
