@@ -62,8 +62,10 @@ def test_malformed_annotation_file_points_at_line_and_column(fixture_copy):
         load_dataset("mlvu", root, tasks=["count"])
     assert e.value.where.endswith("3_count.json:3:15")
     (root / "json/3_count.json").write_text('{"video": "a.mp4"}')
-    with pytest.raises(UserError):
+    with pytest.raises(UserError) as e:
         load_dataset("mlvu", root, tasks=["count"])
+    assert e.value.message == "expected a JSON list of entries, got dict"
+    assert e.value.where.endswith("3_count.json") and "list of objects" in e.value.fix
 
 
 def test_not_an_mlvu_root(tmp_path):

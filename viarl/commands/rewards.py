@@ -48,7 +48,6 @@ def _no_subcommand(parser: argparse.ArgumentParser) -> int:
 def run_check(args: argparse.Namespace) -> int:
     """Validate a rule file and pretty-print it."""
     from rich.syntax import Syntax
-    from rich.table import Table
 
     from viarl.console import console
     from viarl.rewards import load_rules
@@ -57,9 +56,7 @@ def run_check(args: argparse.Namespace) -> int:
 
     rules = load_rules(args.file)
     console.print(f"[bold green]ok[/] {args.file}: {len(rules.components)} components")
-    table = Table(title="components", title_justify="left")
-    table.add_column("name", style="bold")
-    table.add_column("rule")
+    table = _table("components", "rule")
     for name in rules.components:
         d = rules.checked.defs[name]
         text = print_expr(d.value) + (f"  weight {print_expr(d.weight)}" if d.weight else "")
@@ -69,20 +66,14 @@ def run_check(args: argparse.Namespace) -> int:
     table.add_row("total", print_expr(total) if total is not None else f"{weights} (weighted sum)")
     console.print(table)
 
-    inputs = Table(title="inputs", title_justify="left")
-    inputs.add_column("name", style="bold")
-    inputs.add_column("type")
-    inputs.add_column("needed")
+    inputs = _table("inputs", "type", "needed")
     for name, kind in rules.input_types.items():
         when = rules.checked.needs.get(name, False)
         need = "always" if when is False else ("when " + print_expr(when) if when else "always (declared)")
         inputs.add_row(name, kind, need)
     console.print(inputs)
 
-    params = Table(title="parameters", title_justify="left")
-    params.add_column("name", style="bold")
-    params.add_column("type")
-    params.add_column("default")
+    params = _table("parameters", "type", "default")
     for name, value in rules.params.items():
         params.add_row(name, rules.param_types[name], json.dumps(value))
     console.print(params if rules.params else "[dim]no parameters[/]")
@@ -92,6 +83,17 @@ def run_check(args: argparse.Namespace) -> int:
         console.print(Syntax("\n".join(print_stmt(s) for s in others), "python",
                              theme="ansi_dark", background_color="default"))
     return 0
+
+
+def _table(title: str, *columns: str):
+    """A left-titled rich table whose first column is the bold `name`."""
+    from rich.table import Table
+
+    table = Table(title=title, title_justify="left")
+    table.add_column("name", style="bold")
+    for column in columns:
+        table.add_column(column)
+    return table
 
 
 def _read_jsonl(path: str) -> list[tuple[int, dict]]:

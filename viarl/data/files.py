@@ -46,6 +46,14 @@ def read_json(path: str | os.PathLike, what: str = "annotation file") -> Any:
         ) from None
 
 
+def read_json_list(path: str | os.PathLike, what: str, fix: str) -> list:
+    """A JSON file whose top level must be a list; UserError naming the file and `fix` otherwise."""
+    data = read_json(path)
+    if not isinstance(data, list):
+        raise UserError(f"expected a JSON list of {what}, got {type(data).__name__}", where=str(path), fix=fix)
+    return data
+
+
 def read_jsonl(path: str | os.PathLike, what: str = "annotation file") -> Iterator[tuple[int, Any]]:
     """(line number, parsed object) for every non-blank line; UserError at file:line:col."""
     p = require_file(path, what)

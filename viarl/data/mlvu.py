@@ -18,7 +18,7 @@ import re
 from pathlib import Path
 
 from viarl.data.collect import BadEntry, Collector, need
-from viarl.data.files import read_json
+from viarl.data.files import read_json_list
 from viarl.data.sample import LETTERS
 from viarl.data.skips import ANSWER_NOT_IN_OPTIONS
 from viarl.errors import UserError
@@ -89,13 +89,8 @@ def load_mlvu(root: Path, col: Collector, tasks: list[str] | None = None) -> Non
     """Add every entry of the chosen tasks (default: all) under `root` to `col`."""
     root = Path(root)
     for task, path in _select(task_files(root), tasks, root).items():
-        entries = read_json(path)
-        if not isinstance(entries, list):
-            raise UserError(
-                f"expected a JSON list of entries, got {type(entries).__name__}",
-                where=str(path),
-                fix="an MLVU task file is a list of objects with video, question, candidates...",
-            )
+        entries = read_json_list(path, "entries",
+                                 fix="an MLVU task file is a list of objects with video, question, candidates...")
         for i, entry in enumerate(entries):
             if col.full:
                 return

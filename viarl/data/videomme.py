@@ -14,7 +14,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from viarl.data.collect import BadEntry, Collector, need
-from viarl.data.files import read_json, read_parquet_rows
+from viarl.data.files import read_json_list, read_parquet_rows
 from viarl.data.options import strip_letters
 from viarl.data.skips import BAD_OPTIONS
 from viarl.errors import UserError
@@ -48,14 +48,7 @@ def default_video_dir(path: Path, file: Path) -> Path:
 def _rows(file: Path) -> list:
     if file.suffix == ".parquet":
         return read_parquet_rows(file)
-    rows = read_json(file)
-    if not isinstance(rows, list):
-        raise UserError(
-            f"expected a JSON list of rows, got {type(rows).__name__}",
-            where=str(file),
-            fix="export the parquet with orient='records' (a list of row objects)",
-        )
-    return rows
+    return read_json_list(file, "rows", fix="export the parquet with orient='records' (a list of row objects)")
 
 
 def _row(col: Collector, file: Path, videos: Path, row: object) -> None:
