@@ -42,6 +42,9 @@ def register(subparsers) -> None:
     n.add_argument("--fixed-options", action="store_true",
                    help="offer the same four colours in the same order in every question "
                         "(an easier task for tiny CPU models)")
+    n.add_argument("--balance", type=int, default=None, metavar="T",
+                   help="spread the needle evenly over T uniform candidate slots (no position "
+                        "shortcut; use the selector's candidate count)")
     n.set_defaults(func=run_needle)
 
     c = sub.add_parser(
@@ -53,6 +56,8 @@ def register(subparsers) -> None:
     c.add_argument("--format", required=True, choices=FORMATS, help="annotation format")
     c.add_argument("--strict", action="store_true", help="fail (exit 2) on the first bad entry")
     c.add_argument("--limit", type=int, default=None, metavar="N", help="check only the first N entries")
+    c.add_argument("--candidates", "-T", type=int, default=8, metavar="T",
+                   help="with a truth.json: show the needle's position over T candidate slots (default: 8)")
     c.set_defaults(func=run_check)
 
 
@@ -69,7 +74,7 @@ def run_needle(args: argparse.Namespace) -> int:
     fps = int(args.fps) if float(args.fps).is_integer() else args.fps
     out = make_needle_dataset(args.dir, videos=args.videos, frames=args.frames, fps=fps,
                               seed=args.seed, difficulty=args.difficulty, split=args.split, fixed_options=args.fixed_options,
-                              size=parse_size(args.size))
+                              size=parse_size(args.size), balance=args.balance)
     console.print(f"wrote {args.videos} {args.split} needle videos to {out} "
                   f"(annotation json/1_needle.json, truth in truth.json)")
     return 0

@@ -38,6 +38,9 @@ class Synthetic(BaseModel):
                               "about 8 % of the frames / difficulty, and clutter grows with it.")
     fixed_options: bool = Field(False, description="Offer the same four colours in the same order in every "
                                 "question (an easier task for tiny CPU models).")
+    balance_positions: bool = Field(True, description="Spread the needle evenly over the T candidate "
+                                    "slots (T = frames.candidates) in both splits, so a pick that "
+                                    "ignores the frames hits about N/T of the time.")
     seed: int = Field(0, description="Random seed of the generator (train and test use distinct streams).")
 
 

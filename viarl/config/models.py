@@ -8,6 +8,7 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field, PositiveInt, model_validator
 
 from viarl.config.issues import Issue, raise_issues
+from viarl.config.pretrain import GroundingPretrain
 from viarl.config.types import AttnImplementation, Dtype
 
 # `org/name` as the Hugging Face hub spells repository ids.
@@ -115,6 +116,17 @@ class SelectorModel(VlmModel):
         True, description="Keep the vision tower fixed during RL (the paper does)."
     )
     max_new_tokens: PositiveInt = Field(512, description="Budget for `<think>…</think><index>…</index>`.")
+    pretrain: GroundingPretrain | None = Field(
+        None, description="When set and `path` does not exist, the engine creates a tiny random selector "
+        "(seed `tiny_seed`) and grounding-pretrains it into `path` (as `viarl models pretrain` does); "
+        "later runs reuse it. Null: no pretraining.")
+
+    @model_validator(mode="after")
+    def check_pretrain(self) -> "SelectorModel":
+        if self.pretrain is not None and self.tiny_seed is None:
+            raise_issues([Issue("pretrain", "grounding pretraining starts from a tiny random model, "
+                                "but tiny_seed is not set", "set tiny_seed (e.g. 0), or pretrain: null")])
+        return self
 
 
 class AnswerModel(VlmModel):

@@ -55,6 +55,29 @@ def load_truth(dataset_root: str | os.PathLike) -> dict[str, list[tuple[int, int
     return truth
 
 
+def slot_histogram(dataset_root: str | os.PathLike, candidates: int) -> list[int] | None:
+    """How many videos hold their needle at each of `candidates` uniform candidate slots (the first
+    slot inside a span counts), or None without truth.json. A flat histogram means a pick that
+    ignores the frames hits about N / T of the time."""
+    from viarl.video.decode import candidate_indices
+
+    path = Path(dataset_root) / TRUTH_NAME
+    truth = load_truth(dataset_root)
+    if truth is None:
+        return None
+    frames = read_json(path, "truth file")["videos"]
+    counts = [0] * candidates
+    for name, spans in truth.items():
+        num = frames[name].get("num_frames") if isinstance(frames[name], dict) else None
+        if not isinstance(num, int) or num <= 0:
+            raise _bad(f"{path}:videos.{name}.num_frames", "missing or not a positive integer")
+        for slot, frame in enumerate(candidate_indices(num, candidates)):
+            if any(a <= frame < b for a, b in spans):
+                counts[slot] += 1
+                break
+    return counts
+
+
 def hit(frame_numbers: Iterable[int], spans: Iterable[tuple[int, int]]) -> bool:
     """True if any frame number lies inside any span [start, end_exclusive)."""
     spans = list(spans)

@@ -20,6 +20,7 @@ from typing import Any, Sequence
 
 from viarl.errors import UserError
 from viarl.eval.answer_parse import parse_answer
+from viarl.eval.content import pick_spread, wilson_interval
 from viarl.eval.tables import ResultsTable, SelectorSummary, summarize
 
 PREDICTIONS = "predictions.jsonl"
@@ -36,6 +37,10 @@ class EvalResult:
     fallbacks: int
     skipped: dict[str, int] = field(default_factory=dict)
     rows: list[dict[str, Any]] = field(default_factory=list)
+    accuracy_ci95: list[float] | None = None
+    hit_ci95: list[float] | None = None
+    distinct_picks: int = 0
+    off_mode_share: float | None = None
 
     def summary(self) -> SelectorSummary:
         """Cells per question type (and duration class where known) for this selector."""
@@ -48,7 +53,9 @@ class EvalResult:
     def to_json(self) -> dict[str, Any]:
         """The headline numbers (no rows), as eval.jsonl lines carry them."""
         return {"selector": self.selector, "accuracy": self.accuracy, "hit_rate": self.hit_rate,
-                "n": self.n, "fallbacks": self.fallbacks, "skipped": dict(self.skipped)}
+                "n": self.n, "fallbacks": self.fallbacks, "skipped": dict(self.skipped),
+                "accuracy_ci95": self.accuracy_ci95, "hit_ci95": self.hit_ci95,
+                "distinct_picks": self.distinct_picks, "off_mode_share": self.off_mode_share}
 
 
 def duration_class(sample) -> str | None:
@@ -171,10 +178,14 @@ def _row(sample, cands, sel, raw_answer: str, truth) -> dict[str, Any]:
 def _result(name: str, rows: list[dict[str, Any]], skipped: dict[str, int]) -> EvalResult:
     n = len(rows)
     known = [r["hit"] for r in rows if r["hit"] is not None]
+    correct = sum(r["correct"] for r in rows)
+    acc_ci, hit_ci = wilson_interval(correct, n), wilson_interval(sum(known), len(known))
     return EvalResult(
-        selector=name, accuracy=sum(r["correct"] for r in rows) / n if n else 0.0,
+        selector=name, accuracy=correct / n if n else None,
         hit_rate=sum(known) / len(known) if known else None, n=n,
-        fallbacks=sum(r["fallback"] for r in rows), skipped=skipped, rows=rows)
+        fallbacks=sum(r["fallback"] for r in rows), skipped=skipped, rows=rows,
+        accuracy_ci95=list(acc_ci) if acc_ci else None, hit_ci95=list(hit_ci) if hit_ci else None,
+        **pick_spread([r["chosen"] for r in rows]))
 
 
 def write_predictions(path: str | Path, rows: Sequence[dict[str, Any]]) -> Path:

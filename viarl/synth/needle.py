@@ -121,18 +121,54 @@ def encode_mp4(path: Path, renderer: Renderer, fps) -> None:
         raise
 
 
+def balanced_slots(seed: int, split: str, videos: int, slots: int) -> list[int]:
+    """The candidate slot each video's needle covers: every block of `slots` videos holds each slot
+    once, in a shuffled order, so the slot histogram is flat and a content-blind pick of N slots
+    hits about N / slots of the time.
+    """
+    order: list[int] = []
+    block = 0
+    while len(order) < videos:
+        rng = np.random.default_rng(np.random.SeedSequence([seed, SPLITS.index(split), block, 0x736C6F74]))
+        order.extend(int(s) for s in rng.permutation(slots))
+        block += 1
+    return order[:videos]
+
+
+def needle_slot(span: tuple[int, int], num_frames: int, slots: int) -> int | None:
+    """The first candidate slot (of `slots` uniform candidates) inside the needle's span, or None."""
+    from viarl.video.decode import candidate_indices
+
+    for slot, frame in enumerate(candidate_indices(num_frames, slots)):
+        if span[0] <= frame < span[1]:
+            return slot
+    return None
+
+
 def make_needle_dataset(out_dir, *, videos: int = 8, frames: int = 240, fps: float = 24, seed: int = 0,
                         difficulty: float = 1.0, split: str = "train", size=(128, 128),
-                        fixed_options: bool = False) -> Path:
+                        fixed_options: bool = False, balance: int | None = None) -> Path:
     """Write a synthetic needle QA dataset (MLVU layout) plus `truth.json`; returns `out_dir`.
 
     Each video shows a moving cluttered background; a LARGE shape in the answer colour appears in
     one short contiguous span (about 8 % of the frames / difficulty); SMALL shapes of the same kind
     in non-candidate colours appear at other times. The question asks the large shape's colour,
     with 4 colour names as candidates (the same four in the same order with `fixed_options`).
+    With `balance=T` the needle's span covers candidate slot `balanced_slots(...)[i]` of T uniform
+    candidates, so every slot holds the needle equally often (no position shortcut).
     Same arguments give identical files.
     """
     out, width, height = _check_args(out_dir, videos, frames, fps, seed, difficulty, split, size)
+    if balance is not None and (isinstance(balance, bool) or not isinstance(balance, int)
+                                or not 1 <= balance <= frames):
+        raise _fail(f"balance must be a number of candidate slots in [1, frames={frames}], got {balance!r}",
+                    "balance", "pass --balance T with T the selector's candidate count (e.g. 8)")
+    from viarl.video.decode import candidate_indices
+
+    covers = None
+    if balance is not None:
+        centres = candidate_indices(frames, balance)
+        covers = [int(centres[s]) for s in balanced_slots(seed, split, videos, balance)]
     from viarl.atomic import write_json
     from viarl.console import progress
 
@@ -148,7 +184,8 @@ def make_needle_dataset(out_dir, *, videos: int = 8, frames: int = 240, fps: flo
         task = bar.add_task(f"needle {split}", total=videos, info="")
         for i in range(videos):
             plan = make_plan(video_rng(seed, split, i), width=width, height=height,
-                             num_frames=frames, difficulty=float(difficulty), fixed_options=fixed_options)
+                             num_frames=frames, difficulty=float(difficulty), fixed_options=fixed_options,
+                             cover=None if covers is None else covers[i])
             name = f"needle_{split}_s{seed}_{i:04d}.mp4"
             encode_mp4(video_dir / name, Renderer(plan), fps)
             entries.append({
@@ -162,5 +199,8 @@ def make_needle_dataset(out_dir, *, videos: int = 8, frames: int = 240, fps: flo
             truth[name] = {"num_frames": frames, "fps": fps_out, "spans": [list(plan.span)]}
             bar.update(task, advance=1, info=name)
     write_json(out / ANNOTATION, entries)
-    write_json(out / TRUTH, {"version": 1, "videos": truth})
+    meta = {"version": 1, "videos": truth}
+    if balance is not None:
+        meta["balanced_slots"] = balance
+    write_json(out / TRUTH, meta)
     return out

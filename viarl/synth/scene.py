@@ -96,8 +96,11 @@ FIXED_CANDIDATES = ("red", "green", "blue", "yellow")
 
 
 def make_plan(rng: np.random.Generator, *, width: int, height: int, num_frames: int,
-              difficulty: float, fixed_options: bool = False) -> NeedlePlan:
+              difficulty: float, fixed_options: bool = False, cover: int | None = None) -> NeedlePlan:
     """Draw one video's plan. Higher difficulty: shorter needle span, more clutter.
+
+    `cover`, when given, is a frame the needle's span must contain: the dataset writer uses it to
+    spread the needle evenly over the candidate slots (no position shortcut).
 
     With `fixed_options` every question offers the same four colours in the same order
     (FIXED_CANDIDATES), so the answer letter is a function of the needle's colour alone: a tiny
@@ -121,7 +124,10 @@ def make_plan(rng: np.random.Generator, *, width: int, height: int, num_frames: 
 
     # Needle: about 8 % of the frames at difficulty 1, at least 2, one contiguous span.
     length = int(min(num_frames, max(2, round(num_frames * 0.08 / difficulty))))
-    start = int(rng.integers(0, num_frames - length + 1))
+    lo, hi = 0, num_frames - length  # inclusive range of the span's first frame
+    if cover is not None:
+        lo, hi = max(lo, int(cover) - length + 1), min(hi, int(cover))
+    start = int(rng.integers(lo, hi + 1))
     span = (start, start + length)
     needle = _sprite(rng, shape, answer, rng.uniform(*NEEDLE_SIZE) * short, *span, width, height,
                      speed=short * 0.004)

@@ -15,6 +15,7 @@ import torch
 from viarl.console import console
 from viarl.train import checkpoint as ckpt
 from viarl.train.answerer import Answerer
+from viarl.train.pretrain import check_pretrained, pretrain_selector, pretrain_settings
 from viarl.train.metrics import MetricsLog
 
 STANDARD_INPUTS = {"completion", "completion_tokens", "prediction", "answer", "candidates", "select"}
@@ -26,14 +27,27 @@ class ModelBundle:
     processor: Any
 
 
-def ensure_model(cfg, role: str):
-    """Create a tiny random model at cfg.path when it is missing and the recipe allows it."""
+def ensure_model(cfg, role: str, recipe=None):
+    """Create a tiny random model at cfg.path when it is missing and the recipe allows it, and
+    grounding-pretrain it first when the recipe asks (`models.selector.pretrain`)."""
     path = Path(cfg.path)
-    if not path.exists() and getattr(cfg, "tiny_seed", None) is not None:
-        from viarl.models.tiny import write_tiny_model
+    pre = getattr(cfg, "pretrain", None)
+    if pre is not None and path.exists():
+        check_pretrained(path, pretrain_settings(recipe, pre))
+    if path.exists() or getattr(cfg, "tiny_seed", None) is None:
+        return
+    from viarl.models.tiny import write_tiny_model
 
+    if pre is None:
         console.print(f"creating tiny {role} model at [bold]{path}[/] (seed {cfg.tiny_seed})")
         write_tiny_model(path, role, seed=cfg.tiny_seed)
+        return
+    base = path.with_name(path.name + "-random")
+    if not base.exists():
+        console.print(f"creating tiny random {role} at [bold]{base}[/] (seed {cfg.tiny_seed})")
+        write_tiny_model(base, role, seed=cfg.tiny_seed)
+    console.print(f"grounding-pretraining the {role} into [bold]{path}[/] (once; later runs reuse it)")
+    pretrain_selector(base, path, pretrain_settings(recipe, pre))
 
 
 def ensure_data(recipe) -> None:
@@ -49,7 +63,8 @@ def ensure_data(recipe) -> None:
         console.print(f"generating {n} synthetic needle videos ({split}) at [bold]{ds.path}[/]")
         make_needle_dataset(ds.path, videos=n, frames=syn.frames, fps=syn.fps, seed=syn.seed,
                             difficulty=syn.difficulty, split=split, size=tuple(syn.size),
-                            fixed_options=syn.fixed_options)
+                            fixed_options=syn.fixed_options,
+                            balance=recipe.frames.candidates if syn.balance_positions else None)
 
 
 def load_split(recipe, ds):
@@ -99,8 +114,8 @@ class RunContext:
         acc = make_accelerator(precision, cpu=recipe.run.device == "cpu")  # DDP, or FSDP from the launcher
         m = recipe.models
         with acc.main_process_first():  # one process creates what is missing; the others then read it
-            ensure_model(m.selector, "selector")
-            ensure_model(m.answer, "answer")
+            ensure_model(m.selector, "selector", recipe)
+            ensure_model(m.answer, "answer", recipe)
             ensure_data(recipe)
         state = ckpt.load_state(run_dir)
         bundles = {}

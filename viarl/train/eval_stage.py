@@ -29,6 +29,10 @@ def make_selectors(ctx) -> list:
     return out
 
 
+def _fmt(value) -> str:
+    return "-" if value is None else f"{value:.3f}"
+
+
 class EvalStage:
     """Evaluate after a cycle; `setup` / `run` / `save` like every stage."""
 
@@ -52,12 +56,11 @@ class EvalStage:
                            selector_size=fr.selector_size, answer_size=fr.answer_size,
                            cache=ctx.frame_cache, truth=ctx.truth, out_dir=out,
                            batch_size=ctx.recipe.evaluation.answer_batch_size)
-            self.rows.append({"cycle": self.cycle, "selector": sel.name, "accuracy": res.accuracy,
-                              "hit_rate": res.hit_rate, "n": res.n, "fallbacks": res.fallbacks,
-                              "skipped": dict(res.skipped)})
+            self.rows.append({"cycle": self.cycle, **res.to_json()})
         console.print(f"[bold]eval cycle {self.cycle}[/]  " + "  ".join(
-            f"{r['selector']}: acc={r['accuracy']:.3f}"
-            + (f" hit={r['hit_rate']:.3f}" if r["hit_rate"] is not None else "") for r in self.rows))
+            f"{r['selector']}: acc={_fmt(r['accuracy'])}"
+            + (f" hit={r['hit_rate']:.3f}" if r["hit_rate"] is not None else "")
+            + f" picks={r['distinct_picks']}" for r in self.rows))
 
     def save(self) -> None:
         # The engine keeps eval rows in state.json and rewrites eval.jsonl from it, so a stage

@@ -1,4 +1,5 @@
-"""summary.json and the final table: the last evaluation of every selector, side by side."""
+"""summary.json and the final table: the last evaluation of every selector, side by side, with
+the trained selector before any RL (cycle 0) beside it, so a reader sees what RL itself did."""
 
 from __future__ import annotations
 
@@ -6,19 +7,30 @@ from rich.table import Table
 
 from viarl.console import console
 
+KEYS = ("accuracy", "accuracy_ci95", "hit_rate", "hit_ci95", "distinct_picks", "off_mode_share", "n",
+        "fallbacks")
+
+
+def _cells(row: dict) -> dict:
+    return {k: row.get(k) for k in KEYS}
+
 
 def summary_dict(ctx, wall_s: float) -> dict:
-    """What a researcher reads first: final accuracy / hit rate per selector, and per cycle."""
+    """What a researcher reads first: final accuracy / hit rate per selector, and per cycle.
+
+    `pre_rl` holds each selector's cycle-0 evaluation (after the `before` stages, before any RL).
+    """
     rows = ctx.state.get("eval", [])
     last = max((r["cycle"] for r in rows), default=None)
-    final = {r["selector"]: {k: r[k] for k in ("accuracy", "hit_rate", "n", "fallbacks")}
-             for r in rows if r["cycle"] == last}
+    final = {r["selector"]: _cells(r) for r in rows if r["cycle"] == last}
+    pre = {r["selector"]: _cells(r) for r in rows if r["cycle"] == 0}
     r = ctx.recipe
     return {
         "recipe": r.name,
         "seed": r.seed,
         "final_cycle": last,
         "final": final,
+        "pre_rl": pre,
         "cycles": rows,
         "eval_data": {"format": r.data.eval.format, "path": str(r.data.eval.path)} if r.data.eval else None,
         "frames": {"candidates": r.frames.candidates, "select": r.frames.select},
@@ -28,13 +40,25 @@ def summary_dict(ctx, wall_s: float) -> dict:
     }
 
 
+def _rate(value, ci) -> str:
+    if value is None:
+        return "-"
+    return f"{value:.3f}" + (f" [{ci[0]:.2f}, {ci[1]:.2f}]" if ci else "")
+
+
 def print_summary(summary: dict) -> None:
-    """The final rich table."""
+    """The final rich table: every selector's last evaluation, and the trained selector at cycle 0."""
     table = Table(title=f"viarl run {summary['recipe']} (seed {summary['seed']}), "
-                        f"final evaluation after cycle {summary['final_cycle']}")
-    for col in ("selector", "accuracy", "needle hit rate", "questions", "fallbacks"):
+                        f"final evaluation after cycle {summary['final_cycle']} (95 % intervals)")
+    for col in ("selector", "accuracy", "needle hit rate", "distinct picks", "off-mode share",
+                "questions", "fallbacks"):
         table.add_column(col, justify="left" if col == "selector" else "right")
-    for name, r in summary["final"].items():
-        hit = "-" if r["hit_rate"] is None else f"{r['hit_rate']:.3f}"
-        table.add_row(name, f"{r['accuracy']:.3f}", hit, str(r["n"]), str(r["fallbacks"]))
+    rows = list(summary["final"].items())
+    pre = summary.get("pre_rl", {}).get("trained")
+    if pre is not None and summary["final_cycle"]:
+        rows.insert(1 if rows and rows[0][0] == "trained" else 0, ("trained, cycle 0 (pre-RL)", pre))
+    for name, r in rows:
+        off = "-" if r.get("off_mode_share") is None else f"{r['off_mode_share']:.2f}"
+        table.add_row(name, _rate(r["accuracy"], r.get("accuracy_ci95")), _rate(r["hit_rate"], r.get("hit_ci95")),
+                      str(r.get("distinct_picks", "-")), off, str(r["n"]), str(r["fallbacks"]))
     console.print(table)

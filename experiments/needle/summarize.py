@@ -1,0 +1,46 @@
+"""Table of needle runs: per seed and averaged, trained vs uniform vs CLIP, pre-RL vs final.
+
+    python experiments/needle/summarize.py runs/needle-s0 runs/needle-s1 runs/needle-s2
+
+Reads each run folder's summary.json (written by `viarl run`), prints a markdown table (the one
+the README shows) and checks the issue's acceptance bars, printing PASS or FAIL for each.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+
+def main(dirs: list[str]) -> int:
+    runs = [json.loads((Path(d) / "summary.json").read_text()) for d in dirs]
+    print("| run | seed | trained hit (cycle 0 → final) | uniform hit | CLIP hit | trained acc | uniform acc "
+          "| distinct picks (final) | wall s |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    keys = []
+    for d, s in zip(dirs, runs):
+        f, pre = s["final"], s.get("pre_rl", {})
+        tr, un, cl = f["trained"], f["uniform"], f.get("clip", {})
+        p0 = pre.get("trained", {}).get("hit_rate")
+        keys.append((tr["hit_rate"], un["hit_rate"], p0, tr["accuracy"], un["accuracy"], tr["distinct_picks"]))
+        print(f"| {Path(d).name} | {s['seed']} | {p0:.3f} → {tr['hit_rate']:.3f} | {un['hit_rate']:.3f} | "
+              f"{cl.get('hit_rate', float('nan')):.3f} | {tr['accuracy']:.3f} | {un['accuracy']:.3f} | "
+              f"{tr['distinct_picks']} | {s['wall_s']:.0f} |")
+    mean = [sum(k[i] for k in keys) / len(keys) for i in range(6)]
+    print(f"| mean | | {mean[2]:.3f} → {mean[0]:.3f} | {mean[1]:.3f} | | {mean[3]:.3f} | {mean[4]:.3f} | "
+          f"{mean[5]:.1f} | |")
+    checks = [
+        ("mean trained hit >= uniform + 0.20", mean[0] >= mean[1] + 0.20),
+        ("mean trained hit >= cycle-0 trained + 0.10", mean[0] >= mean[2] + 0.10),
+        ("every run trained hit >= uniform + 0.10", all(k[0] >= k[1] + 0.10 for k in keys)),
+        ("mean trained accuracy > uniform accuracy", mean[3] > mean[4]),
+        ("every run >= 8 distinct greedy picks", all(k[5] >= 8 for k in keys)),
+    ]
+    for name, ok in checks:
+        print(f"{'PASS' if ok else 'FAIL'}  {name}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,41 @@
+"""Grounding clips: one target frame per clip, and the question is answerable from the pixels."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from viarl.synth.scene import PALETTE
+from viarl.synth.stills import TASKS, make_clip
+
+
+@given(seed=st.integers(0, 10_000), count=st.integers(2, 12), task=st.sampled_from(TASKS))
+@settings(max_examples=40, deadline=None)
+def test_clip_shapes_and_target(seed, count, task):
+    clip = make_clip(np.random.default_rng(seed), count, 64, task=task)
+    assert clip.frames.shape == (count, 64, 64, 3) and clip.frames.dtype == np.uint8
+    assert 0 <= clip.target < count and clip.task == task
+    assert clip.question.endswith(("?", "."))
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_brightest_target_is_the_brightest_frame(seed):
+    clip = make_clip(np.random.default_rng(seed), 8, 64, task="brightest")
+    assert int(clip.frames.reshape(8, -1).mean(1).argmax()) == clip.target
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_colour_target_is_the_only_frame_with_that_colour(seed):
+    clip = make_clip(np.random.default_rng(seed), 8, 64, task="colour")
+    colour = next(c for c in PALETTE if c in clip.question)
+    rgb = np.array(PALETTE[colour], np.int16)
+    share = (np.abs(clip.frames.astype(np.int16) - rgb).max(-1) <= 30).mean(axis=(1, 2))  # [T]
+    assert int(share.argmax()) == clip.target and share[clip.target] > 0.02
+
+
+def test_same_seed_same_clip():
+    a = make_clip(np.random.default_rng(5), 8, 64)
+    b = make_clip(np.random.default_rng(5), 8, 64)
+    assert np.array_equal(a.frames, b.frames) and a.question == b.question and a.target == b.target

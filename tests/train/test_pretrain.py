@@ -1,0 +1,70 @@
+"""Grounding pretraining: reproducible from its seed, recorded in a manifest, and blind to needle data."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from viarl.errors import UserError
+from viarl.train.pretrain import MANIFEST, PretrainSettings, check_pretrained, pretrain_selector, read_manifest
+
+SETTINGS = PretrainSettings(steps=3, batch_size=2, warmup_steps=1, first_task_steps=1, seed=4)
+OPENED: list[str] = []
+WATCH = {"on": False}
+
+
+def _audit(event, args):
+    if WATCH["on"] and event == "open" and args and isinstance(args[0], (str, bytes, Path)):
+        OPENED.append(str(args[0]))
+
+
+sys.addaudithook(_audit)  # audit hooks cannot be removed; WATCH switches this one on and off
+
+
+@pytest.fixture(scope="module")
+def pretrained(tiny_selector_dir, tmp_path_factory):
+    out = tmp_path_factory.mktemp("pre") / "grounded"
+    OPENED.clear()
+    WATCH["on"] = True
+    try:
+        manifest = pretrain_selector(tiny_selector_dir, out, SETTINGS)
+    finally:
+        WATCH["on"] = False
+    return out, manifest, list(OPENED)
+
+
+def test_pretraining_reads_no_needle_data(pretrained):
+    _, _, opened = pretrained
+    assert opened, "the audit hook saw no file at all"
+    assert not [p for p in opened if "truth.json" in p or "needle" in Path(p).name or "1_needle" in p]
+
+
+def test_manifest_records_settings_and_loads_back(pretrained, tiny_selector_dir):
+    out, manifest, _ = pretrained
+    assert read_manifest(out) == manifest
+    assert manifest["settings"]["steps"] == 3 and manifest["base"] == str(tiny_selector_dir)
+    assert 0.0 <= manifest["held_out_accuracy"] <= 1.0
+    assert (out / "config.json").is_file() and (out / MANIFEST).is_file()
+
+
+@pytest.mark.slow
+def test_same_seed_same_weights_and_training_changes_them(pretrained, tiny_selector_dir, tmp_path):
+    out, _, _ = pretrained
+    again = pretrain_selector(tiny_selector_dir, tmp_path / "again", SETTINGS)
+    a, b = load_file(out / "model.safetensors"), load_file(tmp_path / "again" / "model.safetensors")
+    base = load_file(Path(tiny_selector_dir) / "model.safetensors")
+    assert again["final_loss"] == read_manifest(out)["final_loss"]
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    assert any(not torch.equal(a[k], base[k]) for k in a)
+
+
+def test_reusing_a_model_pretrained_otherwise_is_refused(pretrained):
+    out, _, _ = pretrained
+    check_pretrained(out, SETTINGS)  # same settings: fine
+    with pytest.raises(UserError, match="steps: 3 -> 5") as e:
+        check_pretrained(out, PretrainSettings(**{**SETTINGS.__dict__, "steps": 5}))
+    assert "delete" in e.value.fix

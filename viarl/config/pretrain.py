@@ -1,0 +1,35 @@
+"""`models.selector.pretrain:` — grounding pretraining that stands in for a hub VLM's pretraining."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field, NonNegativeInt, PositiveInt, field_validator
+
+from viarl.synth.stills import TASKS
+
+
+class GroundingPretrain(BaseModel):
+    """Supervised pretraining of a tiny random selector on generic grounding clips (still frames;
+    "which frame is the brightest / shows a large circle / shows something green?"). It never
+    sees the needle data. Made once and cached at `models.selector.path`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    steps: PositiveInt = Field(1500, description="Optimiser steps (batch `batch_size` clips each).")
+    batch_size: PositiveInt = Field(8, description="Clips per optimiser step.")
+    lr: float = Field(2.0e-3, gt=0.0, description="Peak learning rate (linear warm-up, then cosine).")
+    warmup_steps: NonNegativeInt = Field(50, description="Steps of linear learning-rate warm-up.")
+    tasks: list[str] = Field(list(TASKS), description=f"Grounding tasks mixed in: any of {', '.join(TASKS)}.")
+    first_task_steps: NonNegativeInt = Field(
+        300, description="Steps of `brightest` only at the start: the frame-to-index binding forms on "
+        "brightness first, then serves the other tasks.")
+    think_words: PositiveInt = Field(
+        2, description="Question keywords written in the target's <think> (the format the selector learns).")
+    seed: int = Field(0, description="Seed of the clip stream and of the training (same seed, same model).")
+
+    @field_validator("tasks")
+    @classmethod
+    def check_tasks(cls, tasks: list[str]) -> list[str]:
+        unknown = [t for t in tasks if t not in TASKS]
+        if unknown or not tasks:
+            raise ValueError(f"unknown or no tasks {unknown}; use some of: {', '.join(TASKS)}")
+        return tasks

@@ -1,0 +1,102 @@
+"""Generic grounding clips: the synthetic "pretraining" data of the tiny selector.
+
+A hub Qwen2.5-VL arrives able to say which of several frames shows a thing; a random tiny one
+does not, and RL cannot teach it that in CPU minutes. These clips stand in for that pretraining.
+They are deliberately NOT the needle task: still frames (no motion, no video codec), their own
+backgrounds (flat, linear gradients, checkerboards), and questions that name what to find
+("Which frame shows a large circle?", "... something green?", "... is the brightest?"). Nothing
+here reads the needle generator's videos, its questions or any truth file.
+
+Each clip is T frames of which exactly one (the target) answers the question; the others hold
+small objects of any shape and colour, including the asked-about shape (small) or colour
+(absent), so the target cannot be found by shape or colour presence alone.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from PIL import Image, ImageDraw
+
+from viarl.synth.scene import PALETTE, SHAPES, _draw_shape
+
+TASKS = ("large_shape", "colour", "brightest")
+TEMPLATES = {
+    "large_shape": ("Which frame shows a large {shape}?", "Find the frame with the big {shape}.",
+                    "In which frame is the large {shape}?"),
+    "colour": ("Which frame shows something {colour}?", "Find the {colour} object.",
+               "In which frame is there a {colour} {shape}?"),
+    "brightest": ("Which frame is the brightest?", "Find the brightest frame."),
+}
+
+
+@dataclass(frozen=True)
+class GroundingClip:
+    """One pretraining example: frames (uint8 [T, H, W, 3]), a question, the frame it is about."""
+
+    frames: np.ndarray
+    question: str
+    target: int
+    task: str
+
+
+def _background(rng: np.random.Generator, size: int, level: float) -> np.ndarray:
+    """A low-saturation background around grey level `level`: flat, gradient or checkerboard."""
+    tint = rng.uniform(-15, 15, size=3)
+    kind = rng.integers(0, 3)
+    yy, xx = np.mgrid[0:size, 0:size].astype(np.float32) / size  # [H, W] each, in [0, 1)
+    if kind == 0:
+        base = np.zeros((size, size), np.float32)
+    elif kind == 1:
+        angle = rng.uniform(0, 2 * np.pi)
+        base = 35 * ((xx * np.cos(angle) + yy * np.sin(angle)) - 0.5)
+    else:
+        cells = int(rng.integers(3, 8))
+        base = 12 * (((xx * cells).astype(int) + (yy * cells).astype(int)) % 2 * 2 - 1).astype(np.float32)
+    noise = rng.normal(0, 4, size=(size, size)).astype(np.float32)
+    rgb = level + base[..., None] + noise[..., None] + tint  # [H, W, 3]
+    # Kept well away from black (10) and white (245), so "something black / white" is an object.
+    # The brightest task's bright frame is the one exception, and it asks about no colour.
+    lo, hi = (55, 200) if level <= 200 else (55, 255)
+    return np.clip(rgb, lo, hi).astype(np.uint8)
+
+
+def _objects(draw: ImageDraw.ImageDraw, rng: np.random.Generator, size: int, n: int,
+             shapes, colours, scale=(0.07, 0.16)) -> None:
+    for _ in range(n):
+        s = rng.uniform(*scale) * size
+        centre = rng.uniform(s / 2, size - s / 2, size=2)
+        _draw_shape(draw, str(rng.choice(shapes)), PALETTE[str(rng.choice(colours))], tuple(centre), s)
+
+
+def make_clip(rng: np.random.Generator, count: int, size: int = 112, task: str | None = None) -> GroundingClip:
+    """Draw one grounding clip of `count` frames, each `size` px square (task drawn when None)."""
+    task = task or str(rng.choice(TASKS))
+    colours, shapes = list(PALETTE), list(SHAPES)
+    target = int(rng.integers(0, count))
+    shape, colour = str(rng.choice(shapes)), str(rng.choice(colours))
+    levels = rng.uniform(80, 170, size=count)
+    if task == "brightest":
+        levels = rng.uniform(60, 140, size=count)
+        levels[target] = rng.uniform(205, 235)
+    frames = []
+    for t in range(count):
+        img = Image.fromarray(_background(rng, size, float(levels[t])))
+        draw = ImageDraw.Draw(img)
+        n_small = int(rng.integers(0, 4))
+        if task == "colour":
+            others = [c for c in colours if c != colour]
+            _objects(draw, rng, size, n_small, shapes, others)
+            if t == target:
+                _objects(draw, rng, size, 1, [shape], [colour], scale=(0.2, 0.45))
+        else:
+            _objects(draw, rng, size, n_small, shapes, colours)
+            if task == "large_shape":
+                if t == target:
+                    _objects(draw, rng, size, 1, [shape], colours, scale=(0.33, 0.5))
+                elif rng.random() < 0.5:  # the same shape, small: size is what singles out the target
+                    _objects(draw, rng, size, 1, [shape], colours)
+        frames.append(np.asarray(img))
+    question = str(rng.choice(TEMPLATES[task])).format(shape=shape, colour=colour)
+    return GroundingClip(np.stack(frames), question, target, task)
