@@ -10,14 +10,17 @@ source text), so a regex runs at most once per completion however many rules use
 from __future__ import annotations
 
 import functools
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 
 from viarl.rewards import ast
 from viarl.rewards import primitives as prim
 from viarl.rewards.checker import Checked
-from viarl.rewards.columns import BatchError, batch_size, convert_column, missing
+from viarl.rewards.columns import batch_size, convert_column, missing
+from viarl.rewards.lazy import lazy_column, lazy_names
+from viarl.rewards.listops import LIST_FUNCS, list_at
+from viarl.rewards.primitives import text_to_int, text_to_num
 from viarl.rewards.fastmatch import literal_gap_matcher
 from viarl.rewards.vectorops import (
     ARITH, COMPARE, STR_FUNCS, as_array, column, is_column, is_match, map_samples, to_array, as_ints,
@@ -42,11 +45,16 @@ class _Ctx:
 class Scorer:
     """A compiled rule program with bound parameters; call it on a batch."""
 
-    def __init__(self, checked: Checked, params: Mapping[str, Any]):
+    def __init__(self, checked: Checked, params: Mapping[str, Any], ablate: Sequence[str] = ()):
         self.checked = checked
         self.params = dict(params)
+        self.ablate = tuple(ablate)
         self._memo: dict[str, Fn] = {}
         self._defs = {name: self._compile_def(d) for name, d in checked.defs.items()}
+        # An ablated component reads as 0 everywhere; its real value is only reported.
+        self._would_be = {name: self._defs[name] for name in self.ablate}
+        self._defs.update({name: (lambda ctx: 0.0) for name in self.ablate})
+        self._lazy = lazy_names(checked.needs, checked.inputs_used)
         self._needs = {k: (self.expr(w) if w is not None else None)
                        for k, w in checked.needs.items()}
         self._total = self.expr(checked.total) if checked.total is not None else None
@@ -56,8 +64,11 @@ class Scorer:
     def __call__(self, batch: Mapping[str, Any]) -> dict[str, np.ndarray]:
         """Score a batch: every component and "total", each float64 of shape [B]."""
         ctx = _Ctx(batch, batch_size(batch))
-        for lazy in self._needs:
-            ctx.cache[("input", lazy)] = self._lazy_column(ctx, lazy)
+        if self._lazy:
+            mask = self._need_mask(ctx, "prediction").tolist()
+            for name in self._lazy:
+                ctx.cache[("input", name)] = lazy_column(name, self.checked.inputs[name],
+                                                         batch.get(name), mask)
         out = {name: self._number(self.def_value(ctx, name), ctx.B)
                for name in self.checked.components}
         if self._total is not None:
@@ -70,6 +81,8 @@ class Scorer:
                 total = total + np.asarray(w, np.float64) * out[name]
             total = self._number(total, ctx.B)
         out["total"] = total
+        for name in self.ablate:
+            out[f"ablated/{name}"] = self._number(self._would_be[name](ctx), ctx.B)
         self.last_regex_passes = ctx.passes
         return out
 
@@ -85,23 +98,6 @@ class Scorer:
         cond = self._needs[lazy]
         mask = True if cond is None else cond(ctx)
         return np.broadcast_to(np.asarray(mask, dtype=bool), (ctx.B,)).copy()
-
-    def _lazy_column(self, ctx: _Ctx, lazy: str) -> list[str]:
-        """The lazy input where needed, "" elsewhere (so rules cannot read it where not asked)."""
-        mask = self._need_mask(ctx, lazy)
-        raw = ctx.batch.get(lazy)
-        if raw is None:
-            if mask.any():
-                raise missing(lazy)
-            return [""] * ctx.B
-        values = convert_column(lazy, "str", raw, allow_none=True)
-        out = []
-        for i, (need, v) in enumerate(zip(mask.tolist(), values)):
-            if need and v is None:
-                raise BatchError(f"`{lazy}` is needed here but missing", sample=i, column=lazy,
-                                 fix=f"compute `{lazy}` wherever prediction_needed() is true")
-            out.append(v if need else "")
-        return out
 
     # ---- values
     @staticmethod
@@ -195,6 +191,9 @@ class Scorer:
             return self._binary(e)
         if isinstance(e, ast.IfElse):
             return self._if(e)
+        if isinstance(e, ast.Index):
+            xs, i = self.expr(e.target), self.expr(e.index)
+            return lambda ctx: to_array(map_samples(list_at, xs(ctx), i(ctx), B=ctx.B), np.float64)
         return self._call(e)
 
     def _name(self, name: str) -> Fn:
@@ -270,6 +269,14 @@ class Scorer:
             text, sel, cand = args
             return lambda ctx: to_array(map_samples(prim.indices_valid, text(ctx), as_ints(sel(ctx)),
                                                   as_ints(cand(ctx)), B=ctx.B), bool)
+        if e.func in LIST_FUNCS and len(args) == 1:  # min and max of one argument take a list
+            f, xs = LIST_FUNCS[e.func], args[0]
+            if e.func in ("sorted", "gaps"):  # lists stay Python lists of tuples
+                return lambda ctx: map_samples(f, xs(ctx), B=ctx.B)
+            return lambda ctx: to_array(map_samples(f, xs(ctx), B=ctx.B), np.float64)
+        if e.func == "int" or (e.func == "num" and len(args) == 2):
+            f, (text, default) = (text_to_int if e.func == "int" else text_to_num), args
+            return lambda ctx: to_array(map_samples(f, text(ctx), default(ctx), B=ctx.B), np.float64)
         if e.func in STR_FUNCS:
             f, dtype = STR_FUNCS[e.func]
             if dtype is None:
