@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from rule_strategies import batches, programs
 from viarl.rewards import RuleError, parse_rules
@@ -19,16 +20,17 @@ def _load(program):
 
 
 @settings(max_examples=150, deadline=None)
-@given(programs(), batches())
-def test_compiled_scorer_equals_interpreter(program, batch):
+@given(programs(), batches(), st.data())
+def test_compiled_scorer_equals_interpreter(program, batch, data):
     rules = _load(program)
-    compiled = rules.compile()(batch)
-    reference = rules.interpreter().score(batch)
-    assert set(compiled) == set(rules.components) | {"total"}
+    ablate = data.draw(st.lists(st.sampled_from(rules.components), unique=True, max_size=2))
+    compiled = rules.compile(ablate=ablate)(batch)
+    reference = rules.interpreter(ablate=ablate).score(batch)
+    assert set(compiled) == set(rules.components) | {"total"} | {f"ablated/{c}" for c in ablate}
     for name, values in reference.items():
         assert compiled[name].dtype == np.float64 and compiled[name].shape == (len(batch["select"]),)
         np.testing.assert_array_equal(compiled[name], values, err_msg=f"{name}\n{print_program(program)}")
-    without = {k: v for k, v in batch.items() if k != "prediction"}
+    without = {k: v for k, v in batch.items() if k not in ("prediction", "answer_tokens")}
     np.testing.assert_array_equal(rules.compile().prediction_needed(without),
                                   rules.interpreter().needed(without))
 
@@ -39,7 +41,8 @@ def test_prediction_outside_the_need_mask_changes_nothing(program, batch):
     rules = _load(program)
     scorer = rules.compile()
     mask = scorer.prediction_needed({k: v for k, v in batch.items() if k != "prediction"})
-    other = dict(batch, prediction=[p if m else None for p, m in zip(batch["prediction"], mask)])
+    other = dict(batch, prediction=[p if m else None for p, m in zip(batch["prediction"], mask)],
+                 answer_tokens=[t if m else None for t, m in zip(batch["answer_tokens"], mask)])
     a, b = scorer(batch), scorer(other)
     for name in a:
         np.testing.assert_array_equal(a[name], b[name])

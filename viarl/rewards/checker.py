@@ -93,7 +93,8 @@ class _Checker:
             if isinstance(s, ast.Total):
                 if self.total is not None:
                     raise self.fail(s.pos, "`total` is defined twice",
-                                    f"keep one (the first is on line {self.total.pos.line})")
+                                    "keep one (the first is at "
+                                    f"{where_of(self.total.pos, self.p.path)})")
                 self.total = s
                 continue
             if isinstance(s, ast.Needs):
