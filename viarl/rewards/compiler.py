@@ -21,12 +21,11 @@ from viarl.rewards.columns import batch_size, convert_column, missing
 from viarl.rewards.lazy import lazy_column, lazy_names
 from viarl.rewards.listops import LIST_FUNCS, list_at
 from viarl.rewards.primitives import text_to_int, text_to_num
-from viarl.rewards.fastmatch import literal_gap_matcher
+from viarl.rewards.regexpasses import RegexPasses
 from viarl.rewards.vectorops import (
-    ARITH, COMPARE, STR_FUNCS, as_array, column, is_column, is_match, map_samples, to_array, as_ints,
+    ARITH, COMPARE, STR_FUNCS, as_array, column, is_column, map_samples, to_array, as_ints,
 )
 from viarl.rewards.printer import print_expr
-from viarl.rewards.typecheck import regex_flags
 
 Fn = Callable[["_Ctx"], Any]
 
@@ -42,7 +41,7 @@ class _Ctx:
         self.passes: list[tuple] = []  # regex passes run on this batch (for tests and stats)
 
 
-class Scorer:
+class Scorer(RegexPasses):
     """A compiled rule program with bound parameters; call it on a batch."""
 
     def __init__(self, checked: Checked, params: Mapping[str, Any], ablate: Sequence[str] = ()):
@@ -118,55 +117,12 @@ class Scorer:
             return lambda ctx: np.asarray(value(ctx), dtype=np.float64)
         return value
 
-    def _capture(self, d: ast.Capture) -> Fn:
-        matches = self._regex_pass("search", d.regex, d.source)
-        group = d.group or 0
-        default = self.expr(d.default) if d.default is not None else (lambda ctx: "")
-
-        def run(ctx: _Ctx) -> Any:
-            ms = matches(ctx)
-            if not is_column(ms):
-                got = ms.group(group) if ms is not None else None
-                return default(ctx) if got is None else got
-            dflt = column(default(ctx), ctx.B)
-            out = [m.group(group) if m is not None else None for m in ms]
-            return [x if x is not None else y for x, y in zip(out, dflt)]
-
-        return run
-
-    def _regex_pass(self, op: str, regex: ast.Regex, source: ast.Expr) -> Fn:
-        """Match objects (or counts) of one regex over one source, computed once per batch."""
-        pattern = self.checked.regexes[(regex.pattern, regex.flags)]
-        key = ("regex", op, regex.pattern, regex_flags(regex.flags), print_expr(source))
-        src = self.expr(source)
-        method = {"search": pattern.search,
-                  # "?" passes keep only whether it matched (no match objects to keep alive),
-                  # through str.find when the pattern is literals and gaps (see fastmatch.py)
-                  "search?": literal_gap_matcher(pattern.pattern, pattern.flags, "search")
-                  or (lambda s: pattern.search(s) is not None),
-                  "fullmatch?": literal_gap_matcher(pattern.pattern, pattern.flags, "fullmatch")
-                  or (lambda s: pattern.fullmatch(s) is not None),
-                  "count": lambda s: sum(1 for _ in pattern.finditer(s))}[op]
-
-        def run(ctx: _Ctx) -> Any:
-            if key not in ctx.cache:
-                ctx.cache[key] = map_samples(method, src(ctx), B=ctx.B)
-                ctx.passes.append(key)
-            return ctx.cache[key]
-
-        return run
-
-    def _captured(self, regex: ast.Regex, source: ast.Expr) -> bool:
-        """Whether some capture runs this regex on this source (so its matches are kept)."""
-        return any(isinstance(d, ast.Capture) and d.regex == regex and d.source == source
-                   for d in self.checked.defs.values())
-
     def expr(self, e: ast.Expr) -> Fn:
         """The closure computing `e`; one per distinct printed expression."""
         key = print_expr(e)
         if key not in self._memo:
             fn = self._build(e)
-            if isinstance(e, (ast.Call, ast.Binary, ast.Unary, ast.IfElse)):
+            if isinstance(e, (ast.Call, ast.Binary, ast.Unary, ast.IfElse, ast.Index)):
                 inner, ck = fn, ("expr", key)
 
                 def fn(ctx: _Ctx, inner=inner, ck=ck) -> Any:  # noqa: E731 - memo per batch
@@ -258,12 +214,7 @@ class Scorer:
 
     def _call(self, e: ast.Call) -> Fn:
         if e.func in ("search", "fullmatch", "count"):
-            op = e.func
-            if op == "search" and self._captured(e.args[1], e.args[0]):
-                run = self._regex_pass("search", e.args[1], e.args[0])  # share the capture's pass
-                return lambda ctx: to_array(map_samples(is_match, run(ctx), B=ctx.B), bool)
-            run = self._regex_pass(op if op == "count" else op + "?", e.args[1], e.args[0])
-            return lambda ctx: to_array(run(ctx), np.float64 if op == "count" else bool)
+            return self._regex_call(e.func, e.args[1], e.args[0])
         args = [self.expr(a) for a in e.args]
         if e.func == "valid_indices":  # select and candidates as ints: int/float compares are slower
             text, sel, cand = args
