@@ -84,7 +84,7 @@ def test_missing_file_is_a_user_error(tmp_path):
         load_rules(tmp_path / "nope.rules")
 
 
-@pytest.mark.parametrize("path", sorted(Path(__file__).parents[2].glob("rewards/*.rules")))
+@pytest.mark.parametrize("path", sorted(Path(__file__).parents[2].glob("rewards/**/*.rules")))
 def test_shipped_rule_files_load(path):
     rules = load_rules(path)
     assert rules.components
