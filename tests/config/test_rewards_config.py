@@ -34,6 +34,7 @@ def test_swapping_the_file_drops_the_old_params():
     assert _rewards("rewards.params.reasoning_weight=0.5",
                     "rewards.file=rewards/shaped.rules").params == {"reasoning_weight": 0.5}
     assert _rewards("rewards.file=./rewards/viarl.rules").params == NEEDLE_PARAMS  # same file
+    assert _rewards(f"rewards.file={REPO}/rewards/viarl.rules").params == NEEDLE_PARAMS
 
 
 def test_empty_params_clear_them():

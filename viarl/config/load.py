@@ -96,7 +96,8 @@ def _rewards_file(data: Any) -> str:
     rewards = data.get("rewards") if isinstance(data, dict) else None
     file = rewards.get("file") if isinstance(rewards, dict) else None
     file = str(file) if file is not None else Rewards.model_fields["file"].default
-    return os.path.normpath(file)  # ./rewards/x.rules names the same file as rewards/x.rules
+    # One file under any spelling: ./rewards/x.rules, rewards/x.rules, /abs/path/rewards/x.rules
+    return os.path.realpath(file)
 
 
 def drop_stale_reward_params(before: dict, after: dict, top: Any) -> dict:
