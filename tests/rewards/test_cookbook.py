@@ -103,3 +103,16 @@ def test_confidence_calibration():
         {"completion": "<think>x</think><index>3, 5</index><confidence>sure</confidence>"},
     ])
     assert out["calibration"] == [0.5, 0.5 * (1 - 0.8 * 0.8), 0.5 * (1 - 0.5 * 0.5)]
+
+
+def test_the_docs_show_each_cookbook_file():
+    import re
+
+    from viarl.rewards.parser import parse_program
+
+    docs = (COOKBOOK.parents[1] / "docs" / "rewards.md").read_text(encoding="utf-8")
+    cookbook = docs[docs.index("## Cookbook"):]
+    shown = re.findall(r"\(`(\w+\.rules)`\):.*?```\n(.*?)```", cookbook, re.S)
+    assert len(shown) >= 6
+    for name, text in shown:
+        assert parse_program(text) == parse_program((COOKBOOK / name).read_text()), name
