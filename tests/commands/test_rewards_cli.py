@@ -166,3 +166,18 @@ def test_check_shows_where_included_names_come_from(capsys, tmp_path, monkeypatc
     assert main(["rewards", "check", "mine.rules"]) == 0
     out = " ".join(capsys.readouterr().out.split())
     assert "mine.rules:2 (redefines viarl.rules:7)" in out and "viarl.rules:16" in out
+
+
+def test_score_answer_tokens_where_the_prediction_is_needed(capsys, tmp_path):
+    rules = tmp_path / "short.rules"
+    rules.write_text(f'include "{REPO / "rewards" / "viarl.rules"}"\n'
+                     "component short = answer_tokens <= 2\n"
+                     "total = 2 * correct * valid + valid + format + length + short\n")
+    path = _jsonl(tmp_path, [dict(GOOD, answer_tokens=2), dict(GOOD, answer_tokens=9), BAD_INDEX])
+    lines = _score_lines(capsys, str(rules), path)
+    assert [x["short"] for x in lines] == [1, 0, 1]  # not asked on line 3: answer_tokens reads 0
+    path = _jsonl(tmp_path, [GOOD])
+    assert main(["rewards", "score", str(rules), path]) == 2
+    err = " ".join(capsys.readouterr().err.split())
+    assert f"{path}:1: field `answer_tokens`: `answer_tokens` is needed here but missing" in err
+    assert "add `answer_tokens` to this line" in err

@@ -58,10 +58,11 @@ def run_score(args: argparse.Namespace) -> int:
     try:
         out = scorer(batch)
     except BatchError as e:
-        if e.sample is None:
-            raise
-        raise UserError(e.message, where=f"{args.input}:{rows[e.sample][0]}: field `{e.column}`",
-                        fix=e.fix) from None
+        where = args.input if e.sample is None else f"{args.input}:{rows[e.sample][0]}"
+        fix = e.fix
+        if e.column in lazy and "needed here" in e.message:  # the API's fix speaks of Python
+            fix = f"add `{e.column}` to this line: the rules' `needs prediction` holds here"
+        raise UserError(e.message, where=f"{where}: field `{e.column}`", fix=fix) from None
     for i, (_, row) in enumerate(rows):
         line = {"id": row["id"]} if "id" in row else {}
         line.update((k, float(v[i])) for k, v in out.items())

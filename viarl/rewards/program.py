@@ -145,7 +145,8 @@ def check_param_value(name: str, kind: str, value: Any) -> ParamValue:
 
 
 def parse_rules(source: str, path: str = "<rules>") -> RuleProgram:
-    """Parse and check rule text (no file needed)."""
+    """Parse and check rule text (no file needed; includes are relative to `path`'s folder,
+    the working directory for the default "<rules>")."""
     return RuleProgram(check(parse_program(source, path)))
 
 
