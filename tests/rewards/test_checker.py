@@ -42,6 +42,7 @@ def test_golden_error_message(case, monkeypatch):
     ("input select: str\ncomponent x = 1\n", "built-in input `select` has type int"),
     ("let len = 1\ncomponent x = len\n", "`len` is a built-in function"),
     ("let then = 1\ncomponent x = then\n", "`then` is a keyword"),
+    ("needs answer_tokens\ncomponent x = answer_tokens\n", "write `needs prediction`: it provides"),
     ("needs answer\ncomponent x = 1\n", "only prediction is computed on demand"),
     ("needs prediction\ncomponent x = 1\n", "no rule reads `prediction`"),
     ("let a = 1\n", "the rules define no component"),

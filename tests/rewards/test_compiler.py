@@ -106,3 +106,27 @@ def test_missing_prediction_where_needed_is_an_error():
     with pytest.raises(RuleError) as e:
         scorer({"select": [1, 2], "answer": ["A", "A"], "prediction": ["A", None]})
     assert e.value.where == "batch[1].prediction"
+
+
+def test_an_ablated_component_reads_as_zero_everywhere():
+    rules = parse_rules("component a = select\ncomponent b = a * 2 + 1\ntotal = a + b\n")
+    out = rules.compile(ablate=["a", "a"])({"select": [1, 3]})
+    assert out["a"].tolist() == [0, 0] and out["ablated/a"].tolist() == [1, 3]
+    assert out["b"].tolist() == [1, 1] and out["total"].tolist() == [1, 1]
+    assert list(out) == ["a", "b", "total", "ablated/a"]
+    with pytest.raises(RuleError, match="has no component `total` to ablate"):
+        rules.compile(ablate=["total"])
+
+
+def test_list_operations_on_edge_cases():
+    rules = parse_rules("let xs = indices(completion)\n"
+                        "component lo = min(xs)\ncomponent hi = max(xs)\ncomponent s = sum(xs)\n"
+                        "component m = mean(xs)\ncomponent g = max(gaps(xs))\n"
+                        "component first = sorted(xs)[0]\ncomponent out = xs[select]\n"
+                        'component n = num(completion, -1)\ncomponent i = int(completion, -1)\n')
+    out = rules.compile()({"completion": ["9, 2, 4", "", "7", "1e3"], "select": [2, -1, 5, 0]})
+    got = {k: v.tolist() for k, v in out.items()}
+    assert got["lo"] == [2, 0, 7, 0] and got["hi"] == [9, 0, 7, 0] and got["s"] == [15, 0, 7, 0]
+    assert got["m"] == [5, 0, 7, 0] and got["g"] == [5, 0, 0, 0] and got["first"] == [2, 0, 7, 0]
+    assert got["out"] == [4, 0, 0, 0]  # out of range (negative included) reads 0
+    assert got["n"] == [-1, -1, 7, 1000] and got["i"] == [-1, -1, 7, -1]
