@@ -63,9 +63,9 @@ class Scorer(RegexPasses):
     def __call__(self, batch: Mapping[str, Any]) -> dict[str, np.ndarray]:
         """Score a batch: every component and "total", each float64 of shape [B]."""
         ctx = _Ctx(batch, batch_size(batch))
-        if self._lazy:
-            mask = self._need_mask(ctx, "prediction").tolist()
-            for name in self._lazy:
+        for need, names in self._lazy.items():
+            mask = self._need_mask(ctx, need).tolist() if names else []
+            for name in names:
                 ctx.cache[("input", name)] = lazy_column(name, self.checked.inputs[name],
                                                          batch.get(name), mask)
         out = {name: self._number(self.def_value(ctx, name), ctx.B)

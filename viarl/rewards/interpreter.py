@@ -45,20 +45,21 @@ class Interpreter:
     def _row(self, batch: Mapping[str, Any], i: int) -> dict[str, Any]:
         return {k: (v[i] if not isinstance(v, np.ndarray) else v[i].item()) for k, v in batch.items()}
 
-    def _needs(self, row: dict[str, Any]) -> bool:
-        if "prediction" not in self.checked.needs:
+    def _needs(self, row: dict[str, Any], need: str = "prediction") -> bool:
+        if need not in self.checked.needs:
             return False
-        cond = self.checked.needs["prediction"]
+        cond = self.checked.needs[need]
         return True if cond is None else bool(self.eval(cond, {}, row))
 
     def score_sample(self, row: dict[str, Any], index: int = 0) -> dict[str, float]:
         """Score one sample given as a dict of raw values."""
         env: dict[str, Any] = {}
-        needed = self._needs(row)
-        for name in lazy_names(self.checked.needs, self.checked.inputs_used):
-            raw = [row[name]] if name in row else None
-            value = lazy_column(name, self.checked.inputs[name], raw, [needed], offset=index)[0]
-            env[name] = value if isinstance(value, str) else float(value)
+        for need, names in lazy_names(self.checked.needs, self.checked.inputs_used).items():
+            needed = [self._needs(row, need)]
+            for name in names:
+                raw = [row[name]] if name in row else None
+                value = lazy_column(name, self.checked.inputs[name], raw, needed, offset=index)[0]
+                env[name] = value if isinstance(value, str) else float(value)
         out = {c: float(self.eval(ast.Name(c), env, row)) for c in self.checked.components}
         if self.checked.total is not None:
             total = float(self.eval(self.checked.total, env, row))

@@ -18,9 +18,9 @@ from viarl.rewards.columns import BatchError, convert_column, missing
 PLACEHOLDER = {"str": "", "int": 0}
 
 
-def lazy_names(needs: dict, used: set[str]) -> list[str]:
-    """The lazy inputs a checked program reads (each provided by a `needs` it declares)."""
-    return [name for need in needs for name in LAZY_INPUTS[need] if name in used]
+def lazy_names(needs: dict, used: set[str]) -> dict[str, list[str]]:
+    """Each `needs` a checked program declares -> the lazy inputs it provides that are read."""
+    return {need: [name for name in LAZY_INPUTS[need] if name in used] for need in needs}
 
 
 def lazy_column(name: str, kind: str, raw: Any, mask: Sequence[bool], offset: int = 0) -> Any:
