@@ -50,6 +50,12 @@ def test_an_unknown_param_names_the_file_it_is_unknown_to():
     assert "`rewards/shaped.rules` declares no parameter `max_tokens`" in message
 
 
+def test_a_param_of_the_wrong_type_is_reported_under_its_key():
+    with pytest.raises(UserError) as e:
+        _rewards("rewards.params.max_tokens=2.5")
+    assert "`rewards.params.max_tokens`" in e.value.render() and "is int" in e.value.render()
+
+
 def test_a_recipe_that_changes_its_base_file_drops_the_base_params(tmp_path):
     (tmp_path / "child.yaml").write_text(f"base: {REPO / NEEDLE}\nrewards: {{file: rewards/shaped.rules}}\n")
     assert load_recipe(tmp_path / "child.yaml").rewards.params == {}

@@ -42,6 +42,8 @@ def _load(file: str):
 
 
 def _rule_file_issues(file: str, params: dict[str, Any]) -> list[Issue]:
+    from viarl.rewards import RuleError
+
     program = _load(file)
     if isinstance(program, Issue):
         return [program]
