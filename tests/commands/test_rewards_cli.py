@@ -99,3 +99,85 @@ def test_console_script_exit_code(tmp_path):
     r = subprocess.run([sys.executable, "-m", "viarl.cli", "rewards", "check", str(bad)],
                        capture_output=True, text=True)
     assert r.returncode == 2 and "unclosed `(`" in r.stderr and "Traceback" not in r.stderr
+
+
+def _score_lines(capsys, *argv) -> list[dict]:
+    assert main(["rewards", "score", *argv]) == 0
+    return [json.loads(x) for x in capsys.readouterr().out.splitlines()]
+
+
+def test_score_ablate_length_gives_total_minus_length(capsys, tmp_path):
+    rows = [GOOD, BAD_INDEX, dict(GOOD, completion_tokens=10), dict(GOOD, prediction="B", select=9),
+            dict(BAD_INDEX, completion_tokens=300)]
+    path = _jsonl(tmp_path, rows)
+    full = _score_lines(capsys, "rewards/viarl.rules", path)
+    ablated = _score_lines(capsys, "rewards/viarl.rules", path, "--ablate", "length")
+    assert [a["total"] for a in ablated] == [f["total"] - f["length"] for f in full]
+    assert [a["ablated/length"] for a in ablated] == [f["length"] for f in full]
+    assert all(a["length"] == 0 for a in ablated)
+
+
+def test_score_ablate_unknown_component(capsys, tmp_path):
+    path = _jsonl(tmp_path, [GOOD])
+    assert main(["rewards", "score", "rewards/viarl.rules", path, "--ablate", "lenght"]) == 2
+    err = " ".join(capsys.readouterr().err.split())
+    assert "--ablate: `rewards/viarl.rules` has no component `lenght`" in err
+    assert "did you mean `length`?" in err
+
+
+def test_score_echoes_ids_and_summarises(capsys, tmp_path):
+    path = _jsonl(tmp_path, [dict(GOOD, id="q1"), dict(BAD_INDEX, id=7)])
+    assert main(["rewards", "score", "rewards/viarl.rules", path, "--summary"]) == 0
+    captured = capsys.readouterr()
+    lines = [json.loads(x) for x in captured.out.splitlines()]
+    assert [x["id"] for x in lines] == ["q1", 7] and list(lines[0])[0] == "id"
+    for word in ("2 samples", "mean", "min", "max", "total", "2.6", "4.2"):
+        assert word in captured.err  # mean total (4.2 + 1) / 2; max 4.2
+
+
+def test_score_missing_completion_tokens_needs_a_tokenizer(capsys, tmp_path):
+    line = {k: v for k, v in GOOD.items() if k != "completion_tokens"}
+    path = _jsonl(tmp_path, [GOOD, line])
+    assert main(["rewards", "score", "rewards/viarl.rules", path]) == 2
+    err = " ".join(capsys.readouterr().err.split())
+    assert f"{path}:2: missing field `completion_tokens`" in err and "--tokenizer PATH" in err
+
+
+def test_score_counts_completion_tokens_with_a_tokenizer(capsys, tmp_path, tiny_selector_dir):
+    from transformers import AutoTokenizer
+
+    long = "<think>" + "the red car " * 30 + "</think><index>1, 2</index>"
+    path = _jsonl(tmp_path, [{k: v for k, v in dict(GOOD, completion=c).items()
+                              if k != "completion_tokens"} for c in (GOOD["completion"], long)])
+    lines = _score_lines(capsys, "rewards/viarl.rules", path, "--tokenizer", str(tiny_selector_dir))
+    tok = AutoTokenizer.from_pretrained(tiny_selector_dir)
+    counts = [len(tok(c, add_special_tokens=False)["input_ids"]) for c in (GOOD["completion"], long)]
+    assert counts[0] < 80 <= counts[1] <= 512  # the length bonus tells them apart
+    assert [x["length"] for x in lines] == [0.0, 0.2]
+    assert main(["rewards", "score", "rewards/viarl.rules", path, "--tokenizer", str(tmp_path)]) == 2
+    assert "cannot load a tokenizer" in " ".join(capsys.readouterr().err.split())
+
+
+def test_check_shows_where_included_names_come_from(capsys, tmp_path, monkeypatch):
+    (tmp_path / "viarl.rules").write_text((REPO / "rewards" / "viarl.rules").read_text())
+    (tmp_path / "mine.rules").write_text('include "viarl.rules"\nparam max_tokens: int = 300\n'
+                                         "total = valid\n")
+    monkeypatch.chdir(tmp_path)
+    assert main(["rewards", "check", "mine.rules"]) == 0
+    out = " ".join(capsys.readouterr().out.split())
+    assert "mine.rules:2 (redefines viarl.rules:7)" in out and "viarl.rules:16" in out
+
+
+def test_score_answer_tokens_where_the_prediction_is_needed(capsys, tmp_path):
+    rules = tmp_path / "short.rules"
+    rules.write_text(f'include "{REPO / "rewards" / "viarl.rules"}"\n'
+                     "component short = answer_tokens <= 2\n"
+                     "total = 2 * correct * valid + valid + format + length + short\n")
+    path = _jsonl(tmp_path, [dict(GOOD, answer_tokens=2), dict(GOOD, answer_tokens=9), BAD_INDEX])
+    lines = _score_lines(capsys, str(rules), path)
+    assert [x["short"] for x in lines] == [1, 0, 1]  # not asked on line 3: answer_tokens reads 0
+    path = _jsonl(tmp_path, [GOOD])
+    assert main(["rewards", "score", str(rules), path]) == 2
+    err = " ".join(capsys.readouterr().err.split())
+    assert f"{path}:1: field `answer_tokens`: `answer_tokens` is needed here but missing" in err
+    assert "add `answer_tokens` to this line" in err

@@ -23,7 +23,8 @@ REGEXES = [ast.Regex("<think>(.*?)</think>", "s"), ast.Regex(r"<index>(.*?)</ind
            ast.Regex(r"^\s*<index>", "m"), ast.Regex(r"\"q\""), ast.Regex("x|$")]
 
 numbers = st.one_of(st.integers(0, 20), st.floats(0, 100, allow_nan=False).map(lambda x: round(x, 3)))
-strings = st.sampled_from(["", "a", "A", " (b). ", "<index>1,2</index>", "x\ny", 'q"u\\o', "٣"])
+strings = st.sampled_from(["", "a", "A", " (b). ", "<index>1,2</index>", "x\ny", 'q"u\\o', "٣",
+                           " 12 ", "-3.5", "1e3", "7,3,3"])
 
 
 def _names(env: dict[str, str], *types: str) -> list[str]:
@@ -45,6 +46,8 @@ def gen_expr(draw, t: str, env: dict[str, str], depth: int = 3) -> ast.Expr:
     strategies for every node makes generation many times slower.
     """
     names = _names(env, *(("num", "int") if t == "num" else (t,)))
+    if t == "list":
+        return gen_list(draw, env, depth)
     if depth <= 0 or draw(st.integers(0, 3)) == 0:
         if names and draw(_BOOL):
             return ast.Name(_pick(draw, names))
@@ -59,7 +62,16 @@ def gen_expr(draw, t: str, env: dict[str, str], depth: int = 3) -> ast.Expr:
     if t in ("num", "int"):
         arith = ["+", "-", "*"] + (["/"] if t == "num" else [])
         kind = _pick(draw, ["arith", "minmax", "clip", "len", "len_list", "count", "if", "neg",
-                            "abs"] + (["num"] if t == "num" else []))
+                            "abs", "reduce", "index", "parse"] + (["num", "mean"] if t == "num" else []))
+        if kind == "reduce":
+            return ast.Call(_pick(draw, ["min", "max", "sum"]), (sub("list"),))
+        if kind == "index":
+            return ast.Index(sub("list"), sub("int"))
+        if kind == "parse":
+            f = "int" if t == "int" or draw(_BOOL) else "num"
+            return ast.Call(f, (sub("str"), sub("int" if f == "int" else "num")))
+        if kind == "mean":
+            return ast.Call("mean", (sub("list"),))
         if kind == "arith":
             return ast.Binary(_pick(draw, arith), sub(t), sub(t))
         if kind == "minmax":
@@ -108,6 +120,20 @@ def gen_expr(draw, t: str, env: dict[str, str], depth: int = 3) -> ast.Expr:
     return ast.IfElse(sub("bool"), sub("str"), sub("str"))
 
 
+def gen_list(draw, env: dict[str, str], depth: int) -> ast.Expr:
+    """A random list expression: parsed indices, sorted, gaps, a list-typed name or an `if`."""
+    names = _names(env, "list")
+    if depth <= 0 or draw(st.integers(0, 2)) == 0:
+        if names and draw(_BOOL):
+            return ast.Name(_pick(draw, names))
+        return ast.Call("indices", (gen_expr(draw, "str", env, max(depth - 1, 0)),))
+    kind = _pick(draw, ["sorted", "gaps", "if"])
+    if kind == "if":
+        return ast.IfElse(gen_expr(draw, "bool", env, depth - 1), gen_list(draw, env, depth - 1),
+                          gen_list(draw, env, depth - 1))
+    return ast.Call(kind, (gen_list(draw, env, depth - 1),))
+
+
 def expr_of(t: str, env: dict[str, str], depth: int = 3):
     """Strategy form of `gen_expr`."""
     return st.composite(lambda draw: gen_expr(draw, t, env, depth))()
@@ -130,7 +156,7 @@ def programs(draw, max_defs: int = 5, use_prediction: bool = True) -> ast.Progra
             defs.append(ast.Capture(f"c{i}", source, regex, group, default))
             env[f"c{i}"] = "str"
         else:
-            t = draw(st.sampled_from(["num", "int", "bool", "str"]))
+            t = draw(st.sampled_from(["num", "int", "bool", "str", "list"]))
             defs.append(ast.Let(f"v{i}", gen_expr(draw, t, env)))
             env[f"v{i}"] = t
     ncomp = draw(st.integers(1, 3))
@@ -141,8 +167,12 @@ def programs(draw, max_defs: int = 5, use_prediction: bool = True) -> ast.Progra
     if use_prediction and draw(st.booleans()):
         cond = gen_expr(draw, "bool", env, 2) if draw(_BOOL) else None
         defs.append(ast.Needs("prediction", cond))
-        defs.append(ast.Component("correct", ast.Call("answer_match", (ast.Name("prediction"), ast.Name("answer")))))
-        env["correct"] = "num"
+        if draw(_BOOL):
+            defs.append(ast.Component("correct", ast.Call("answer_match", (ast.Name("prediction"), ast.Name("answer")))))
+            env["correct"] = "num"
+        if draw(_BOOL) or "correct" not in env:
+            defs.append(ast.Component("short", ast.Binary("<", ast.Name("answer_tokens"), gen_expr(draw, "int", env, 1))))
+            env["short"] = "num"
     if not any(isinstance(d, ast.Component) and d.weight is not None for d in defs) and draw(st.booleans()):
         defs.append(ast.Total(gen_expr(draw, "num", env)))
     # Declarations may come in any order: shuffle to exercise forward references.
@@ -163,6 +193,7 @@ def batches(draw, min_size: int = 1, max_size: int = 6) -> dict:
         "completion": col(text),
         "completion_tokens": col(st.integers(0, 600)),
         "prediction": col(st.sampled_from(["A", " (a). ", "B", "", "A or B"])),
+        "answer_tokens": col(st.integers(0, 30)),
         "answer": col(st.sampled_from(["A", "B"])),
         "candidates": np.array(col(st.integers(1, 12))),
         "select": col(st.integers(1, 4)),

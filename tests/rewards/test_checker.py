@@ -19,13 +19,16 @@ CASES = sorted(p.stem for p in ERRORS.glob("*.rules"))
 
 def test_every_error_kind_has_a_golden_file():
     needed = {"unknown_name", "type_mismatch", "bad_regex", "unclosed_paren", "unmatched_paren",
-              "duplicate_name", "cycle", "unexpected_token", "unexpected_eof"}
+              "duplicate_name", "cycle", "unexpected_token", "unexpected_eof", "include_cycle",
+              "include_duplicate", "include_missing", "include_param_type", "index_not_int",
+              "list_reduce_number", "answer_tokens_without_needs"}
     assert needed <= set(CASES)
     assert all((ERRORS / f"{c}.txt").exists() for c in CASES)
 
 
 @pytest.mark.parametrize("case", CASES)
-def test_golden_error_message(case):
+def test_golden_error_message(case, monkeypatch):
+    monkeypatch.chdir(ERRORS)  # includes are relative to the file: keep the shown paths short
     source = (ERRORS / f"{case}.rules").read_text(encoding="utf-8")
     with pytest.raises(RuleError) as e:
         parse_rules(source, f"{case}.rules")
@@ -39,6 +42,7 @@ def test_golden_error_message(case):
     ("input select: str\ncomponent x = 1\n", "built-in input `select` has type int"),
     ("let len = 1\ncomponent x = len\n", "`len` is a built-in function"),
     ("let then = 1\ncomponent x = then\n", "`then` is a keyword"),
+    ("needs answer_tokens\ncomponent x = answer_tokens\n", "write `needs prediction`: it provides"),
     ("needs answer\ncomponent x = 1\n", "only prediction is computed on demand"),
     ("needs prediction\ncomponent x = 1\n", "no rule reads `prediction`"),
     ("let a = 1\n", "the rules define no component"),
@@ -47,7 +51,13 @@ def test_golden_error_message(case):
     ('component x = re"a"\n', "a regex can only be used"),
     ('component x = search(completion, "a")\n', 'must be a regex literal'),
     ("component x = clip(1, 2)\n", "`clip` takes 3 arguments, got 2"),
-    ("component x = min(1)\n", "`min` takes 2 or more arguments, got 1"),
+    ("component x = min(1)\n", "argument 1 of `min` must be list, but `1` is int"),
+    ("component x = min()\n", "`min` takes 1 or 2 or more arguments, got 0"),
+    ("component x = sum(1, 2)\n", "`sum` takes 1 argument, got 2"),
+    ("component x = indices(completion)[1.5]\n", "a list index must be int, but `1.5` is num"),
+    ("component x = select[0]\n", "an indexed value must be list, but `select` is int"),
+    ('component x = int(completion, 0.5)\n', "argument 2 of `int` must be int"),
+    ("component x = answer_tokens > 3\n", "`answer_tokens` is used but not declared with `needs`"),
     ('component x = if select > 1 then "a" else 1\n', "the branches of `if` are str and int"),
     ('component x = completion\n', "component `x` must be num or bool"),
     ("component x = select == completion\n", "cannot compare int with str"),
@@ -75,7 +85,7 @@ def test_missing_file_is_a_user_error(tmp_path):
         load_rules(tmp_path / "nope.rules")
 
 
-@pytest.mark.parametrize("path", sorted(Path(__file__).parents[2].glob("rewards/*.rules")))
+@pytest.mark.parametrize("path", sorted(Path(__file__).parents[2].glob("rewards/**/*.rules")))
 def test_shipped_rule_files_load(path):
     rules = load_rules(path)
     assert rules.components

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from rule_strategies import batches, programs
 from viarl.rewards import RuleError, parse_rules
@@ -19,16 +20,17 @@ def _load(program):
 
 
 @settings(max_examples=150, deadline=None)
-@given(programs(), batches())
-def test_compiled_scorer_equals_interpreter(program, batch):
+@given(programs(), batches(), st.data())
+def test_compiled_scorer_equals_interpreter(program, batch, data):
     rules = _load(program)
-    compiled = rules.compile()(batch)
-    reference = rules.interpreter().score(batch)
-    assert set(compiled) == set(rules.components) | {"total"}
+    ablate = data.draw(st.lists(st.sampled_from(rules.components), unique=True, max_size=2))
+    compiled = rules.compile(ablate=ablate)(batch)
+    reference = rules.interpreter(ablate=ablate).score(batch)
+    assert set(compiled) == set(rules.components) | {"total"} | {f"ablated/{c}" for c in ablate}
     for name, values in reference.items():
         assert compiled[name].dtype == np.float64 and compiled[name].shape == (len(batch["select"]),)
         np.testing.assert_array_equal(compiled[name], values, err_msg=f"{name}\n{print_program(program)}")
-    without = {k: v for k, v in batch.items() if k != "prediction"}
+    without = {k: v for k, v in batch.items() if k not in ("prediction", "answer_tokens")}
     np.testing.assert_array_equal(rules.compile().prediction_needed(without),
                                   rules.interpreter().needed(without))
 
@@ -39,7 +41,8 @@ def test_prediction_outside_the_need_mask_changes_nothing(program, batch):
     rules = _load(program)
     scorer = rules.compile()
     mask = scorer.prediction_needed({k: v for k, v in batch.items() if k != "prediction"})
-    other = dict(batch, prediction=[p if m else None for p, m in zip(batch["prediction"], mask)])
+    other = dict(batch, prediction=[p if m else None for p, m in zip(batch["prediction"], mask)],
+                 answer_tokens=[t if m else None for t, m in zip(batch["answer_tokens"], mask)])
     a, b = scorer(batch), scorer(other)
     for name in a:
         np.testing.assert_array_equal(a[name], b[name])
@@ -103,3 +106,27 @@ def test_missing_prediction_where_needed_is_an_error():
     with pytest.raises(RuleError) as e:
         scorer({"select": [1, 2], "answer": ["A", "A"], "prediction": ["A", None]})
     assert e.value.where == "batch[1].prediction"
+
+
+def test_an_ablated_component_reads_as_zero_everywhere():
+    rules = parse_rules("component a = select\ncomponent b = a * 2 + 1\ntotal = a + b\n")
+    out = rules.compile(ablate=["a", "a"])({"select": [1, 3]})
+    assert out["a"].tolist() == [0, 0] and out["ablated/a"].tolist() == [1, 3]
+    assert out["b"].tolist() == [1, 1] and out["total"].tolist() == [1, 1]
+    assert list(out) == ["a", "b", "total", "ablated/a"]
+    with pytest.raises(RuleError, match="has no component `total` to ablate"):
+        rules.compile(ablate=["total"])
+
+
+def test_list_operations_on_edge_cases():
+    rules = parse_rules("let xs = indices(completion)\n"
+                        "component lo = min(xs)\ncomponent hi = max(xs)\ncomponent s = sum(xs)\n"
+                        "component m = mean(xs)\ncomponent g = max(gaps(xs))\n"
+                        "component first = sorted(xs)[0]\ncomponent out = xs[select]\n"
+                        'component n = num(completion, -1)\ncomponent i = int(completion, -1)\n')
+    out = rules.compile()({"completion": ["9, 2, 4", "", "7", "1e3"], "select": [2, -1, 5, 0]})
+    got = {k: v.tolist() for k, v in out.items()}
+    assert got["lo"] == [2, 0, 7, 0] and got["hi"] == [9, 0, 7, 0] and got["s"] == [15, 0, 7, 0]
+    assert got["m"] == [5, 0, 7, 0] and got["g"] == [5, 0, 0, 0] and got["first"] == [2, 0, 7, 0]
+    assert got["out"] == [4, 0, 0, 0]  # out of range (negative included) reads 0
+    assert got["n"] == [-1, -1, 7, 1000] and got["i"] == [-1, -1, 7, -1]

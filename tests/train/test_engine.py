@@ -28,7 +28,8 @@ def test_plan_orders_stages_and_cycles():
 
 @pytest.mark.slow
 def test_two_cycles_leave_a_complete_run_folder(overrides, tmp_path, capsys):
-    assert main(["run", str(RECIPE), *overrides()]) == 0
+    # An ablation study's run: `length` scores 0 but is still logged as ablated/length.
+    assert main(["run", str(RECIPE), *overrides(**{"rewards.ablate": "[length]"})]) == 0
     run = tmp_path / "run"
     assert (run / "recipe.yaml").exists() and load_recipe(run / "recipe.yaml").stages.cycles == 2
     rows = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
@@ -39,8 +40,9 @@ def test_two_cycles_leave_a_complete_run_folder(overrides, tmp_path, capsys):
     rl = [r for r in rows if r["stage"] == "rl"]
     for key in ("reward/format", "reward/valid", "reward/correct", "reward/length", "reward/total", "kl",
                 "loss", "grad_norm", "entropy", "response_length", "answer_calls", "answer_calls_saved",
-                "samples_per_s", "cycle"):
+                "samples_per_s", "cycle", "ablated/length"):
         assert all(key in r for r in rl), key
+    assert all(r["reward/length"] == 0 for r in rl)
     # The answer warm-up shows every candidate; cycle SFT shows the selector's N picks.
     shown = {r["stage"]: r["frames_per_example"] for r in rows if "frames_per_example" in r}
     fr = load_recipe(RECIPE).frames
@@ -52,6 +54,7 @@ def test_two_cycles_leave_a_complete_run_folder(overrides, tmp_path, capsys):
     summary = json.loads((run / "summary.json").read_text())
     assert set(summary["final"]) == {"trained", "uniform", "clip"} and summary["final_cycle"] == 2
     assert all(0.0 <= v["hit_rate"] <= 1.0 for v in summary["final"].values())
+    assert summary["rewards"]["ablate"] == ["length"] and summary["rewards"]["params"]["max_tokens"] == 24
     evals = [json.loads(line) for line in (run / "eval.jsonl").read_text().splitlines()]
     assert [(e["cycle"], e["selector"]) for e in evals] == [
         (c, s) for c in (0, 1, 2) for s in ("trained", "uniform", "clip")]

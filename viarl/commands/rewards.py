@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import json
 
+from viarl.commands._rewards_score import add_arguments, run_score
+
 
 def register(subparsers) -> None:
     """Add the `rewards` subcommand with `check` and `score`."""
@@ -29,14 +31,12 @@ def register(subparsers) -> None:
         help="score completions from a JSONL file; one JSON object per line on stdout",
         description=(
             "Read INPUT (one JSON object per line with completion, completion_tokens, prediction, "
-            "answer, candidates, select and any extra fields the rules declare) and write, in "
-            "input order, one JSON object per line with every component and `total`."
+            "answer, candidates, select, answer_tokens and any extra fields the rules declare) and "
+            "write, in input order, one JSON object per line: its `id` if it has one, every "
+            "component, `total`, and ablated/NAME for each --ablate."
         ),
     )
-    s.add_argument("file", metavar="FILE", help="rule file")
-    s.add_argument("input", metavar="INPUT.jsonl", help="samples to score, one JSON object per line")
-    s.add_argument("--set", dest="overrides", action="append", default=[], metavar="NAME=VALUE",
-                   help="override a parameter of the rules (repeatable)")
+    add_arguments(s)
     s.set_defaults(func=run_score)
 
 
@@ -46,43 +46,71 @@ def _no_subcommand(parser: argparse.ArgumentParser) -> int:
 
 
 def run_check(args: argparse.Namespace) -> int:
-    """Validate a rule file and pretty-print it."""
-    from rich.syntax import Syntax
-
+    """Validate a rule file and pretty-print it, with the file and line of every name."""
     from viarl.console import console
-    from viarl.rewards import load_rules
-    from viarl.rewards.printer import print_expr, print_stmt
-    from viarl.rewards import ast
+    from viarl.rewards import ast, load_rules
+    from viarl.rewards.builtins import LAZY_INPUTS
+    from viarl.rewards.printer import print_expr
 
     rules = load_rules(args.file)
+    origin = _origins(rules.ast)
     console.print(f"[bold green]ok[/] {args.file}: {len(rules.components)} components")
-    table = _table("components", "rule")
+    table = _table("components", "rule", "from")
     for name in rules.components:
         d = rules.checked.defs[name]
         text = print_expr(d.value) + (f"  weight {print_expr(d.weight)}" if d.weight else "")
-        table.add_row(name, text)
+        table.add_row(name, text, origin[name])
     total = rules.checked.total
     weights = " + ".join(f"{n}" for n in rules.components)
-    table.add_row("total", print_expr(total) if total is not None else f"{weights} (weighted sum)")
+    table.add_row("total", print_expr(total) if total is not None else f"{weights} (weighted sum)",
+                  origin.get("total", ""))
     console.print(table)
 
-    inputs = _table("inputs", "type", "needed")
+    inputs = _table("inputs", "type", "needed", "from")
     for name, kind in rules.input_types.items():
-        when = rules.checked.needs.get(name, False)
-        need = "always" if when is False else ("when " + print_expr(when) if when else "always (declared)")
-        inputs.add_row(name, kind, need)
+        need = next((k for k, names in LAZY_INPUTS.items() if name in names), None)
+        when = rules.checked.needs.get(need, False) if need else False
+        shown = "always" if when is False else ("when " + print_expr(when) if when else "always (declared)")
+        inputs.add_row(name, kind, shown, origin.get(name, "built-in"))
     console.print(inputs)
 
-    params = _table("parameters", "type", "default")
+    params = _table("parameters", "type", "default", "from")
     for name, value in rules.params.items():
-        params.add_row(name, rules.param_types[name], json.dumps(value))
+        params.add_row(name, rules.param_types[name], json.dumps(value), origin[name])
     console.print(params if rules.params else "[dim]no parameters[/]")
 
-    others = [s for s in rules.ast.stmts if isinstance(s, (ast.Capture, ast.Let))]
-    if others:
-        console.print(Syntax("\n".join(print_stmt(s) for s in others), "python",
-                             theme="ansi_dark", background_color="default"))
+    others = _table("captures and lets", "rule", "from")
+    for s in rules.ast.stmts:
+        if isinstance(s, (ast.Capture, ast.Let)):
+            others.add_row(s.name, _rule_text(s), origin[s.name])
+    if others.row_count:
+        console.print(others)
     return 0
+
+
+def _origins(program) -> dict[str, str]:
+    """name (and "total") -> `file:line` of its definition, noting what it redefined."""
+    from viarl.rewards import ast
+
+    def where(pos) -> str:
+        return f"{pos.file.path if pos.file else program.path}:{pos.line}"
+
+    out = {}
+    for s in program.stmts:
+        if isinstance(s, ast.Total):
+            out["total"] = where(s.pos)
+        elif not isinstance(s, ast.Needs) and hasattr(s, "name"):
+            out[s.name] = where(s.pos)
+    for name, pos in program.redefined:
+        out[name] += f" (redefines {where(pos)})"
+    return out
+
+
+def _rule_text(s) -> str:
+    """A capture or let without its `capture NAME =` / `let NAME =` head."""
+    from viarl.rewards.printer import print_stmt
+
+    return print_stmt(s).split(" = ", 1)[1]
 
 
 def _table(title: str, *columns: str):
@@ -94,42 +122,3 @@ def _table(title: str, *columns: str):
     for column in columns:
         table.add_column(column)
     return table
-
-
-def _read_jsonl(path: str) -> list[tuple[int, dict]]:
-    """(line number, object) of every input line; bad JSON is reported at file:line:col."""
-    from viarl.data.files import read_json_objects
-
-    return read_json_objects(path, "input file")
-
-
-def run_score(args: argparse.Namespace) -> int:
-    """Score every line of a JSONL file with the rules; JSONL to stdout."""
-    from viarl.console import console
-    from viarl.errors import UserError
-    from viarl.rewards import load_rules
-    from viarl.rewards.columns import BatchError
-
-    rules = load_rules(args.file)
-    params = dict(rules.parse_override(o) for o in args.overrides)
-    scorer = rules.compile(params)
-    rows = _read_jsonl(args.input)
-    names = sorted(rules.inputs | {k for _, r in rows for k in r})
-    batch = {n: [r.get(n) for _, r in rows] for n in names}
-    for n in rules.inputs - {"prediction"}:  # a missing field is an error, not None
-        for lineno, r in rows:
-            if n not in r:
-                raise UserError(f"missing field `{n}` (the rules read it)",
-                                where=f"{args.input}:{lineno}", fix=f"add `{n}` to this line")
-    try:
-        out = scorer(batch)
-    except BatchError as e:
-        if e.sample is None:
-            raise
-        lineno = rows[e.sample][0]
-        raise UserError(e.message, where=f"{args.input}:{lineno}: field `{e.column}`",
-                        fix=e.fix) from None
-    keys = rules.components + ["total"]
-    for i in range(len(rows)):
-        console.out(json.dumps({k: float(out[k][i]) for k in keys}), highlight=False)
-    return 0

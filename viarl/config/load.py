@@ -6,6 +6,7 @@ them on its own line, with the key's `file:line:col` (or the override that set i
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 from typing import Any, Iterable
@@ -70,7 +71,8 @@ def _read_tree(path: Path, chain: tuple[Path, ...]) -> tuple[dict, Locations]:
         raise UserError(f"base recipe `{base}` not found (looked at {base_path})", where=where,
                         fix="base is relative to the recipe file that names it")
     base_data, base_locations = _read_tree(base_path, chain + (path.resolve(),))
-    return merge_over(base_data, data), {**base_locations, **source.locations}
+    merged = drop_stale_reward_params(base_data, merge_over(base_data, data), data)
+    return merged, {**base_locations, **source.locations}
 
 
 def _parse_override(text: str) -> tuple[tuple[str, ...], Any]:
@@ -88,18 +90,53 @@ def _parse_override(text: str) -> tuple[tuple[str, ...], Any]:
     return tuple(key.split(".")), value
 
 
+def _rewards_file(data: Any) -> str:
+    from viarl.config.rewards import Rewards
+
+    rewards = data.get("rewards") if isinstance(data, dict) else None
+    file = rewards.get("file") if isinstance(rewards, dict) else None
+    file = str(file) if file is not None else Rewards.model_fields["file"].default
+    # One file under any spelling: ./rewards/x.rules, rewards/x.rules, /abs/path/rewards/x.rules
+    return os.path.realpath(file)
+
+
+def drop_stale_reward_params(before: dict, after: dict, top: Any) -> dict:
+    """`after` without the previous rule file's `rewards.params` if `top` changed `rewards.file`.
+
+    `before` is the recipe under `top` (its base, or the recipe under the overrides) and `after`
+    the two merged. Parameters belong to one rule file: carried over to another they would be
+    reported as unknown there. Only the parameters `top` itself sets are kept.
+    """
+    rewards = after.get("rewards")
+    if _rewards_file(before) == _rewards_file(after) or not isinstance(rewards, dict):
+        return after
+    params = rewards.get("params")
+    top_rewards = top.get("rewards") if isinstance(top, dict) else None
+    kept = top_rewards.get("params") if isinstance(top_rewards, dict) else None
+    if not isinstance(params, dict):
+        return after
+    kept = kept if isinstance(kept, dict) else {}
+    return {**after, "rewards": {**rewards, "params": {k: v for k, v in params.items() if k in kept}}}
+
+
 def _apply_overrides(data: dict, overrides: Iterable[str], locations: Locations) -> dict:
+    before, top = data, {}
     for text in overrides:
         path, value = _parse_override(text)
         nested: Any = value
         for key in reversed(path):
             nested = {key: nested}
-        data = merge_over(data, nested)
+        data, top = merge_over(data, nested), merge_over(top, nested)
+        if value == {}:  # `key={}` empties the mapping (merging nothing would keep it as it was)
+            node = data
+            for key in path[:-1]:
+                node = node[key]
+            node[path[-1]] = {}
         # An override replaces the whole subtree, so keys below it now come from the override.
         for known in [k for k in locations if k[: len(path)] == path]:
             del locations[known]
         locations[path] = f"override `{text}`"
-    return data
+    return drop_stale_reward_params(before, data, top)
 
 
 def _interpolate(data: dict, path: Path) -> dict:

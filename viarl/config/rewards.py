@@ -25,21 +25,28 @@ ParamValue = Annotated[
 ]
 
 
-def _rule_file_issues(file: str, params: dict[str, Any]) -> list[Issue]:
+def _load(file: str):
+    """The checked rule file, or the issue that stops it from loading."""
     path = Path(file)
     if not path.is_file():
         what = "is a folder" if path.is_dir() else "does not exist"
-        return [Issue("file", f"reward rule file `{file}` {what}",
-                      "point rewards.file at a .rules file, e.g. rewards/viarl.rules")]
+        return Issue("file", f"reward rule file `{file}` {what}",
+                     "point rewards.file at a .rules file, e.g. rewards/viarl.rules")
+    from viarl.rewards import RuleError, load_rules
+
     try:
-        from viarl.rewards import RuleError, load_rules
-    except ImportError:  # the rule language is not installed in this checkout: existence is all we can check
-        return []
-    try:
-        program = load_rules(path)
+        return load_rules(path)
     except RuleError as e:
-        return [Issue("file", f"the rule file does not compile:\n{e.render()}",
-                      f"check it with `viarl rewards check {file}`")]
+        return Issue("file", f"the rule file does not compile:\n{e.render()}",
+                     f"check it with `viarl rewards check {file}`")
+
+
+def _rule_file_issues(file: str, params: dict[str, Any]) -> list[Issue]:
+    from viarl.rewards import RuleError
+
+    program = _load(file)
+    if isinstance(program, Issue):
+        return [program]
     known = dict(program.params)
     issues = []
     for key in params:
@@ -71,10 +78,34 @@ class Rewards(BaseModel):
     )
     params: dict[str, ParamValue] = Field(
         default_factory=dict,
-        description="Values for parameters the rule file declares (e.g. the length-bonus bounds).",
+        description="Values for parameters the rule file declares (e.g. the length-bonus bounds). "
+        "Changing `file` (in a recipe that names a base, or with an override) drops the values "
+        "set for the previous file; `rewards.params={}` clears them.",
+    )
+    ablate: list[str] = Field(
+        default_factory=list,
+        description="Components scored as 0 (an ablation study): they add nothing to the total, "
+        "their would-be values are logged as ablated/NAME in metrics.jsonl, and summary.json "
+        "records the ablation. E.g. [format] for the paper's reward without its format term.",
     )
 
     @model_validator(mode="after")
     def check_rule_file(self) -> "Rewards":
         raise_issues(_rule_file_issues(self.file, self.params))
+        return self
+
+    @model_validator(mode="after")
+    def check_ablate(self) -> "Rewards":
+        if not self.ablate:
+            return self
+        from viarl.rewards import RuleError
+
+        program = _load(self.file)  # it loads: check_rule_file ran first
+        issues = []
+        for i, name in enumerate(self.ablate):
+            try:
+                program.check_ablate([name])
+            except RuleError as e:
+                issues.append(Issue(f"ablate.{i}", e.message, e.fix))
+        raise_issues(issues)
         return self

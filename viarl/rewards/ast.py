@@ -11,14 +11,27 @@ from dataclasses import dataclass, field
 from typing import Union
 
 
+@dataclass(frozen=True, eq=False)
+class SourceFile:
+    """The text of one rule file and the path it is shown under (compared by identity)."""
+
+    path: str
+    text: str
+
+
 @dataclass(frozen=True)
 class Pos:
-    """A source span: 1-based line and column of the first character, and of one past the last."""
+    """A source span: 1-based line and column of the first character, and of one past the last.
+
+    `file` is the rule file the span is in (None for generated ASTs); with includes, one checked
+    program holds statements of several files and each error must point into the right one.
+    """
 
     line: int = 0
     col: int = 0
     end_line: int = 0
     end_col: int = 0
+    file: SourceFile | None = field(default=None, compare=False)
 
 
 NOPOS = Pos()
@@ -98,7 +111,16 @@ class IfElse:
     pos: Pos = _pos()
 
 
-Expr = Union[Number, String, Bool, Regex, Name, Call, Unary, Binary, IfElse]
+@dataclass(frozen=True)
+class Index:
+    """`target[index]`: one item of a list (0 when out of range)."""
+
+    target: "Expr"
+    index: "Expr"
+    pos: Pos = _pos()
+
+
+Expr = Union[Number, String, Bool, Regex, Name, Call, Unary, Binary, IfElse, Index]
 
 ARITH_OPS = ("+", "-", "*", "/")
 COMPARE_OPS = ("==", "!=", "<", "<=", ">", ">=")
@@ -106,6 +128,14 @@ LOGIC_OPS = ("and", "or")
 
 
 # ---- statements ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Include:
+    """`include "FILE"` — the statements of FILE (relative to this file), see includes.py."""
+
+    path: str
+    pos: Pos = _pos()
 
 
 @dataclass(frozen=True)
@@ -176,13 +206,19 @@ class Total:
     pos: Pos = _pos()
 
 
-Stmt = Union[Param, Input, Capture, Let, Component, Needs, Total]
+Stmt = Union[Include, Param, Input, Capture, Let, Component, Needs, Total]
 
 
 @dataclass(frozen=True)
 class Program:
-    """A parsed rule file: its statements in file order, and where it came from."""
+    """A parsed rule file: its statements in file order, and where it came from.
+
+    After include flattening (includes.py), `stmts` holds every file's statements and
+    `redefined` maps each name an including file redefined (a param, or "total") to the
+    position of the statement it replaced.
+    """
 
     stmts: tuple[Stmt, ...]
     source: str = field(default="", compare=False, repr=False)
     path: str = field(default="<rules>", compare=False, repr=False)
+    redefined: tuple[tuple[str, Pos], ...] = field(default=(), compare=False, repr=False)

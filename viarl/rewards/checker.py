@@ -15,7 +15,8 @@ from viarl.rewards import ast
 from viarl.rewards.builtins import (
     BUILTIN_INPUTS, BUILTINS, KEYWORDS, LAZY_INPUTS, TYPES, assignable,
 )
-from viarl.rewards.errors import RuleError, error_at
+from viarl.rewards.errors import RuleError, error_at, where_of
+from viarl.rewards.includes import Reader, flatten, read_rule_text
 
 Def = ast.Capture | ast.Let | ast.Component
 
@@ -51,6 +52,8 @@ def names_in(expr: ast.Expr | None) -> list[ast.Name]:
         return names_in(expr.left) + names_in(expr.right)
     if isinstance(expr, ast.IfElse):
         return names_in(expr.cond) + names_in(expr.then) + names_in(expr.orelse)
+    if isinstance(expr, ast.Index):
+        return names_in(expr.target) + names_in(expr.index)
     return []
 
 
@@ -90,7 +93,8 @@ class _Checker:
             if isinstance(s, ast.Total):
                 if self.total is not None:
                     raise self.fail(s.pos, "`total` is defined twice",
-                                    f"keep one (the first is on line {self.total.pos.line})")
+                                    "keep one (the first is at "
+                                    f"{where_of(self.total.pos, self.p.path)})")
                 self.total = s
                 continue
             if isinstance(s, ast.Needs):
@@ -129,7 +133,8 @@ class _Checker:
                                 "pick another name")
         if s.name in seen:
             raise self.fail(s.pos, f"duplicate name `{s.name}`",
-                            f"it is already defined on line {seen[s.name].line}; rename one")
+                            f"it is already defined at {where_of(seen[s.name], self.p.path)}; "
+                            "rename one")
         seen[s.name] = s.pos
 
     def declare_param(self, s: ast.Param) -> None:
@@ -144,8 +149,11 @@ class _Checker:
 
     def declare_needs(self, s: ast.Needs) -> None:
         if s.name not in LAZY_INPUTS:
+            provider = [k for k, names in LAZY_INPUTS.items() if s.name in names]
+            fix = (f"write `needs {provider[0]}`: it provides `{s.name}` too" if provider
+                   else "remove this line")
             raise self.fail(s.pos, f"`needs {s.name}`: only {', '.join(LAZY_INPUTS)} "
-                            "is computed on demand", "remove this line")
+                            "is computed on demand", fix)
         if s.name in self.needs:
             raise self.fail(s.pos, f"`needs {s.name}` is declared twice", "keep one")
         self.needs[s.name] = s.when
@@ -231,22 +239,23 @@ class _Checker:
     # ---- pass 4: lazily computed inputs
     def check_needs(self) -> None:
         reads = self.reads()
-        for lazy in LAZY_INPUTS:
-            users = [n for n in self.all_names() if n.name == lazy]
-            when = self.needs.get(lazy, False)
-            if users and lazy not in self.needs:
-                raise self.fail(users[0].pos, f"`{lazy}` is used but not declared with `needs`",
-                                f"add `needs {lazy} when CONDITION` (or `needs {lazy}`) so the "
-                                "answer model is asked only where it matters")
-            if lazy in self.needs and not users:
-                raise self.fail(ast.Pos(1, 1, 1, 2), f"`needs {lazy}` is declared but no rule "
-                                f"reads `{lazy}`", "remove the `needs` line")
-            if when:
-                for n in names_in(when):
-                    if n.name == lazy or lazy in reads.get(n.name, ()):
-                        raise self.fail(n.pos, f"the condition of `needs {lazy}` depends on "
-                                        f"`{lazy}` itself", f"decide from values computed without "
-                                        f"`{lazy}` (e.g. index validity)")
+        for need, provided in LAZY_INPUTS.items():
+            users = [n for n in self.all_names() if n.name in provided]
+            when = self.needs.get(need, False)
+            if users and need not in self.needs:
+                raise self.fail(users[0].pos, f"`{users[0].name}` is used but not declared with "
+                                "`needs`", f"add `needs {need} when CONDITION` (or `needs {need}`) "
+                                "so the answer model is asked only where it matters")
+            if need in self.needs and not users:
+                raise self.fail(ast.Pos(1, 1, 1, 2), f"`needs {need}` is declared but no rule "
+                                f"reads {' or '.join(f'`{n}`' for n in provided)}",
+                                "remove the `needs` line")
+            for n in (names_in(when) if when else []):
+                lazy = next((p for p in provided if n.name == p or p in reads.get(n.name, ())), None)
+                if lazy is not None:
+                    raise self.fail(n.pos, f"the condition of `needs {need}` depends on "
+                                    f"`{lazy}` itself", f"decide from values computed without "
+                                    f"`{lazy}` (e.g. index validity)")
 
     def all_names(self) -> list[ast.Name]:
         return [n for s in self.p.stmts for e in def_exprs(s) for n in names_in(e)]
@@ -270,8 +279,9 @@ class _Checker:
         return out
 
 
-def check(program: ast.Program) -> Checked:
-    """Check `program`; the first problem (in file order per pass) raises a RuleError."""
+def check(program: ast.Program, read: Reader = read_rule_text) -> Checked:
+    """Check `program` (includes read with `read`); the first problem raises a RuleError."""
+    program = flatten(program, read)
     c = _Checker(program)
     c.declare()
     order = c.resolve()

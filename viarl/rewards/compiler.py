@@ -10,20 +10,22 @@ source text), so a regex runs at most once per completion however many rules use
 from __future__ import annotations
 
 import functools
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 
 from viarl.rewards import ast
 from viarl.rewards import primitives as prim
 from viarl.rewards.checker import Checked
-from viarl.rewards.columns import BatchError, batch_size, convert_column, missing
-from viarl.rewards.fastmatch import literal_gap_matcher
+from viarl.rewards.columns import batch_size, convert_column, missing
+from viarl.rewards.lazy import lazy_column, lazy_names
+from viarl.rewards.listops import LIST_FUNCS, list_at
+from viarl.rewards.primitives import text_to_int, text_to_num
+from viarl.rewards.regexpasses import RegexPasses
 from viarl.rewards.vectorops import (
-    ARITH, COMPARE, STR_FUNCS, as_array, column, is_column, is_match, map_samples, to_array, as_ints,
+    ARITH, COMPARE, STR_FUNCS, as_array, column, is_column, map_samples, to_array, as_ints,
 )
 from viarl.rewards.printer import print_expr
-from viarl.rewards.typecheck import regex_flags
 
 Fn = Callable[["_Ctx"], Any]
 
@@ -39,14 +41,19 @@ class _Ctx:
         self.passes: list[tuple] = []  # regex passes run on this batch (for tests and stats)
 
 
-class Scorer:
+class Scorer(RegexPasses):
     """A compiled rule program with bound parameters; call it on a batch."""
 
-    def __init__(self, checked: Checked, params: Mapping[str, Any]):
+    def __init__(self, checked: Checked, params: Mapping[str, Any], ablate: Sequence[str] = ()):
         self.checked = checked
         self.params = dict(params)
+        self.ablate = tuple(ablate)
         self._memo: dict[str, Fn] = {}
         self._defs = {name: self._compile_def(d) for name, d in checked.defs.items()}
+        # An ablated component reads as 0 everywhere; its real value is only reported.
+        self._would_be = {name: self._defs[name] for name in self.ablate}
+        self._defs.update({name: (lambda ctx: 0.0) for name in self.ablate})
+        self._lazy = lazy_names(checked.needs, checked.inputs_used)
         self._needs = {k: (self.expr(w) if w is not None else None)
                        for k, w in checked.needs.items()}
         self._total = self.expr(checked.total) if checked.total is not None else None
@@ -56,8 +63,11 @@ class Scorer:
     def __call__(self, batch: Mapping[str, Any]) -> dict[str, np.ndarray]:
         """Score a batch: every component and "total", each float64 of shape [B]."""
         ctx = _Ctx(batch, batch_size(batch))
-        for lazy in self._needs:
-            ctx.cache[("input", lazy)] = self._lazy_column(ctx, lazy)
+        for need, names in self._lazy.items():
+            mask = self._need_mask(ctx, need).tolist() if names else []
+            for name in names:
+                ctx.cache[("input", name)] = lazy_column(name, self.checked.inputs[name],
+                                                         batch.get(name), mask)
         out = {name: self._number(self.def_value(ctx, name), ctx.B)
                for name in self.checked.components}
         if self._total is not None:
@@ -70,6 +80,8 @@ class Scorer:
                 total = total + np.asarray(w, np.float64) * out[name]
             total = self._number(total, ctx.B)
         out["total"] = total
+        for name in self.ablate:
+            out[f"ablated/{name}"] = self._number(self._would_be[name](ctx), ctx.B)
         self.last_regex_passes = ctx.passes
         return out
 
@@ -85,23 +97,6 @@ class Scorer:
         cond = self._needs[lazy]
         mask = True if cond is None else cond(ctx)
         return np.broadcast_to(np.asarray(mask, dtype=bool), (ctx.B,)).copy()
-
-    def _lazy_column(self, ctx: _Ctx, lazy: str) -> list[str]:
-        """The lazy input where needed, "" elsewhere (so rules cannot read it where not asked)."""
-        mask = self._need_mask(ctx, lazy)
-        raw = ctx.batch.get(lazy)
-        if raw is None:
-            if mask.any():
-                raise missing(lazy)
-            return [""] * ctx.B
-        values = convert_column(lazy, "str", raw, allow_none=True)
-        out = []
-        for i, (need, v) in enumerate(zip(mask.tolist(), values)):
-            if need and v is None:
-                raise BatchError(f"`{lazy}` is needed here but missing", sample=i, column=lazy,
-                                 fix=f"compute `{lazy}` wherever prediction_needed() is true")
-            out.append(v if need else "")
-        return out
 
     # ---- values
     @staticmethod
@@ -122,55 +117,12 @@ class Scorer:
             return lambda ctx: np.asarray(value(ctx), dtype=np.float64)
         return value
 
-    def _capture(self, d: ast.Capture) -> Fn:
-        matches = self._regex_pass("search", d.regex, d.source)
-        group = d.group or 0
-        default = self.expr(d.default) if d.default is not None else (lambda ctx: "")
-
-        def run(ctx: _Ctx) -> Any:
-            ms = matches(ctx)
-            if not is_column(ms):
-                got = ms.group(group) if ms is not None else None
-                return default(ctx) if got is None else got
-            dflt = column(default(ctx), ctx.B)
-            out = [m.group(group) if m is not None else None for m in ms]
-            return [x if x is not None else y for x, y in zip(out, dflt)]
-
-        return run
-
-    def _regex_pass(self, op: str, regex: ast.Regex, source: ast.Expr) -> Fn:
-        """Match objects (or counts) of one regex over one source, computed once per batch."""
-        pattern = self.checked.regexes[(regex.pattern, regex.flags)]
-        key = ("regex", op, regex.pattern, regex_flags(regex.flags), print_expr(source))
-        src = self.expr(source)
-        method = {"search": pattern.search,
-                  # "?" passes keep only whether it matched (no match objects to keep alive),
-                  # through str.find when the pattern is literals and gaps (see fastmatch.py)
-                  "search?": literal_gap_matcher(pattern.pattern, pattern.flags, "search")
-                  or (lambda s: pattern.search(s) is not None),
-                  "fullmatch?": literal_gap_matcher(pattern.pattern, pattern.flags, "fullmatch")
-                  or (lambda s: pattern.fullmatch(s) is not None),
-                  "count": lambda s: sum(1 for _ in pattern.finditer(s))}[op]
-
-        def run(ctx: _Ctx) -> Any:
-            if key not in ctx.cache:
-                ctx.cache[key] = map_samples(method, src(ctx), B=ctx.B)
-                ctx.passes.append(key)
-            return ctx.cache[key]
-
-        return run
-
-    def _captured(self, regex: ast.Regex, source: ast.Expr) -> bool:
-        """Whether some capture runs this regex on this source (so its matches are kept)."""
-        return any(isinstance(d, ast.Capture) and d.regex == regex and d.source == source
-                   for d in self.checked.defs.values())
-
     def expr(self, e: ast.Expr) -> Fn:
         """The closure computing `e`; one per distinct printed expression."""
         key = print_expr(e)
         if key not in self._memo:
             fn = self._build(e)
-            if isinstance(e, (ast.Call, ast.Binary, ast.Unary, ast.IfElse)):
+            if isinstance(e, (ast.Call, ast.Binary, ast.Unary, ast.IfElse, ast.Index)):
                 inner, ck = fn, ("expr", key)
 
                 def fn(ctx: _Ctx, inner=inner, ck=ck) -> Any:  # noqa: E731 - memo per batch
@@ -195,6 +147,9 @@ class Scorer:
             return self._binary(e)
         if isinstance(e, ast.IfElse):
             return self._if(e)
+        if isinstance(e, ast.Index):
+            xs, i = self.expr(e.target), self.expr(e.index)
+            return lambda ctx: to_array(map_samples(list_at, xs(ctx), i(ctx), B=ctx.B), np.float64)
         return self._call(e)
 
     def _name(self, name: str) -> Fn:
@@ -259,17 +214,20 @@ class Scorer:
 
     def _call(self, e: ast.Call) -> Fn:
         if e.func in ("search", "fullmatch", "count"):
-            op = e.func
-            if op == "search" and self._captured(e.args[1], e.args[0]):
-                run = self._regex_pass("search", e.args[1], e.args[0])  # share the capture's pass
-                return lambda ctx: to_array(map_samples(is_match, run(ctx), B=ctx.B), bool)
-            run = self._regex_pass(op if op == "count" else op + "?", e.args[1], e.args[0])
-            return lambda ctx: to_array(run(ctx), np.float64 if op == "count" else bool)
+            return self._regex_call(e.func, e.args[1], e.args[0])
         args = [self.expr(a) for a in e.args]
         if e.func == "valid_indices":  # select and candidates as ints: int/float compares are slower
             text, sel, cand = args
             return lambda ctx: to_array(map_samples(prim.indices_valid, text(ctx), as_ints(sel(ctx)),
                                                   as_ints(cand(ctx)), B=ctx.B), bool)
+        if e.func in LIST_FUNCS and len(args) == 1:  # min and max of one argument take a list
+            f, xs = LIST_FUNCS[e.func], args[0]
+            if e.func in ("sorted", "gaps"):  # lists stay Python lists of tuples
+                return lambda ctx: map_samples(f, xs(ctx), B=ctx.B)
+            return lambda ctx: to_array(map_samples(f, xs(ctx), B=ctx.B), np.float64)
+        if e.func == "int" or (e.func == "num" and len(args) == 2):
+            f, (text, default) = (text_to_int if e.func == "int" else text_to_num), args
+            return lambda ctx: to_array(map_samples(f, text(ctx), default(ctx), B=ctx.B), np.float64)
         if e.func in STR_FUNCS:
             f, dtype = STR_FUNCS[e.func]
             if dtype is None:

@@ -57,6 +57,17 @@ def snippet_at(source: str, pos: Pos) -> str | None:
 def error_at(
     path: str, source: str, pos: Pos, message: str, fix: str | None = None
 ) -> RuleError:
-    """A RuleError located at `pos` in `source` (a file read from `path`)."""
+    """A RuleError located at `pos` in `source` (a file read from `path`).
+
+    A position that knows its own file (`pos.file`, set by the parser) wins over `path` and
+    `source`: with includes, the statement may come from another file.
+    """
+    if pos.file is not None:
+        path, source = pos.file.path, pos.file.text
     where = f"{path}:{pos.line}:{pos.col}" if pos.line else path
     return RuleError(message, where=where, fix=fix, snippet=snippet_at(source, pos))
+
+
+def where_of(pos: Pos, path: str = "<rules>") -> str:
+    """`file:line:col` of a position (for messages that mention a second location)."""
+    return f"{pos.file.path if pos.file is not None else path}:{pos.line}:{pos.col}"

@@ -7,21 +7,25 @@ AST. Tests use it as the specification the vectorised compiler must agree with.
 from __future__ import annotations
 
 import re
-from typing import Any, Mapping
+from typing import Any, Mapping, Sequence
 
 import numpy as np
 
 from viarl.rewards import ast
 from viarl.rewards import primitives as prim
 from viarl.rewards.checker import Checked
-from viarl.rewards.columns import BatchError, batch_size, convert_column, missing
+from viarl.rewards.columns import batch_size, convert_column, missing
+from viarl.rewards.lazy import lazy_column, lazy_names
+from viarl.rewards.listops import LIST_FUNCS, list_at
+from viarl.rewards.primitives import text_to_int, text_to_num
 
 
 class Interpreter:
     """Evaluates a checked program on one sample at a time."""
 
-    def __init__(self, checked: Checked, params: Mapping[str, Any]):
+    def __init__(self, checked: Checked, params: Mapping[str, Any], ablate: Sequence[str] = ()):
         self.checked = checked
+        self.ablate = tuple(ablate)
         self.params = {k: (float(v) if isinstance(v, int) and not isinstance(v, bool) else v)
                        for k, v in params.items()}
 
@@ -29,7 +33,7 @@ class Interpreter:
         """Every component and "total" for each sample, as float64 arrays [B]."""
         B = batch_size(batch)
         rows = [self.score_sample(self._row(batch, i), i) for i in range(B)]
-        names = self.checked.components + ["total"]
+        names = self.checked.components + ["total"] + [f"ablated/{c}" for c in self.ablate]
         return {n: np.array([r[n] for r in rows], dtype=np.float64).reshape(B) for n in names}
 
     def needed(self, batch: Mapping[str, Any]) -> np.ndarray:
@@ -41,29 +45,21 @@ class Interpreter:
     def _row(self, batch: Mapping[str, Any], i: int) -> dict[str, Any]:
         return {k: (v[i] if not isinstance(v, np.ndarray) else v[i].item()) for k, v in batch.items()}
 
-    def _needs(self, row: dict[str, Any]) -> bool:
-        if "prediction" not in self.checked.needs:
+    def _needs(self, row: dict[str, Any], need: str = "prediction") -> bool:
+        if need not in self.checked.needs:
             return False
-        cond = self.checked.needs["prediction"]
+        cond = self.checked.needs[need]
         return True if cond is None else bool(self.eval(cond, {}, row))
 
     def score_sample(self, row: dict[str, Any], index: int = 0) -> dict[str, float]:
         """Score one sample given as a dict of raw values."""
         env: dict[str, Any] = {}
-        if "prediction" in self.checked.needs:
-            if self._needs(row):
-                value = row.get("prediction")
-                if value is None:
-                    if "prediction" not in row:
-                        raise missing("prediction")
-                    raise BatchError("`prediction` is needed here but missing", sample=index,
-                                     column="prediction")
-                if not isinstance(value, str):
-                    raise BatchError(f"`prediction` must be a string, got {value!r}",
-                                     sample=index, column="prediction")
-            else:
-                value = ""
-            env["prediction"] = value
+        for need, names in lazy_names(self.checked.needs, self.checked.inputs_used).items():
+            needed = [self._needs(row, need)]
+            for name in names:
+                raw = [row[name]] if name in row else None
+                value = lazy_column(name, self.checked.inputs[name], raw, needed, offset=index)[0]
+                env[name] = value if isinstance(value, str) else float(value)
         out = {c: float(self.eval(ast.Name(c), env, row)) for c in self.checked.components}
         if self.checked.total is not None:
             total = float(self.eval(self.checked.total, env, row))
@@ -73,6 +69,8 @@ class Interpreter:
                 w = self.checked.defs[c].weight
                 total += (float(self.eval(w, env, row)) if w is not None else 1.0) * out[c]
         out["total"] = total
+        for c in self.ablate:  # the value the ablated component would have had
+            out[f"ablated/{c}"] = float(self.eval(self.checked.defs[c].value, env, row))
         return out
 
     def _input(self, name: str, env: dict[str, Any], row: dict[str, Any]) -> Any:
@@ -103,6 +101,8 @@ class Interpreter:
             if self.eval(e.cond, env, row):
                 return self.eval(e.then, env, row)
             return self.eval(e.orelse, env, row)
+        if isinstance(e, ast.Index):
+            return float(list_at(self.eval(e.target, env, row), self.eval(e.index, env, row)))
         assert isinstance(e, ast.Call)
         return self._call(e, env, row)
 
@@ -119,6 +119,8 @@ class Interpreter:
                 return got
             return self.eval(d.default, env, row) if d.default is not None else ""
         if isinstance(d, ast.Component):
+            if name in self.ablate:
+                return 0.0  # an ablated component reads as 0 everywhere
             v = self.eval(d.value, env, row)
             return float(v)  # true → 1.0, false → 0.0
         return self.eval(d.value, env, row)
@@ -134,6 +136,11 @@ class Interpreter:
                 return float(len(pattern.findall(text)))
             return (pattern.search if f == "search" else pattern.fullmatch)(text) is not None
         a = [self.eval(x, env, row) for x in e.args]
+        if f in LIST_FUNCS and len(a) == 1:  # min and max of one argument take a list
+            out = LIST_FUNCS[f](a[0])
+            return out if isinstance(out, tuple) else float(out)
+        if f == "int" or (f == "num" and len(a) == 2):
+            return (text_to_int if f == "int" else text_to_num)(a[0], a[1])
         if f == "strip":
             return a[0].strip()
         if f == "lower":

@@ -23,18 +23,8 @@ def grammar() -> Lark:
     return Lark(text, parser="lalr", propagate_positions=True, maybe_placeholders=True)
 
 
-def _tok_pos(tok: Token) -> ast.Pos:
-    return ast.Pos(tok.line, tok.column, tok.end_line, tok.end_column)
-
-
-def _meta_pos(meta) -> ast.Pos:
-    if getattr(meta, "empty", True):
-        return ast.NOPOS
-    return ast.Pos(meta.line, meta.column, meta.end_line, meta.end_column)
-
-
 def _span(first: ast.Pos, last: ast.Pos) -> ast.Pos:
-    return ast.Pos(first.line, first.col, last.end_line, last.end_col)
+    return ast.Pos(first.line, first.col, last.end_line, last.end_col, first.file)
 
 
 def _number(text: str) -> int | float:
@@ -48,34 +38,46 @@ class _ToAst(Transformer):
     def __init__(self, path: str, source: str):
         super().__init__()
         self.path, self.source = path, source
+        self.file = ast.SourceFile(path, source)
+
+    def _tok_pos(self, tok: Token) -> ast.Pos:
+        return ast.Pos(tok.line, tok.column, tok.end_line, tok.end_column, self.file)
+
+    def _meta_pos(self, meta) -> ast.Pos:
+        if getattr(meta, "empty", True):
+            return ast.NOPOS
+        return ast.Pos(meta.line, meta.column, meta.end_line, meta.end_column, self.file)
 
     # -- statements
     def program(self, meta, stmts):
         return ast.Program(tuple(stmts), source=self.source, path=self.path)
 
+    def include(self, meta, c):
+        return ast.Include(self._string(c[0]), pos=self._tok_pos(c[0]))
+
     def param(self, meta, c):
         name, typ, (value, vpos) = c
-        return ast.Param(str(name), str(typ), value, pos=_tok_pos(name), default_pos=vpos)
+        return ast.Param(str(name), str(typ), value, pos=self._tok_pos(name), default_pos=vpos)
 
     def input_decl(self, meta, c):
-        return ast.Input(str(c[0]), str(c[1]), pos=_tok_pos(c[0]))
+        return ast.Input(str(c[0]), str(c[1]), pos=self._tok_pos(c[0]))
 
     def capture(self, meta, c):
         name, source, regex, group, default = c
         regex = self.regex(None, [regex])
-        return ast.Capture(str(name), source, regex, group, default, pos=_tok_pos(name))
+        return ast.Capture(str(name), source, regex, group, default, pos=self._tok_pos(name))
 
     def let(self, meta, c):
-        return ast.Let(str(c[0]), c[1], pos=_tok_pos(c[0]))
+        return ast.Let(str(c[0]), c[1], pos=self._tok_pos(c[0]))
 
     def component(self, meta, c):
-        return ast.Component(str(c[0]), c[1], c[2], pos=_tok_pos(c[0]))
+        return ast.Component(str(c[0]), c[1], c[2], pos=self._tok_pos(c[0]))
 
     def needs(self, meta, c):
-        return ast.Needs(str(c[0]), c[1], pos=_tok_pos(c[0]))
+        return ast.Needs(str(c[0]), c[1], pos=self._tok_pos(c[0]))
 
     def total(self, meta, c):
-        return ast.Total(c[0], pos=_meta_pos(meta))
+        return ast.Total(c[0], pos=self._meta_pos(meta))
 
     def group_index(self, meta, c):
         return int(c[0])
@@ -94,56 +96,59 @@ class _ToAst(Transformer):
 
     # -- literals of `param` (value, position)
     def lit_number(self, meta, c):
-        return _number(str(c[0])), _tok_pos(c[0])
+        return _number(str(c[0])), self._tok_pos(c[0])
 
     def lit_string(self, meta, c):
-        return self._string(c[0]), _tok_pos(c[0])
+        return self._string(c[0]), self._tok_pos(c[0])
 
     def lit_true(self, meta, c):
-        return True, _meta_pos(meta)
+        return True, self._meta_pos(meta)
 
     def lit_false(self, meta, c):
-        return False, _meta_pos(meta)
+        return False, self._meta_pos(meta)
 
     # -- expressions
     def number(self, meta, c):
-        return ast.Number(_number(str(c[0])), pos=_tok_pos(c[0]))
+        return ast.Number(_number(str(c[0])), pos=self._tok_pos(c[0]))
 
     def string(self, meta, c):
-        return ast.String(self._string(c[0]), pos=_tok_pos(c[0]))
+        return ast.String(self._string(c[0]), pos=self._tok_pos(c[0]))
 
     def _string(self, tok: Token) -> str:
         try:
             return json.loads(str(tok))
         except json.JSONDecodeError:
             raise error_at(
-                self.path, self.source, _tok_pos(tok), "bad escape in string",
+                self.path, self.source, self._tok_pos(tok), "bad escape in string",
                 fix=r'strings use JSON escapes: \" \\ \n \t \uXXXX',
             ) from None
 
     def regex(self, meta, c):
         text = str(c[0])
         end = text.rindex('"')
-        return ast.Regex(text[3:end], text[end + 1 :], pos=_tok_pos(c[0]))
+        return ast.Regex(text[3:end], text[end + 1 :], pos=self._tok_pos(c[0]))
 
     def true(self, meta, c):
-        return ast.Bool(True, pos=_meta_pos(meta))
+        return ast.Bool(True, pos=self._meta_pos(meta))
 
     def false(self, meta, c):
-        return ast.Bool(False, pos=_meta_pos(meta))
+        return ast.Bool(False, pos=self._meta_pos(meta))
 
     def name(self, meta, c):
-        return ast.Name(str(c[0]), pos=_tok_pos(c[0]))
+        return ast.Name(str(c[0]), pos=self._tok_pos(c[0]))
 
     def call(self, meta, c):
         args = tuple(a for a in c[1:] if a is not None)
-        return ast.Call(str(c[0]), args, pos=_meta_pos(meta))
+        return ast.Call(str(c[0]), args, pos=self._meta_pos(meta))
+
+    def index(self, meta, c):
+        return ast.Index(c[0], c[1], pos=self._meta_pos(meta))
 
     def neg(self, meta, c):
-        return ast.Unary("-", c[0], pos=_meta_pos(meta))
+        return ast.Unary("-", c[0], pos=self._meta_pos(meta))
 
     def not_op(self, meta, c):
-        return ast.Unary("not", c[0], pos=_meta_pos(meta))
+        return ast.Unary("not", c[0], pos=self._meta_pos(meta))
 
     def binop(self, meta, c):
         return ast.Binary(str(c[1]), c[0], c[2], pos=_span(c[0].pos, c[2].pos))
@@ -157,7 +162,7 @@ class _ToAst(Transformer):
         return ast.Binary("and", c[0], c[1], pos=_span(c[0].pos, c[1].pos))
 
     def if_expr(self, meta, c):
-        return ast.IfElse(c[0], c[1], c[2], pos=_meta_pos(meta))
+        return ast.IfElse(c[0], c[1], c[2], pos=self._meta_pos(meta))
 
 
 def parse_program(source: str, path: str = "<rules>") -> ast.Program:

@@ -8,6 +8,7 @@ one copy is the point (the paper's code had drifted copies).
 
 from __future__ import annotations
 
+import math
 import re
 
 # The first `<index>…</index>` block; `.` matches newlines so a multi-line list still counts.
@@ -92,3 +93,35 @@ def answer_matches(prediction: str | None, answer: str | None) -> bool:
     """
     p = normalize_answer(prediction)
     return p != "" and p == normalize_answer(answer)
+
+
+# Numbers written in ASCII only, as for index lists: `int("٣", 0)` must not quietly read 3.
+_INT_TEXT = re.compile(r"[+-]?[0-9]+")
+_NUM_TEXT = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+_MAX_EXACT = 2**53  # numbers are float64 in the scorer; larger whole numbers would change value
+
+
+def text_to_int(text: str, default: float) -> float:
+    """The integer `text` spells (surrounding whitespace allowed), else `default`.
+
+    Returned as a float, the scorer's number type; beyond 2**53 in size counts as unparsable.
+    """
+    body = text.strip()
+    if _INT_TEXT.fullmatch(body):
+        value = int(body)
+        if abs(value) <= _MAX_EXACT:
+            return float(value)
+    return default
+
+
+def text_to_num(text: str, default: float) -> float:
+    """The decimal number `text` spells (`1`, `-2.5`, `.5`, `1e3`), else `default`.
+
+    `inf`, `nan` and numbers that overflow to infinity count as unparsable (a reward is finite).
+    """
+    body = text.strip()
+    if _NUM_TEXT.fullmatch(body):
+        value = float(body)
+        if math.isfinite(value):
+            return value
+    return default

@@ -48,6 +48,8 @@ def print_expr(e: ast.Expr) -> str:
         return e.name
     if isinstance(e, ast.Call):
         return f"{e.func}({', '.join(print_expr(a) for a in e.args)})"
+    if isinstance(e, ast.Index):
+        return f"{_wrap(e.target, _LEVEL['atom'])}[{print_expr(e.index)}]"
     if isinstance(e, ast.Unary):
         if e.op == "not":
             return f"not {_wrap(e.operand, _LEVEL['not'])}"
@@ -65,6 +67,8 @@ def print_expr(e: ast.Expr) -> str:
 
 def print_stmt(s: ast.Stmt) -> str:
     """Canonical text of one statement (one line)."""
+    if isinstance(s, ast.Include):
+        return f"include {json.dumps(s.path, ensure_ascii=False)}"
     if isinstance(s, ast.Param):
         value = s.default
         text = ("true" if value is True else "false" if value is False

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import difflib
 import os
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Mapping, Sequence
 
 from viarl.rewards import ast
 from viarl.rewards.checker import Checked, check
@@ -65,17 +66,31 @@ class RuleProgram:
             bound[name] = check_param_value(name, self.param_types[name], value)
         return bound
 
-    def compile(self, params: Mapping[str, Any] | None = None):
-        """The vectorised scorer with `params` bound (see viarl.rewards.compiler.Scorer)."""
+    def check_ablate(self, names: Sequence[str], where: str = "ablate") -> tuple[str, ...]:
+        """`names` without repeats if each is a component of these rules, else RuleError."""
+        for name in names:
+            if name not in self.checked.components:
+                close = difflib.get_close_matches(name, self.components, n=1)
+                hint = f"did you mean `{close[0]}`? " if close else ""
+                raise RuleError(f"`{self.path}` has no component `{name}` to ablate", where=where,
+                                fix=f"{hint}its components are: {', '.join(self.components)}")
+        return tuple(dict.fromkeys(names))
+
+    def compile(self, params: Mapping[str, Any] | None = None, ablate: Sequence[str] = ()):
+        """The vectorised scorer with `params` bound (see viarl.rewards.compiler.Scorer).
+
+        Each component named in `ablate` reads as 0 everywhere (so it adds nothing to the
+        total); the scorer still reports the value it would have had as `ablated/NAME`.
+        """
         from viarl.rewards.compiler import Scorer
 
-        return Scorer(self.checked, self.bind(params))
+        return Scorer(self.checked, self.bind(params), self.check_ablate(ablate))
 
-    def interpreter(self, params: Mapping[str, Any] | None = None):
+    def interpreter(self, params: Mapping[str, Any] | None = None, ablate: Sequence[str] = ()):
         """The per-sample reference interpreter with `params` bound (for tests and benchmarks)."""
         from viarl.rewards.interpreter import Interpreter
 
-        return Interpreter(self.checked, self.bind(params))
+        return Interpreter(self.checked, self.bind(params), self.check_ablate(ablate))
 
     def parse_override(self, text: str) -> tuple[str, ParamValue]:
         """Parse a `name=value` override (CLI `--set`) using the parameter's declared type."""
@@ -130,7 +145,8 @@ def check_param_value(name: str, kind: str, value: Any) -> ParamValue:
 
 
 def parse_rules(source: str, path: str = "<rules>") -> RuleProgram:
-    """Parse and check rule text (no file needed)."""
+    """Parse and check rule text (no file needed; includes are relative to `path`'s folder,
+    the working directory for the default "<rules>")."""
     return RuleProgram(check(parse_program(source, path)))
 
 

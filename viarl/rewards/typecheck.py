@@ -66,6 +66,8 @@ class ExprTyper:
                 fix = f"use len({_show(expr)}) for its length"
             elif t == "bool" and "num" in wanted:
                 fix = f"turn it into a number with num({_show(expr)})"
+            elif wanted == "int" and t == "num":
+                fix = "use a whole number: an int literal, param or input, or len(…)"
             elif wanted == "bool" and t in NUMERIC:
                 fix = f"compare it, e.g. `{_show(expr)} > 0`"
             raise self.fail(expr.pos, f"type mismatch: {role} must be "
@@ -104,6 +106,10 @@ class ExprTyper:
             return a
         if isinstance(e, ast.Call):
             return self.call(e)
+        if isinstance(e, ast.Index):
+            self.expect(e.target, "list", "an indexed value")
+            self.expect(e.index, "int", "a list index")
+            return "int"
         raise TypeError(f"not an expression: {e!r}")  # internal bug, not user input
 
     def binary(self, e: ast.Binary) -> str:
@@ -125,18 +131,21 @@ class ExprTyper:
         return "num" if e.op == "/" else join_numeric([a, b])
 
     def call(self, e: ast.Call) -> str:
-        b = BUILTINS.get(e.func)
-        if b is None:
+        overloads = BUILTINS.get(e.func)
+        if overloads is None:
             close = difflib.get_close_matches(e.func, sorted(BUILTINS), n=1)
             fix = f"did you mean `{close[0]}`?" if close else (
                 "built-ins: " + ", ".join(sorted(BUILTINS)))
             raise self.fail(e.pos, f"unknown function `{e.func}`", fix)
-        wanted = arg_types_for(b, len(e.args))
-        if wanted is None:
-            raise self.fail(e.pos, f"`{e.func}` takes {len(b.args)}"
-                            f"{' or more' if b.variadic else ''} argument"
-                            f"{'s' if len(b.args) != 1 else ''}, got {len(e.args)}",
-                            f"call it as {b.signature()}")
+        found = arg_types_for(overloads, len(e.args))
+        if found is None:
+            shown = " or ".join(b.signature() for b in overloads)
+            counts = " or ".join(f"{len(b.args)}{' or more' if b.variadic else ''}"
+                                 for b in sorted(overloads, key=lambda o: len(o.args)))
+            plural = "s" if len(overloads) > 1 or len(overloads[0].args) != 1 else ""
+            raise self.fail(e.pos, f"`{e.func}` takes {counts} argument{plural}, "
+                            f"got {len(e.args)}", f"call it as {shown}")
+        b, wanted = found
         types = []
         for i, (arg, w) in enumerate(zip(e.args, wanted)):
             if w == "regex":
@@ -146,5 +155,11 @@ class ExprTyper:
                 self.compile_regex(arg)
                 types.append("regex")
                 continue
+            if len(overloads) > 1 and not accepts(w, self.type_of(arg)):
+                # The argument count picked the overload; say which others exist.
+                raise self.fail(arg.pos, f"type mismatch: argument {i + 1} of `{e.func}` must be "
+                                f"{w.replace('|', ' or ')}, but `{_show(arg)}` is "
+                                f"{self.type_of(arg)}", "call it as " + " or ".join(
+                                    o.signature() for o in overloads))
             types.append(self.expect(arg, w, f"argument {i + 1} of `{e.func}`"))
         return b.result(types)

@@ -44,6 +44,13 @@ class Answerer:
 
     def answer(self, requests: Sequence[AnswerRequest]) -> list[str]:
         """Raw decoded answers, one per request, in order."""
+        return [text for text, _ in self.answer_with_tokens(requests)]
+
+    def answer_with_tokens(self, requests: Sequence[AnswerRequest]) -> list[tuple[str, int]]:
+        """(raw decoded answer, number of tokens generated for it), one per request, in order.
+
+        The count is the rule language's `answer_tokens`: generated tokens, padding excluded.
+        """
         todo: dict[Hashable, AnswerRequest] = {}
         for r in requests:
             if r.key in self._memo or r.key in todo:
@@ -53,13 +60,13 @@ class Answerer:
         pending = list(todo.values())
         for start in range(0, len(pending), self.batch_size):
             chunk = pending[start : start + self.batch_size]
-            for r, text in zip(chunk, self._generate(chunk)):
-                self._memo[r.key] = text
+            for r, answer in zip(chunk, self._generate(chunk)):
+                self._memo[r.key] = answer
             self.calls += len(chunk)
         return [self._memo[r.key] for r in requests]
 
     @torch.no_grad()
-    def _generate(self, chunk: Sequence[AnswerRequest]) -> list[str]:
+    def _generate(self, chunk: Sequence[AnswerRequest]) -> list[tuple[str, int]]:
         texts = [render(self.processor, answer_messages(r.question, r.options, len(r.images))) for r in chunk]
         inputs = encode(self.processor, texts, [list(r.images) for r in chunk], padding_side="left")
         inputs = inputs.to(self.model.device)
@@ -73,4 +80,7 @@ class Answerer:
         finally:
             self.model.train(was_training)
         new = out[:, inputs["input_ids"].shape[1]:]  # [B, new_tokens]
-        return self.processor.batch_decode(new, skip_special_tokens=True)
+        # Rows that stopped early are padded on the right; with pad == eos the stop token is
+        # not counted either, which is the length of the answer itself.
+        counts = (new != self.processor.tokenizer.pad_token_id).sum(1).tolist()
+        return list(zip(self.processor.batch_decode(new, skip_special_tokens=True), counts))

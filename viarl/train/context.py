@@ -18,7 +18,8 @@ from viarl.train.answerer import Answerer
 from viarl.train.pretrain import check_pretrained, pretrain_selector, pretrain_settings
 from viarl.train.metrics import MetricsLog
 
-STANDARD_INPUTS = {"completion", "completion_tokens", "prediction", "answer", "candidates", "select"}
+STANDARD_INPUTS = {"completion", "completion_tokens", "prediction", "answer", "candidates", "select",
+                   "answer_tokens"}
 
 
 @dataclass
@@ -127,7 +128,7 @@ class RunContext:
                 model.gradient_checkpointing_enable()
             bundles[role] = ModelBundle(model, proc)
         program = load_rules(recipe.rewards.file)
-        scorer = program.compile(dict(recipe.rewards.params))
+        scorer = program.compile(dict(recipe.rewards.params), ablate=recipe.rewards.ablate)
         train = load_split(recipe, recipe.data.train) if recipe.data.train else []
         evals = load_split(recipe, recipe.data.eval) if recipe.data.eval else []
         gen = torch.Generator().manual_seed(recipe.seed + 1000 * acc.process_index)

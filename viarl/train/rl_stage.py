@@ -75,6 +75,7 @@ class RLStage(TrainingStage):
             "candidates": np.array(counts, dtype=np.int64),
             "select": np.array([min(fr.select, c) for c in counts], dtype=np.int64),
             "prediction": [""] * len(rep),
+            "answer_tokens": np.zeros(len(rep), dtype=np.int64),  # the answer model's length
         }
         for name in ctx.extra_inputs:
             batch[name] = [s.meta.get(name) for s in rep]
@@ -90,10 +91,12 @@ class RLStage(TrainingStage):
                 requests.append(AnswerRequest((s.id, tuple(chosen)), [c.answer[j] for j in chosen],
                                               s.question, s.options))
                 where.append(i)
-            for i, pred in zip(where, ctx.answerer.answer(requests)):
-                batch["prediction"][i] = pred
+            for i, (pred, ntok) in zip(where, ctx.answerer.answer_with_tokens(requests)):
+                batch["prediction"][i], batch["answer_tokens"][i] = pred, ntok
         scores = ctx.scorer(batch)
-        stats = {f"reward/{name}": float(np.mean(v)) for name, v in scores.items()}
+        # ablated/NAME (what an ablated component would have scored) keeps its own prefix
+        stats = {(name if name.startswith("ablated/") else f"reward/{name}"): float(np.mean(v))
+                 for name, v in scores.items()}
         stats["answer_calls"] = ctx.answerer.calls - calls_before
         stats["answer_calls_saved"] = ctx.answerer.saved - saved_before
         ntok = float(sum(m.sum() for m in masks))

@@ -34,6 +34,10 @@ def summary_dict(ctx, wall_s: float) -> dict:
         "cycles": rows,
         "eval_data": {"format": r.data.eval.format, "path": str(r.data.eval.path)} if r.data.eval else None,
         "frames": {"candidates": r.frames.candidates, "select": r.frames.select},
+        # the reward the selector was trained on, ablation included (an ablation study's runs
+        # differ only here)
+        "rewards": {"file": r.rewards.file, "params": dict(r.rewards.params),
+                    "ablate": list(r.rewards.ablate)},
         "stages_done": list(ctx.state["done"]),
         "models": dict(ctx.state["models"]),
         "wall_s": round(wall_s, 1),
