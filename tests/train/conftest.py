@@ -34,12 +34,14 @@ def tiny_overrides(tmp: Path, sel, ans, clip, train, test, **extra) -> list[str]
     o = {
         "output_dir": tmp / "run", "frames.cache_dir": tmp / "cache", "run.threads": 1,
         "models.selector.path": sel, "models.answer.path": ans, "models.clip.model": clip,
-        "models.selector.tiny_seed": "null", "models.answer.tiny_seed": "null", "models.clip.tiny_seed": "null",
+        "models.selector.tiny_seed": "null", "models.selector.pretrain": "null", "models.answer.tiny_seed": "null", "models.clip.tiny_seed": "null",
         "data.train.path": train, "data.eval.path": test, "data.synthetic": "null",
         "warmup.steps": 3, "warmup.batch_size": 2, "sft.steps": 2, "sft.batch_size": 2,
         "answer_warmup.steps": 2, "answer_warmup.batch_size": 2,
         "rl.steps": 3, "rl.prompts_per_step": 2, "rl.samples_per_prompt": 2, "rl.minibatch_size": 4,
         "models.selector.max_new_tokens": 12, "evaluation.limit": 2, "run.save_every": 2,
+        # The session's selector is random, not grounding-pretrained: it needs the format warm-up.
+        "stages.before": "[warmup,answer_warmup]",
         "stages.cycles": 2, "rewards.file": ROOT / "rewards" / "viarl.rules",
     }
     o.update(extra)

@@ -20,7 +20,7 @@ RECIPE = Path(__file__).resolve().parents[2] / "recipes" / "needle.yaml"
 
 
 def test_plan_orders_stages_and_cycles():
-    r = load_recipe(RECIPE, ["stages.cycles=3"])
+    r = load_recipe(RECIPE, ["stages.cycles=3", "stages.before=[warmup,answer_warmup]"])
     ids = [p.id for p in plan(r)]
     assert ids == ["pre0-warmup", "pre1-answer_warmup", "c0-eval", "c1-rl", "c1-sft", "c1-eval",
                    "c2-rl", "c2-sft", "c2-eval", "c3-rl", "c3-sft", "c3-eval"]
@@ -54,6 +54,14 @@ def test_two_cycles_leave_a_complete_run_folder(overrides, tmp_path, capsys):
     summary = json.loads((run / "summary.json").read_text())
     assert set(summary["final"]) == {"trained", "uniform", "clip"} and summary["final_cycle"] == 2
     assert all(0.0 <= v["hit_rate"] <= 1.0 for v in summary["final"].values())
+    # The content metrics and the pre-RL row the issue asks every evaluation to carry.
+    for v in summary["final"].values():
+        lo, hi = v["hit_ci95"]
+        assert lo <= v["hit_rate"] <= hi and 1 <= v["distinct_picks"] <= v["n"]
+        assert 0.0 <= v["off_mode_share"] < 1.0
+    assert set(summary["pre_rl"]) == {"trained", "uniform", "clip"}
+    assert sorted({r["cycle"] for r in summary["cycles"]}) == [0, 1, 2]
+    assert set(summary["models"]) == {"selector", "answer"}
     assert summary["rewards"]["ablate"] == ["length"] and summary["rewards"]["params"]["max_tokens"] == 24
     evals = [json.loads(line) for line in (run / "eval.jsonl").read_text().splitlines()]
     assert [(e["cycle"], e["selector"]) for e in evals] == [
