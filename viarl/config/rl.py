@@ -15,7 +15,7 @@ class RL(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     steps: PositiveInt = Field(100, description="Optimiser steps per RL stage.")
-    prompts_per_step: PositiveInt = Field(8, description="Questions per rollout batch (all processes).")
+    prompts_per_step: PositiveInt = Field(8, description="Questions per rollout batch on each process.")
     samples_per_prompt: PositiveInt = Field(8, description="Completions sampled per question (k).")
     temperature: float = Field(1.0, gt=0.0, description="Sampling temperature of rollouts.")
     top_p: float = Field(1.0, gt=0.0, le=1.0, description="Nucleus sampling mass of rollouts.")
