@@ -53,6 +53,10 @@ class TrainingStage:
         optimizer_steps: how many optimiser steps the stage takes in all, which the learning-rate
         schedule spans (default: one per stage step).
         """
+        other = self.ctx.answer if self.role == "selector" else self.ctx.selector
+        # The other role's model only runs forward in this stage: without requires_grad, autocast
+        # does not cache compute-dtype copies of its weights while it answers or picks frames.
+        other.model.requires_grad_(False)
         model.requires_grad_(True)
         _freeze(model, freeze_vision)
         optimizer = build_optimizer(model, lr, weight_decay)
