@@ -60,3 +60,13 @@ def test_cast_state_keeps_tied_tensors_tied():
     out = cast_state({"embed": w, "lm_head": w, "steps": torch.tensor(3)}, torch.bfloat16)
     assert out["embed"] is out["lm_head"] and out["embed"].dtype == torch.bfloat16
     assert out["steps"].dtype == torch.int64
+
+
+def test_only_trained_roles_load_as_fp32_masters():
+    from viarl.train.precision import load_dtype
+
+    assert load_dtype("selector", "bfloat16", {"rl", "sft", "eval"}) == "float32"
+    assert load_dtype("answer", "bfloat16", {"answer_warmup", "eval"}) == "float32"
+    # An evaluation-only run never steps an optimiser: its models stay in their checkpoint dtype.
+    assert load_dtype("answer", "bfloat16", {"eval"}) == "bfloat16"
+    assert load_dtype("answer", "bfloat16", {"rl", "eval"}) == "bfloat16"

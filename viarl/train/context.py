@@ -90,7 +90,7 @@ class RunContext:
         from viarl.data.truth import load_truth
         from viarl.models.loading import load_vlm
         from viarl.rewards import load_rules
-        from viarl.train.precision import MASTER_DTYPE
+        from viarl.train.precision import load_dtype
         from viarl.train.sharding import make_accelerator
         from viarl.video.cache import FrameCache
 
@@ -106,9 +106,10 @@ class RunContext:
         bundles = {}
         for role, cfg in (("selector", m.selector), ("answer", m.answer)):
             path = state["models"].get(role, cfg.path)  # a resumed run continues from its last stage
-            # fp32 master weights whatever the checkpoint's dtype (see `precision`); the
-            # compute dtype is applied per forward pass, `cfg.dtype` when saving.
-            model, proc = load_vlm(path, dtype=MASTER_DTYPE, attn_implementation=cfg.attn_implementation,
+            # fp32 master weights for a role the run trains, whatever the checkpoint's dtype (see
+            # `precision`); the compute dtype is applied per forward pass, `cfg.dtype` when saving.
+            dtype = load_dtype(role, cfg.dtype, recipe.stages.kinds())
+            model, proc = load_vlm(path, dtype=dtype, attn_implementation=cfg.attn_implementation,
                                    device=str(acc.device))
             if cfg.gradient_checkpointing:
                 model.gradient_checkpointing_enable()

@@ -21,7 +21,14 @@ import copy
 import torch
 
 COMPUTE_DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
-MASTER_DTYPE = "float32"  # what every model is loaded as: trained roles need fp32 master weights
+MASTER_DTYPE = "float32"  # what a trained role is loaded as: fp32 master weights
+TRAINED_BY = {"selector": {"rl", "warmup"}, "answer": {"sft", "answer_warmup"}}  # role -> stage kinds
+
+
+def load_dtype(role: str, saved_dtype: str, stage_kinds: set[str]) -> str:
+    """The dtype to load `role` in: fp32 masters when a stage of the run trains it; otherwise
+    (evaluation-only runs) it only ever runs forward, so its checkpoint dtype is enough."""
+    return MASTER_DTYPE if TRAINED_BY[role] & stage_kinds else saved_dtype
 
 
 def compute_dtype(precision: str) -> torch.dtype:
