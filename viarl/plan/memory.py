@@ -184,8 +184,8 @@ def _rl(sel: ModelShape, ans: ModelShape, st: Settings):
     rest = max(rollout_kv, answer_phase)
     acts = [max(activations(sel, rows * seq, patches, c, ckpt, not st.selector_frozen_vision) + logits, rest)
             for ckpt in (False, True)]
-    info = {f"  of which rollout KV cache ({st.prompts_per_step}×{k} × {seq} tokens)": rollout_kv,
-            f"  of which answer prefill (batch {st.answer_batch})": answer_phase}
+    info = {f"  phase: rollout KV cache ({st.prompts_per_step}×{k} × {seq} tokens)": rollout_kv,
+            f"  phase: answer prefill (batch {st.answer_batch})": answer_phase}
     return items, acts[0], acts[1], st.prompts_per_step * k * seq * st.gpus, info
 
 
