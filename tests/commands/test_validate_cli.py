@@ -68,3 +68,10 @@ def test_schema_writes_both_files(tmp_path):
     assert docs.read_text() == (REPO / "docs" / "recipes.md").read_text()
     out.write_text("{}\n")
     assert main(["schema", "--check", "--out", str(out), "--docs", str(docs)]) == 1
+
+
+def test_validate_paper_shows_the_paper_training_format(capsys):
+    assert main(["validate", "recipes/paper.yaml"]) == 0
+    out = capsys.readouterr().out
+    train = out[out.index("train"):out.index("eval")]
+    assert "format: paper" in train and "data/paper/train.jsonl" in train

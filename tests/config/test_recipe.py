@@ -66,7 +66,13 @@ def test_paper_matches_the_paper():
     assert r.sft.lr == 1e-6 and r.stages.cycles == 2 and r.run.precision == "bf16"
     assert r.models.selector.gradient_checkpointing and r.models.selector.freeze_vision
     assert (r.models.selector.max_new_tokens, r.models.answer.max_new_tokens) == (512, 128)
-    assert "accelerate launch" in (REPO / "recipes" / "paper.yaml").read_text()
+    text = (REPO / "recipes" / "paper.yaml").read_text()
+    assert "accelerate launch" in text and "-m viarl.cli run recipes/paper.yaml" in text and "$(which" not in text
+    # Trains on the paper's own JSONL and evaluates on MLVU dev; checkpoints in bf16, masters in fp32.
+    assert (r.data.train.format, r.data.train.path) == ("paper", "data/paper/train.jsonl")
+    assert (r.data.eval.format, r.data.eval.path) == ("mlvu", "data/mlvu/dev")
+    assert r.models.selector.dtype == r.models.answer.dtype == "bfloat16"
+    assert "configs/accelerate/fsdp_gpu.yaml" in text and (REPO / "configs/accelerate/fsdp_gpu.yaml").exists()
 
 
 @pytest.mark.parametrize("bench", ["mlvu", "videomme", "lvbench"])
@@ -95,3 +101,17 @@ def test_answer_warmup_defaults_to_every_candidate_and_refuses_an_untrained_sele
     with pytest.raises(UserError) as e:
         load_recipe(path, ["answer_warmup.picks=greedy"])
     assert "`answer_warmup.picks`" in str(e.value) and "never trained" in str(e.value)
+
+
+def test_minibatches_must_tile_the_rollout_and_every_problem_is_reported_at_once():
+    r = load_recipe("recipes/needle.yaml", ["rl.minibatch_size=8", "rl.grad_accum=2", "sft.grad_accum=4"])
+    assert (r.rl.minibatch_size, r.rl.grad_accum, r.sft.grad_accum) == (8, 2, 4)
+    assert load_recipe("recipes/needle.yaml", ["rl.minibatch_size=null"]).rl.minibatch_size is None
+    with pytest.raises(UserError) as e:
+        load_recipe("recipes/needle.yaml", ["rl.minibatch_size=8", "rl.grad_accum=3", "sft.grad_accum=0"])
+    text = e.value.render()
+    assert "`rl.grad_accum`" in text and "8 × 3 = 24" in text and "divide" in text
+    assert "`sft.grad_accum`" in text  # reported with the other problem, not after it is fixed
+    with pytest.raises(UserError) as e:
+        load_recipe("recipes/needle.yaml", ["rl.minibatch_size=64"])
+    assert "`rl.minibatch_size`" in e.value.render() and "at most 32" in e.value.render()

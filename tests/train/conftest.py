@@ -70,3 +70,29 @@ def shared_runs(tmp_path_factory, tiny_selector_dir, tiny_answer_dir, tiny_clip_
                               needle_test_dir, **{"output_dir": tmp / name, **extra})
         return tmp / name, args
     return make
+
+
+RECIPE = ROOT / "recipes" / "needle.yaml"
+
+
+def _build_stage(args: list[str], kind: str):
+    """A set-up training stage (`warmup`, `answer_warmup`, `rl` or `sft`) of needle.yaml with `args`,
+    on a fresh RunContext, ready for `stage.step(i)`: the engine's path without the loop."""
+    from viarl.config.load import load_recipe
+    from viarl.train.context import RunContext
+    from viarl.train.engine import STAGES, quiet_libraries
+
+    quiet_libraries()
+    recipe = load_recipe(RECIPE, args)
+    run_dir = Path(recipe.output_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    torch.manual_seed(recipe.seed)
+    stage = STAGES[kind](RunContext.build(recipe, run_dir), f"c1-{kind}", 1)
+    stage.setup()
+    return stage
+
+
+@pytest.fixture
+def build_stage():
+    """`build_stage(args, kind)`: a set-up stage of needle.yaml with `args` (see `_build_stage`)."""
+    return _build_stage

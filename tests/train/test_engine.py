@@ -97,7 +97,9 @@ def _rows(path: Path) -> list[dict]:
 
 @pytest.mark.slow
 def test_resume_after_kill_matches_an_uninterrupted_run(overrides, tmp_path):
-    extra = dict(**{"rl.steps": 6, "stages.cycles": 1, "evaluation.selectors": "[trained,uniform]"})
+    # Two optimiser steps per RL step and accumulated SFT: resume restores the schedule's position.
+    extra = dict(**{"rl.steps": 6, "stages.cycles": 1, "evaluation.selectors": "[trained,uniform]",
+                    "rl.minibatch_size": 2, "sft.grad_accum": 2})
     ref_dir, cut_dir = tmp_path / "straight", tmp_path / "killed"
     p = _viarl(["run", str(RECIPE), *overrides(**extra), f"output_dir={ref_dir}"])
     out, _ = p.communicate(timeout=600)

@@ -17,6 +17,7 @@ import time
 from pathlib import Path
 
 import psutil
+import torch
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -163,3 +164,18 @@ def test_two_process_resume_after_kill_matches_an_uninterrupted_run(shared_runs,
         # grad_norm is the all-reduced gradient: it sees rank 1's samples, which rank 0's logs do not.
         for key in ("reward/total", "loss", "kl", "entropy", "response_length", "grad_norm"):
             assert y[key] == pytest.approx(x[key], rel=1e-4, abs=1e-6), (x["step"], key)
+
+
+@pytest.mark.slow
+def test_two_process_fsdp_bf16_keeps_fp32_masters_and_saves_bf16(shared_runs, tmp_path):
+    """FSDP2 with run.precision bf16 (MixedPrecisionPolicy), two optimiser steps per RL step."""
+    run, args = shared_runs("fsdp_bf16", **{**RUN_ARGS, "run.precision": "bf16", "models.selector.dtype": "bfloat16",
+                                            "rl.minibatch_size": 2, "run.save_every": 1})
+    out = launch("fsdp_cpu.yaml", args, tmp_path)
+    assert "accelerate: 2 process(es), FSDP" in out and "compute bf16 over fp32 master" in out
+    rl = [r for r in rows(run) if r["stage"] == "rl"]
+    assert len(rl) == 3 and all(r["optimizer_steps"] == 2 and r["grad_norm"] > 0 for r in rl)
+    from safetensors.torch import load_file
+
+    weights = load_file(run / "checkpoints" / "c1-rl" / "selector" / "model.safetensors")
+    assert {t.dtype for t in weights.values() if t.is_floating_point()} == {torch.bfloat16}

@@ -21,7 +21,7 @@ def test_unusable_fsdp_settings_are_refused_before_anything_loads(monkeypatch, e
     for name, value in env.items():
         monkeypatch.setenv(name, value)
     with pytest.raises(UserError) as err:
-        make_accelerator("no", cpu=True)
+        make_accelerator("fp32", cpu=True)
     assert field in err.value.where
 
 

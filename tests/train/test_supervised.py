@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 import torch
 
 from viarl.train.optim import build_optimizer, build_scheduler, clip_and_step, freeze_vision
@@ -40,3 +41,20 @@ def test_a_few_steps_fit_a_batch(tiny_answer_dir, frames):
         loss.backward()
         clip_and_step(model, opt, sched, 1.0)
     assert float(loss.detach()) < 0.5 * first
+
+
+def test_loss_from_the_first_target_on_equals_the_full_sequence_loss(selector, frames):
+    """Only the logits from the first labelled position are computed; the loss is unchanged."""
+    model, proc = selector
+    ex = [(answer_messages("Which?", ["a", "b"], 2), frames[:2], "B"),
+          (answer_messages("Which one is it, really?", ["a", "b", "c"], 3), frames[:3], "C")]
+    batch = supervised_batch(proc, ex)
+    loss, info = supervised_loss(model, batch)
+    full = {k: v for k, v in batch.items() if k != "labels"}
+    with torch.no_grad():
+        logits = model(**full, use_cache=False).logits[:, :-1].float()  # [B, L-1, V]
+    target = batch["labels"][:, 1:]
+    expected = torch.nn.functional.cross_entropy(logits.reshape(-1, logits.shape[-1]), target.reshape(-1),
+                                                 ignore_index=IGNORE)
+    assert float(loss.detach()) == pytest.approx(float(expected), rel=1e-5)
+    assert info["target_tokens"] == int((target != IGNORE).sum())

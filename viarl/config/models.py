@@ -53,7 +53,9 @@ class VlmModel(BaseModel):
         description="When set and `path` does not exist, the engine creates a tiny random model "
         "there with this seed (as `viarl models tiny` does).",
     )
-    dtype: Dtype = Field("float32", description="Weight dtype when loading.")
+    dtype: Dtype = Field(
+        "float32", description="dtype of this model's checkpoints as a finished stage saves them. Training "
+        "always keeps float32 master weights and optimiser state (the compute dtype is `run.precision`).")
     attn_implementation: AttnImplementation = Field(
         "sdpa", description="Attention kernel passed to transformers."
     )

@@ -15,7 +15,7 @@ class RL(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     steps: PositiveInt = Field(100, description="Optimiser steps per RL stage.")
-    prompts_per_step: PositiveInt = Field(8, description="Questions per rollout batch (all processes).")
+    prompts_per_step: PositiveInt = Field(8, description="Questions per rollout batch on each process.")
     samples_per_prompt: PositiveInt = Field(8, description="Completions sampled per question (k).")
     temperature: float = Field(1.0, gt=0.0, description="Sampling temperature of rollouts.")
     top_p: float = Field(1.0, gt=0.0, le=1.0, description="Nucleus sampling mass of rollouts.")
@@ -29,7 +29,14 @@ class RL(BaseModel):
     reward_clip: float = Field(10.0, gt=0.0, description="Clip each sample's reward to ±this.")
     clip_eps: float = Field(0.2, gt=0.0, lt=1.0, description="ε of the clipped ratio objective.")
     epochs: PositiveInt = Field(1, description="Passes over each rollout batch.")
-    minibatch_size: PositiveInt = Field(8, description="Sequences per optimiser step within a rollout batch.")
+    minibatch_size: PositiveInt | None = Field(
+        None, description="Sequences per forward and backward pass when optimising on a rollout; each "
+        "process's rollout (prompts_per_step × samples_per_prompt sequences) is split into minibatches of "
+        "this size, and every `grad_accum` of them make one optimiser step. Null: the whole rollout, one "
+        "optimiser step per epoch.")
+    grad_accum: PositiveInt = Field(
+        1, description="Minibatches whose gradients are summed before each optimiser step: a step sees "
+        "minibatch_size × grad_accum sequences, so the same update fits in less memory or on fewer GPUs.")
     baseline: Literal["none", "group"] = Field(
         "none", description="`group` subtracts each question's mean reward (needs samples_per_prompt ≥ 2)."
     )
@@ -41,12 +48,24 @@ class RL(BaseModel):
             issues.append(Issue("samples_per_prompt", "baseline `group` needs at least 2 samples per prompt",
                                 "set samples_per_prompt: 2 or more, or baseline: none"))
         rollout = self.prompts_per_step * self.samples_per_prompt
-        if self.minibatch_size > rollout:
+        size = rollout if self.minibatch_size is None else self.minibatch_size
+        if size > rollout:
             issues.append(Issue(
                 "minibatch_size",
-                f"minibatch_size ({self.minibatch_size}) exceeds the rollout batch "
+                f"minibatch_size ({size}) exceeds the rollout batch "
                 f"(prompts_per_step × samples_per_prompt = {rollout})",
-                f"use at most {rollout}",
+                f"use at most {rollout}, or null for the whole rollout",
+            ))
+        elif rollout % (size * self.grad_accum):
+            # Every optimiser step must see the same number of sequences, or the last one would be
+            # a smaller, noisier step with the same learning rate.
+            issues.append(Issue(
+                "grad_accum",
+                f"minibatch_size × grad_accum ({size} × {self.grad_accum} = {size * self.grad_accum}) does "
+                f"not divide the rollout batch (prompts_per_step × samples_per_prompt = {rollout})",
+                "choose minibatch_size and grad_accum whose product divides "
+                f"{rollout} (e.g. minibatch_size: {size}, grad_accum: 1)" if rollout % size == 0 else
+                f"choose a minibatch_size that divides {rollout}, and a grad_accum that divides the quotient",
             ))
         raise_issues(issues)
         return self

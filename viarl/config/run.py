@@ -14,7 +14,10 @@ class Run(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     device: Device = Field("auto", description="`auto` uses CUDA when available, else the CPU.")
-    precision: Precision = Field("fp32", description="Compute precision of training.")
+    precision: Precision = Field(
+        "fp32", description="Compute dtype of the forward passes (autocast; FSDP2's MixedPrecisionPolicy "
+        "under FSDP). Trained weights and optimiser state stay float32; the frozen RL reference lives "
+        "in this dtype.")
     threads: PositiveInt | None = Field(None, description="CPU threads for torch; null: torch's default.")
     save_every: NonNegativeInt = Field(50, description="Checkpoint every this many steps (0: only at stage ends).")
     keep_last: PositiveInt = Field(2, description="Mid-stage checkpoints kept per stage. viarl currently keeps only the newest one "

@@ -15,7 +15,10 @@ class SFT(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     steps: PositiveInt = Field(100, description="Optimiser steps per SFT stage.")
-    batch_size: PositiveInt = Field(8, description="Questions per optimiser step.")
+    batch_size: PositiveInt = Field(8, description="Questions per forward and backward pass on each process.")
+    grad_accum: PositiveInt = Field(
+        1, description="Batches whose gradients are summed before each optimiser step: a step sees "
+        "batch_size × grad_accum questions per process, so the same update fits in less memory.")
     lr: float = Field(1.0e-6, gt=0.0, description="Peak learning rate of the answer model.")
     weight_decay: float = Field(0.01, ge=0.0, description="AdamW weight decay.")
     schedule: Schedule = Field("cosine", description="Learning-rate schedule after warm-up.")

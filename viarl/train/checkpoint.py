@@ -21,6 +21,7 @@ import numpy as np
 import torch
 
 from viarl.atomic import atomic_dir, write_json
+from viarl.train.precision import cast_state
 
 
 def rng_state(generator: torch.Generator | None = None) -> dict[str, Any]:
@@ -58,17 +59,38 @@ def set_rng_state(state: dict[str, Any], generator: torch.Generator | None = Non
 SELECTOR_SETTINGS = "viarl_selector.json"
 
 
-def save_model(model, processor, folder: Path, selector_settings: dict | None = None) -> None:
+def save_model(model, processor, folder: Path, selector_settings: dict | None = None,
+               dtype: str | None = None) -> None:
     """Atomically save a model and its processor in Hugging Face format.
+
+    `dtype` (e.g. "bfloat16"): the weights are written in it, whatever the model holds (fp32
+    master weights); config.json names it, so loading with dtype "auto" gives it back.
 
     A selector also gets `viarl_selector.json`: the prompt settings it was trained with (index
     text placement, frame counts), so `viarl eval --selector FOLDER` prompts it the same way.
     """
     with atomic_dir(folder) as tmp:
-        model.save_pretrained(tmp, safe_serialization=True)
+        if dtype is None:
+            model.save_pretrained(tmp, safe_serialization=True)
+        else:
+            state = cast_state(model.state_dict(), getattr(torch, dtype))
+            model.save_pretrained(tmp, safe_serialization=True, state_dict=state)
+            _set_config_dtype(tmp / "config.json", dtype)
         processor.save_pretrained(tmp)
         if selector_settings is not None:
             (tmp / SELECTOR_SETTINGS).write_text(json.dumps(selector_settings, indent=2) + "\n")
+
+
+def _set_config_dtype(path: Path, dtype: str) -> None:
+    """Name `dtype` in a saved config.json (save_pretrained writes the in-memory dtype)."""
+    config = json.loads(path.read_text())
+    for key in ("dtype", "torch_dtype"):
+        if key in config or key == "dtype":
+            config[key] = dtype
+    for sub in config.values():  # Qwen2.5-VL nests text_config / vision_config
+        if isinstance(sub, dict) and ("dtype" in sub or "torch_dtype" in sub):
+            sub.update({k: dtype for k in ("dtype", "torch_dtype") if k in sub})
+    path.write_text(json.dumps(config, indent=2) + "\n")
 
 
 def selector_settings(folder: str | Path) -> dict:

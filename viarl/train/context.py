@@ -106,13 +106,13 @@ class RunContext:
         from viarl.data.truth import load_truth
         from viarl.models.loading import load_vlm
         from viarl.rewards import load_rules
+        from viarl.train.precision import load_dtype
         from viarl.train.sharding import make_accelerator
         from viarl.video.cache import FrameCache
 
         if recipe.run.threads:
             torch.set_num_threads(recipe.run.threads)
-        precision = {"fp32": "no", "bf16": "bf16", "fp16": "fp16"}[recipe.run.precision]
-        acc = make_accelerator(precision, cpu=recipe.run.device == "cpu")  # DDP, or FSDP from the launcher
+        acc = make_accelerator(recipe.run.precision, cpu=recipe.run.device == "cpu")  # DDP, or FSDP from the launcher
         m = recipe.models
         with acc.main_process_first():  # one process creates what is missing; the others then read it
             ensure_model(m.selector, "selector", recipe)
@@ -122,7 +122,10 @@ class RunContext:
         bundles = {}
         for role, cfg in (("selector", m.selector), ("answer", m.answer)):
             path = state["models"].get(role, cfg.path)  # a resumed run continues from its last stage
-            model, proc = load_vlm(path, dtype=cfg.dtype, attn_implementation=cfg.attn_implementation,
+            # fp32 master weights for a role the run trains, whatever the checkpoint's dtype (see
+            # `precision`); the compute dtype is applied per forward pass, `cfg.dtype` when saving.
+            dtype = load_dtype(role, cfg.dtype, recipe.stages.kinds())
+            model, proc = load_vlm(path, dtype=dtype, attn_implementation=cfg.attn_implementation,
                                    device=str(acc.device))
             if cfg.gradient_checkpointing:
                 model.gradient_checkpointing_enable()

@@ -94,7 +94,7 @@ def run_recipe(recipe, resolved_yaml: str, resume: str | None = None) -> Path:
             ckpt.save_state(run_dir, ctx.state)
         acc = ctx.accelerator
         console.print(f"accelerate: {acc.num_processes} process(es), {acc.distributed_type.value}, "
-                      f"device {acc.device}, mixed precision {acc.mixed_precision}")
+                      f"device {acc.device}, compute {recipe.run.precision} over fp32 master weights")
     stages = plan(recipe)
     done = set(ctx.state["done"])
     current = next((s.id for s in stages if s.id not in done), None)

@@ -3,12 +3,12 @@
 One step: take `prompts_per_step` training questions; for each, sample k completions from one
 shared prefill; score them with the compiled rule file (asking the answer model only where the
 rules can use its answer); compute token advantages against the frozen reference (the selector
-at the start of this cycle); then `epochs` passes of the clipped surrogate over the rollout.
+at the start of this cycle); then `epochs` passes of the clipped surrogate over the rollout,
+in optimiser steps of `minibatch_size` × `grad_accum` sequences (default: one step per epoch).
 """
 
 from __future__ import annotations
 
-import copy
 import time
 
 import numpy as np
@@ -16,6 +16,8 @@ import torch
 
 from viarl.train.answerer import AnswerRequest
 from viarl.train.logprobs import completion_logprobs
+from viarl.train.minibatch import micro_batches, optimizer_steps
+from viarl.train.precision import frozen_copy
 from viarl.train.reinforce_pp import compute_advantages, policy_loss
 from viarl.train.selector import banned_token_ids, indices_from_text, sample, selector_batch, selector_inputs
 from viarl.train.stage import TrainingStage
@@ -38,11 +40,16 @@ class RLStage(TrainingStage):
         self.cfg = cfg
         self.steps = cfg.steps
         model = self.ctx.selector.model
-        # The reference is the selector as this cycle found it; frozen, never wrapped.
-        self.ref = copy.deepcopy(model).eval().requires_grad_(False)
+        # The reference is the selector as this cycle found it; frozen, never wrapped, and only
+        # ever run forward, so it lives in the compute dtype (bf16 halves its memory).
+        self.ref = frozen_copy(model, self.ctx.recipe.run.precision)
         self.banned = banned_token_ids(self.ctx.selector.processor)
+        # Optimiser steps of one RL step: lists of micro-batches (see `minibatch`).
+        self.schedule = optimizer_steps(micro_batches(cfg.prompts_per_step, cfg.samples_per_prompt,
+                                                      cfg.minibatch_size), cfg.grad_accum)
         self.prepare(model, lr=cfg.lr, weight_decay=cfg.weight_decay, schedule=cfg.schedule,
-                     warmup_ratio=cfg.warmup_ratio, freeze_vision=self.ctx.recipe.models.selector.freeze_vision)
+                     warmup_ratio=cfg.warmup_ratio, freeze_vision=self.ctx.recipe.models.selector.freeze_vision,
+                     optimizer_steps=self.steps * cfg.epochs * len(self.schedule))
 
     def rollout(self, samples):
         """Sample, score and return everything the update needs for these prompts."""
@@ -109,38 +116,51 @@ class RLStage(TrainingStage):
         cfg, ctx = self.cfg, self.ctx
         t0 = time.perf_counter()
         samples = self.batch_samples(step, cfg.prompts_per_step)
-        prompts, tokens, masks, old, rewards, stats, texts = self.rollout(samples)
-        model = ctx.selector.model
+        with self.autocast():
+            prompts, tokens, masks, old, rewards, stats, texts = self.rollout(samples)
         # π_old comes from the rollout itself (same weights, KV-cached); only π_ref needs a pass.
-        with torch.no_grad():
+        with torch.no_grad(), self.autocast():
             ref = [completion_logprobs(self.ref, p, t, m, self.banned) for p, t, m in zip(prompts, tokens, masks)]
-        mask = pad_right(masks)
+        mask = pad_right(masks)  # [P·k, L]
         logp_old, logp_ref = pad_right(old).cpu(), pad_right(ref).cpu()
+        # Whitened over the WHOLE rollout (all processes), before it is cut into minibatches.
         adv = compute_advantages(
             rewards, logp_old, logp_ref, mask, kl_coef=cfg.kl_coef, kl_clamp=cfg.kl_clamp,
             reward_clip=cfg.reward_clip, baseline=cfg.baseline, group_size=cfg.samples_per_prompt,
         )
-        k = cfg.samples_per_prompt
-        total_tok = float(mask.sum())
-        model.train()
+        ctx.selector.model.train()
         losses, clipfrac, norms = [], [], []
         for _ in range(cfg.epochs):
-            for i, (p, t, m) in enumerate(zip(prompts, tokens, masks)):
-                rows = slice(i * k, (i + 1) * k)
-                width = t.shape[1]
-                logp = completion_logprobs(model, p, t, m, self.banned)
-                loss, info = policy_loss(
-                    logp, logp_old[rows, :width].to(logp.device), adv.advantages[rows, :width].to(logp.device),
-                    m.to(logp.device), clip_eps=cfg.clip_eps,
-                )
-                # Weight each prompt by its share of tokens: the update is a token mean over the batch.
-                self.backward(loss * float(m.sum()) / max(total_tok, 1.0))
-                losses.append(float(loss.detach()))
-                clipfrac.append(info.get("clip_fraction", 0.0))
-            norms.append(self.optimizer_step(cfg.grad_clip))
+            for batches in self.schedule:
+                self.accumulate(batches, prompts, tokens, masks, logp_old, adv.advantages, losses, clipfrac)
+                norms.append(self.optimizer_step(cfg.grad_clip))
+        total_tok = float(mask.sum())
         kl = float((adv.kl * mask).sum() / max(total_tok, 1.0))
         self.examples = texts[:4]
         stats.update(loss=float(np.mean(losses)), grad_norm=float(np.mean(norms)), kl=kl,
-                     clip_fraction=float(np.mean(clipfrac)),
+                     clip_fraction=float(np.mean(clipfrac)), optimizer_steps=len(norms),
                      samples_per_s=len(texts) / (time.perf_counter() - t0))
         return stats
+
+    def accumulate(self, batches, prompts, tokens, masks, logp_old, advantages, losses, clipfrac) -> None:
+        """Forward and backward of one optimiser step's micro-batches; gradients accumulate.
+
+        logp_old, advantages: [P·k, L] for the whole rollout. Every piece's loss is a token mean;
+        weighting it by its share of the step's tokens makes the step's gradient the token mean
+        over all its micro-batches, so accumulation gives the update of one big batch.
+        """
+        k, model = self.cfg.samples_per_prompt, self.ctx.selector.model
+        step_tok = max(sum(float(masks[p.prompt][p.rows].sum()) for b in batches for p in b), 1.0)
+        for batch in batches:
+            for piece in batch:
+                t, m = tokens[piece.prompt][piece.rows], masks[piece.prompt][piece.rows]  # [n, L_i]
+                rows, width = piece.global_rows(k), t.shape[1]
+                with self.autocast():
+                    logp = completion_logprobs(model, prompts[piece.prompt], t, m, self.banned)  # [n, L_i]
+                loss, info = policy_loss(
+                    logp, logp_old[rows, :width].to(logp.device), advantages[rows, :width].to(logp.device),
+                    m.to(logp.device), clip_eps=self.cfg.clip_eps,
+                )
+                self.backward(loss * float(m.sum()) / step_tok)
+                losses.append(float(loss.detach()))
+                clipfrac.append(info.get("clip_fraction", 0.0))

@@ -18,18 +18,33 @@ from viarl.selection import uniform_indices
 from viarl.train.prompts import answer_messages, selector_messages, selector_target
 from viarl.train.selector import TrainedSelector, indices_from_text, sample, selector_batch
 from viarl.train.stage import TrainingStage
-from viarl.train.supervised import supervised_batch, supervised_loss
+from viarl.train.supervised import IGNORE, supervised_batch, supervised_loss
 
 
-def supervised_step(stage: TrainingStage, examples, grad_clip: float) -> dict:
-    """One optimiser step of cross-entropy on (messages, images, target) examples."""
+def supervised_step(stage: TrainingStage, examples, grad_clip: float, accum: int = 1) -> dict:
+    """One optimiser step of cross-entropy on (messages, images, target) examples.
+
+    The examples run in `accum` equal batches. Each batch's loss is a mean over its target
+    tokens; weighted by its share of the step's target tokens, the summed gradients are those of
+    one batch of all the examples.
+    """
     t0 = time.perf_counter()
     stage.model.train()
-    batch = supervised_batch(stage.bundle.processor, examples)
-    loss, info = supervised_loss(stage.model, batch)
-    stage.backward(loss)
+    size = -(-len(examples) // accum)
+    batches = [supervised_batch(stage.bundle.processor, examples[i : i + size])
+               for i in range(0, len(examples), size)]
+    total = max(sum(int((b["labels"][:, 1:] != IGNORE).sum()) for b in batches), 1)
+    loss_sum, stats = 0.0, {"token_accuracy": 0.0, "target_tokens": 0}
+    for batch in batches:
+        with stage.autocast():
+            loss, info = supervised_loss(stage.model, batch)
+        share = info["target_tokens"] / total
+        stage.backward(loss if len(batches) == 1 else loss * share)
+        loss_sum += float(loss.detach()) * share
+        stats["token_accuracy"] += info["token_accuracy"] * share
+        stats["target_tokens"] += info["target_tokens"]
     norm = stage.optimizer_step(grad_clip)
-    return {"loss": float(loss.detach()), "grad_norm": norm, **info,
+    return {"loss": loss_sum, "grad_norm": norm, **stats,
             "samples_per_s": len(examples) / (time.perf_counter() - t0)}
 
 
@@ -59,10 +74,11 @@ class SFTStage(TrainingStage):
             cands = [ctx.candidates(s) for s in samples]
             inputs = selector_batch(ctx.selector.processor, [s.question for s in samples],
                                     [c.selector for c in cands], fr.select, fr.index_text)
-            comp = sample(ctx.selector.model, ctx.selector.processor, inputs, 1,
-                          max_new_tokens=ctx.recipe.models.selector.max_new_tokens,
-                          temperature=ctx.recipe.rl.temperature, top_p=ctx.recipe.rl.top_p,
-                          generator=ctx.generator)
+            with self.autocast():
+                comp = sample(ctx.selector.model, ctx.selector.processor, inputs, 1,
+                              max_new_tokens=ctx.recipe.models.selector.max_new_tokens,
+                              temperature=ctx.recipe.rl.temperature, top_p=ctx.recipe.rl.top_p,
+                              generator=ctx.generator)
             out = []
             for text, c in zip(comp.texts, cands):
                 idx = indices_from_text(text, c.count, fr.select)
@@ -72,17 +88,19 @@ class SFTStage(TrainingStage):
         if todo:
             sel = TrainedSelector(ctx.selector.model, ctx.selector.processor, index_text=fr.index_text,
                                   max_new_tokens=ctx.recipe.models.selector.max_new_tokens)
-            for s, pick in zip(todo, sel.select(todo, [ctx.candidates(s) for s in todo], fr.select)):
+            with self.autocast():
+                picks = sel.select(todo, [ctx.candidates(s) for s in todo], fr.select)
+            for s, pick in zip(todo, picks):
                 self.picks[s.id] = pick.indices
         return [self.picks[s.id] for s in samples]
 
     def step(self, step: int) -> dict:
-        samples = self.batch_samples(step, self.cfg.batch_size)
+        samples = self.batch_samples(step, self.cfg.batch_size * self.cfg.grad_accum)
         examples = []
         for s, idx in zip(samples, self.chosen(samples)):
             c = self.ctx.candidates(s)
             examples.append((answer_messages(s.question, s.options, len(idx)), [c.answer[i] for i in idx], s.answer))
-        stats = supervised_step(self, examples, self.cfg.grad_clip)
+        stats = supervised_step(self, examples, self.cfg.grad_clip, self.cfg.grad_accum)
         stats["frames_per_example"] = float(np.mean([len(images) for _, images, _ in examples]))
         return stats
 

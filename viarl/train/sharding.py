@@ -23,6 +23,7 @@ import warnings
 import torch
 
 from viarl.errors import UserError
+from viarl.train.precision import fsdp_policy
 
 _CONFIG_FIX = "use the config in configs/accelerate/ (fsdp_version: 2, fsdp_cpu_ram_efficient_loading: false)"
 
@@ -43,8 +44,12 @@ def _env_flag(name: str, default: str) -> bool:
     return os.environ.get(name, default).lower() in ("1", "true", "yes")
 
 
-def make_accelerator(mixed_precision: str, cpu: bool):
+def make_accelerator(precision: str, cpu: bool):
     """The run's Accelerator, with FSDP switched on where the launcher asked for it.
+
+    `precision` is the recipe's `run.precision`. accelerate's own mixed precision stays off (viarl
+    autocasts its forward passes itself, see `precision`); under FSDP it becomes the plugin's
+    MixedPrecisionPolicy, on CPU and GPU processes alike.
 
     accelerate 1.15 turns FSDP on only for accelerator devices; with `cpu=True` it sets up plain
     multi-CPU data parallelism and `prepare` silently wraps models in DDP instead. PyTorch's FSDP2
@@ -67,15 +72,15 @@ def make_accelerator(mixed_precision: str, cpu: bool):
             raise UserError("viarl needs every process to load the whole model",
                             where="accelerate config: fsdp_cpu_ram_efficient_loading",
                             fix="set fsdp_cpu_ram_efficient_loading: false, or " + _CONFIG_FIX)
-    acc = Accelerator(mixed_precision=mixed_precision, cpu=cpu)
+    acc = Accelerator(mixed_precision="no", cpu=cpu)
     if fsdp_requested() and acc.distributed_type == DistributedType.MULTI_CPU:
-        plugin = FullyShardedDataParallelPlugin()
-        if acc.mixed_precision != "no":
-            plugin.set_mixed_precision(acc.mixed_precision)
-        acc.state.fsdp_plugin = plugin
+        acc.state.fsdp_plugin = FullyShardedDataParallelPlugin()
         acc.state.distributed_type = DistributedType.FSDP
         PartialState._shared_state["distributed_type"] = DistributedType.FSDP  # accelerate keeps a copy there
     if is_sharded(acc):
+        # Set here rather than through accelerate's mixed_precision, which would also upcast and
+        # autocast behind viarl's back; the launcher config's mixed_precision is overridden.
+        acc.state.fsdp_plugin.mixed_precision_policy = fsdp_policy(precision)
         # FSDP2 warns that the wrapped model returns a view (the logits, sliced to the kept
         # positions), since changing it in place would skip a gradient hook. viarl never changes
         # model outputs in place (`ban` clones first), so in run logs it is only noise.

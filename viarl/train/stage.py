@@ -25,6 +25,7 @@ from viarl.errors import UserError
 from viarl.train import checkpoint as ckpt
 from viarl.train.distributed import all_gather_objects, rank, world_size
 from viarl.train.optim import build_optimizer, build_scheduler, clip_and_step, freeze_vision
+from viarl.train.precision import autocast
 from viarl.train.sharding import full_model_state, full_optimizer_state, is_sharded, load_full_state, refresh
 
 
@@ -45,12 +46,21 @@ class TrainingStage:
     def bundle(self):
         return self.ctx.selector if self.role == "selector" else self.ctx.answer
 
-    def prepare(self, model, *, lr, weight_decay, schedule, warmup_ratio, freeze_vision: bool) -> None:
-        """Freeze what must not train, then build the optimiser and schedule through accelerate."""
+    def prepare(self, model, *, lr, weight_decay, schedule, warmup_ratio, freeze_vision: bool,
+                optimizer_steps: int | None = None) -> None:
+        """Freeze what must not train, then build the optimiser and schedule through accelerate.
+
+        optimizer_steps: how many optimiser steps the stage takes in all, which the learning-rate
+        schedule spans (default: one per stage step).
+        """
+        other = self.ctx.answer if self.role == "selector" else self.ctx.selector
+        # The other role's model only runs forward in this stage: without requires_grad, autocast
+        # does not cache compute-dtype copies of its weights while it answers or picks frames.
+        other.model.requires_grad_(False)
         model.requires_grad_(True)
         _freeze(model, freeze_vision)
         optimizer = build_optimizer(model, lr, weight_decay)
-        scheduler = build_scheduler(optimizer, schedule, max(self.steps, 1), warmup_ratio)
+        scheduler = build_scheduler(optimizer, schedule, max(optimizer_steps or self.steps, 1), warmup_ratio)
         acc = self.ctx.accelerator
         if is_sharded(acc):  # copied before `prepare` shards the model in place
             self.plain = copy.deepcopy(model).eval().requires_grad_(False)
@@ -80,6 +90,10 @@ class TrainingStage:
         if self.plain is None:
             return self.model
         return refresh(self.plain, self.model)
+
+    def autocast(self):
+        """The context for this stage's forward passes: the recipe's compute dtype (`precision`)."""
+        return autocast(self.ctx.recipe.run.precision, self.ctx.accelerator.device)
 
     def backward(self, loss) -> None:
         self.ctx.accelerator.backward(loss)
@@ -170,8 +184,9 @@ class TrainingStage:
         settings = None if self.role != "selector" else {
             "index_text": fr.index_text, "candidates": fr.candidates, "select": fr.select,
             "selector_size": fr.selector_size, "max_new_tokens": ctx.recipe.models.selector.max_new_tokens}
+        dtype = getattr(ctx.recipe.models, self.role).dtype  # checkpoints are saved in the role's dtype
         if ctx.accelerator.is_main_process:
-            ckpt.save_model(model, self.bundle.processor, folder, selector_settings=settings)
+            ckpt.save_model(model, self.bundle.processor, folder, selector_settings=settings, dtype=dtype)
         ctx.accelerator.wait_for_everyone()
         if self.plain is not None:
             # accelerate keeps every prepared model; under FSDP its gradient clipping looks the

@@ -1,0 +1,1 @@
+"""`viarl plan`: will a recipe fit the GPUs? Model shapes and the memory estimate."""
