@@ -68,3 +68,14 @@ def test_check_runs_on_a_needle_dataset(needle_train_dir):
     pytest.importorskip("viarl.data.check")  # written by another module owner
     rc = main(["data", "check", str(needle_train_dir), "--format", "mlvu", "--strict"])
     assert rc == 0
+
+
+def test_check_shows_the_needle_slot_histogram_of_a_balanced_set(tmp_path, capsys):
+    root = tmp_path / "b"
+    assert main(["data", "needle", str(root), "--videos", "8", "--frames", "24", "--size", "32x32",
+                 "--difficulty", "1", "--balance", "4"]) == 0
+    capsys.readouterr()
+    assert main(["data", "check", str(root), "--format", "mlvu", "-T", "4"]) == 0
+    out = " ".join(capsys.readouterr().out.split())
+    assert "needle position over T=4 candidate slots" in out
+    assert "slot counts range 2-2 (spread 0)" in out

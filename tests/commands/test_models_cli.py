@@ -50,3 +50,28 @@ def test_unwritable_folder_exits_2_without_traceback(tmp_path):
     assert r.returncode == 2
     err = " ".join(r.stderr.split())  # rich wraps long lines
     assert "is not a folder" in err and "fix:" in err and "Traceback" not in err
+
+
+@pytest.mark.slow
+def test_pretrain_writes_a_grounded_selector_with_its_manifest(tmp_path, tiny_selector_dir, capsys):
+    out = tmp_path / "g"
+    assert main(["models", "pretrain", str(out), "--base", str(tiny_selector_dir), "--steps", "2",
+                 "--seed", "1"]) == 0
+    assert "wrote grounding-pretrained selector" in capsys.readouterr().out
+    made = json.loads((out / "viarl_pretrain.json").read_text())
+    assert made["settings"]["steps"] == 2 and made["settings"]["seed"] == 1
+    assert (out / "model.safetensors").is_file()
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--steps", "0"], "--steps must be >= 1"),
+    (["--select", "8"], "must be smaller than --candidates"),
+    (["--steps", "x"], "invalid int value"),
+])
+def test_pretrain_bad_arguments_exit_2(tmp_path, capsys, args, message):
+    with pytest.raises(SystemExit) as e:
+        raise SystemExit(main(["models", "pretrain", str(tmp_path / "m"), *args]))
+    assert e.value.code == 2
+    err = " ".join(capsys.readouterr().err.split())
+    assert message in err and "Traceback" not in err
+    assert not (tmp_path / "m").exists() and not (tmp_path / "m-random").exists()

@@ -56,3 +56,14 @@ def test_histogram_counts_videos_whose_span_holds_a_candidate(needle_test_dir, t
 def test_bad_balance_is_a_user_error(tmp_path, bad):
     with pytest.raises(UserError, match="balance"):
         make_needle_dataset(tmp_path / "x", videos=1, frames=96, balance=bad)
+
+
+def test_a_run_refuses_an_unbalanced_synthetic_set(needle_test_dir):
+    from pathlib import Path
+
+    from viarl.train.context import check_balance
+
+    check_balance(Path(needle_test_dir), None)  # balance not asked: fine
+    with pytest.raises(UserError, match="without the needle spread over 8") as e:
+        check_balance(Path(needle_test_dir), 8)
+    assert "delete" in e.value.fix and e.value.where == "data.synthetic.balance_positions"

@@ -13,6 +13,7 @@ from typing import Any
 import torch
 
 from viarl.console import console
+from viarl.errors import UserError
 from viarl.train import checkpoint as ckpt
 from viarl.train.answerer import Answerer
 from viarl.train.pretrain import check_pretrained, pretrain_selector, pretrain_settings
@@ -58,14 +59,34 @@ def ensure_data(recipe) -> None:
         return
     from viarl.synth.needle import make_needle_dataset
 
+    balance = recipe.frames.candidates if syn.balance_positions else None
     for split, ds, n in (("train", recipe.data.train, syn.train_videos), ("test", recipe.data.eval, syn.test_videos)):
-        if ds is None or (Path(ds.path) / "json").exists():
+        if ds is None:
+            continue
+        if (Path(ds.path) / "json").exists():
+            check_balance(Path(ds.path), balance)
             continue
         console.print(f"generating {n} synthetic needle videos ({split}) at [bold]{ds.path}[/]")
         make_needle_dataset(ds.path, videos=n, frames=syn.frames, fps=syn.fps, seed=syn.seed,
                             difficulty=syn.difficulty, split=split, size=tuple(syn.size),
                             fixed_options=syn.fixed_options,
-                            balance=recipe.frames.candidates if syn.balance_positions else None)
+                            balance=balance)
+
+
+def check_balance(root: Path, balance: int | None) -> None:
+    """Refuse a synthetic set made by an older viarl without the balance the recipe asks for:
+    its needle positions may carry a shortcut (a fixed pick scoring far from N/T)."""
+    from viarl.data.files import read_json
+
+    truth = root / "truth.json"
+    if balance is None or not truth.is_file():
+        return
+    made = read_json(truth, "truth file")
+    if isinstance(made, dict) and made.get("balanced_slots") != balance:
+        raise UserError(f"{root} was generated without the needle spread over {balance} candidate slots",
+                        where="data.synthetic.balance_positions",
+                        fix=f"delete {root} so the run writes it again, or set "
+                            "data.synthetic.balance_positions: false")
 
 
 def load_split(recipe, ds):
