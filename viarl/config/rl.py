@@ -37,6 +37,10 @@ class RL(BaseModel):
     grad_accum: PositiveInt = Field(
         1, description="Minibatches whose gradients are summed before each optimiser step: a step sees "
         "minibatch_size × grad_accum sequences, so the same update fits in less memory or on fewer GPUs.")
+    reference: Literal["cycle", "initial"] = Field(
+        "cycle", description="KL reference: `cycle` re-takes it from the selector at the start of every "
+        "RL stage (the paper); `initial` keeps the selector as the first RL stage found it, so the KL "
+        "bounds the total drift over all cycles and keeps exploration from collapsing.")
     baseline: Literal["none", "group"] = Field(
         "none", description="`group` subtracts each question's mean reward (needs samples_per_prompt ≥ 2)."
     )

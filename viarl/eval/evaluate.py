@@ -41,6 +41,11 @@ class EvalResult:
     hit_ci95: list[float] | None = None
     distinct_picks: int = 0
     off_mode_share: float | None = None
+    # Accuracy where the picks hold the needle and where they miss it (truth files only). A high
+    # accuracy on misses means the answer model guesses from a prior the selector's misses carry
+    # (e.g. it learnt that when no needle is shown, the needle was the colour the selector misses).
+    accuracy_on_hits: float | None = None
+    accuracy_on_misses: float | None = None
 
     def summary(self) -> SelectorSummary:
         """Cells per question type (and duration class where known) for this selector."""
@@ -55,7 +60,8 @@ class EvalResult:
         return {"selector": self.selector, "accuracy": self.accuracy, "hit_rate": self.hit_rate,
                 "n": self.n, "fallbacks": self.fallbacks, "skipped": dict(self.skipped),
                 "accuracy_ci95": self.accuracy_ci95, "hit_ci95": self.hit_ci95,
-                "distinct_picks": self.distinct_picks, "off_mode_share": self.off_mode_share}
+                "distinct_picks": self.distinct_picks, "off_mode_share": self.off_mode_share,
+                "accuracy_on_hits": self.accuracy_on_hits, "accuracy_on_misses": self.accuracy_on_misses}
 
 
 def duration_class(sample) -> str | None:
@@ -185,7 +191,13 @@ def _result(name: str, rows: list[dict[str, Any]], skipped: dict[str, int]) -> E
         hit_rate=sum(known) / len(known) if known else None, n=n,
         fallbacks=sum(r["fallback"] for r in rows), skipped=skipped, rows=rows,
         accuracy_ci95=list(acc_ci) if acc_ci else None, hit_ci95=list(hit_ci) if hit_ci else None,
+        accuracy_on_hits=_mean([r["correct"] for r in rows if r["hit"] is True]),
+        accuracy_on_misses=_mean([r["correct"] for r in rows if r["hit"] is False]),
         **pick_spread([r["chosen"] for r in rows]))
+
+
+def _mean(values: list) -> float | None:
+    return sum(values) / len(values) if values else None
 
 
 def write_predictions(path: str | Path, rows: Sequence[dict[str, Any]]) -> Path:

@@ -14,6 +14,7 @@ import time
 import numpy as np
 import torch
 
+from viarl.models.loading import load_vlm
 from viarl.train.answerer import AnswerRequest
 from viarl.train.logprobs import completion_logprobs
 from viarl.train.minibatch import micro_batches, optimizer_steps
@@ -40,9 +41,7 @@ class RLStage(TrainingStage):
         self.cfg = cfg
         self.steps = cfg.steps
         model = self.ctx.selector.model
-        # The reference is the selector as this cycle found it; frozen, never wrapped, and only
-        # ever run forward, so it lives in the compute dtype (bf16 halves its memory).
-        self.ref = frozen_copy(model, self.ctx.recipe.run.precision)
+        self.ref = self.reference(model)
         self.banned = banned_token_ids(self.ctx.selector.processor)
         # Optimiser steps of one RL step: lists of micro-batches (see `minibatch`).
         self.schedule = optimizer_steps(micro_batches(cfg.prompts_per_step, cfg.samples_per_prompt,
@@ -50,6 +49,28 @@ class RLStage(TrainingStage):
         self.prepare(model, lr=cfg.lr, weight_decay=cfg.weight_decay, schedule=cfg.schedule,
                      warmup_ratio=cfg.warmup_ratio, freeze_vision=self.ctx.recipe.models.selector.freeze_vision,
                      optimizer_steps=self.steps * cfg.epochs * len(self.schedule))
+
+    def reference(self, model):
+        """The frozen KL reference; never wrapped, and only ever run forward, so it lives in the
+        compute dtype (bf16 halves its memory).
+
+        `rl.reference: cycle` (the paper) is the selector as this cycle found it. `initial` is the
+        selector as the FIRST RL stage found it (the pretrained or warmed-up policy), kept for every
+        cycle: its KL then bounds how far the policy drifts in total, which keeps picks that the
+        reward does not care about (the second frame of a needle question) as varied as they began.
+        """
+        ctx, precision = self.ctx, self.ctx.recipe.run.precision
+        if self.cfg.reference == "cycle":
+            return frozen_copy(model, precision)
+        # Where the selector came from when RL first started: kept in state.json, so every later
+        # cycle and a resumed run load the same weights.
+        start = ctx.state["models"].get("selector", ctx.recipe.models.selector.path)
+        path = ctx.state.setdefault("rl_reference", str(start))
+        if path == str(start) and "selector" not in ctx.state["models"] and self.cycle <= 1:
+            return frozen_copy(model, precision)  # the first RL stage: the current model is it
+        ref, _ = load_vlm(path, dtype="float32", attn_implementation=ctx.recipe.models.selector.attn_implementation,
+                          device=str(ctx.accelerator.device))
+        return frozen_copy(ref, precision)
 
     def rollout(self, samples):
         """Sample, score and return everything the update needs for these prompts."""
