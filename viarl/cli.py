@@ -26,8 +26,9 @@ class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # type: ignore[override]
         from viarl.console import err_console
 
-        err_console.print(f"[bold red]error:[/] {self.prog}: {message}")
-        err_console.print(f"  fix: see `{self.prog} --help`")
+        # markup off for the message: it quotes the user's argv, and `[uniform]` is not a style
+        err_console.print("[bold red]error:[/] ", end="")
+        err_console.print(f"{self.prog}: {message}\n  fix: see `{self.prog} --help`", markup=False)
         raise SystemExit(2)
 
 

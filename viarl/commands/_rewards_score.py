@@ -45,6 +45,10 @@ def run_score(args: argparse.Namespace) -> int:
     params = dict(rules.parse_override(o) for o in args.overrides)
     scorer = rules.compile(params, ablate=rules.check_ablate(args.ablate, where="--ablate"))
     rows = read_json_objects(args.input, "input file")
+    if not rows:
+        from viarl.console import err_console
+
+        err_console.print(f"{args.input}: no samples to score (the file holds no JSON lines)", markup=False)
     if TOKENS in rules.inputs:
         _count_missing_tokens(rows, args)
     lazy = {name for names in LAZY_INPUTS.values() for name in names}
