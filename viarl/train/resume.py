@@ -41,7 +41,7 @@ def _read_yaml(path: Path, what: str) -> Any:
         return yaml.safe_load(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as e:
         raise UserError(f"{what} cannot be read: {str(e).splitlines()[0]}", where=str(path),
-                        fix=f"restore it from a copy of the run; it is written once, when the run starts") from None
+                        fix="restore it from a copy of the run; it is written once, when the run starts") from None
 
 
 def recorded_recipe(run_dir: Path) -> dict[str, Any] | None:
