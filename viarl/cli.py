@@ -74,6 +74,21 @@ def main(argv: list[str] | None = None) -> int:
         err_console.print("[bold red]error:[/] ", end="")
         err_console.print(e.render(), markup=False)
         return 2
+    except OSError as e:
+        if e.filename is None:  # no file named: not the user's disk or paths, a bug to show whole
+            raise
+        # A path that is a file where a folder must be, a full disk, no permission: the user's to
+        # fix, and a traceback would hide the one line that says which path.
+        from viarl.console import err_console
+
+        if _debug():
+            import traceback
+
+            traceback.print_exc()
+        err_console.print("[bold red]error:[/] ", end="")
+        err_console.print(f"{e.filename}: {e.strerror or e}\n  fix: check this path (a folder where a folder is "
+                          "needed, writable, space left on its disk)", markup=False)
+        return 2
     except KeyboardInterrupt:
         return 130
 
