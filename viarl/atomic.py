@@ -88,6 +88,11 @@ def atomic_dir(path: str | os.PathLike) -> Iterator[Path]:
     try:
         honour_umask(tmp, folder=True)
         yield tmp
+        # Some writers (safetensors) create 0600 files whatever the umask; a checkpoint's files
+        # should all be as readable as the folder that holds them.
+        for item in tmp.rglob("*"):
+            if not item.is_symlink():
+                honour_umask(item, folder=item.is_dir())
         old = None
         if path.exists():
             old = path.with_name(f".{path.name}.old")

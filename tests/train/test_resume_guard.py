@@ -5,7 +5,9 @@ resumes from its own files."""
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import stat
 from pathlib import Path
 
 import pytest
@@ -24,7 +26,11 @@ DONE = ["pre0-warmup", "pre1-answer_warmup", "c0-eval"]
 def base_run(shared_runs):
     """A finished run of the two warm-ups and an evaluation (DONE), and its overrides."""
     run, args = shared_runs("base", **WARMUPS)
-    assert main(["run", str(RECIPE), *args]) == 0
+    old = os.umask(0o022)  # the run folder's modes are checked below
+    try:
+        assert main(["run", str(RECIPE), *args]) == 0
+    finally:
+        os.umask(old)
     return run, args
 
 
@@ -52,6 +58,15 @@ def test_state_json_stores_paths_relative_to_the_run(base_run):
     state = json.loads((run / "state.json").read_text())
     assert state["models"] == {"selector": "checkpoints/pre0-warmup/selector",
                                "answer": "checkpoints/pre1-answer_warmup/answer"}
+
+
+def test_the_run_folder_honours_the_umask(base_run):
+    run, _ = base_run
+    modes = {p.relative_to(run): stat.S_IMODE(p.stat().st_mode) for p in [run, *run.rglob("*")]}
+    assert {m for p, m in modes.items() if (run / p).is_dir()} == {0o755}
+    assert {str(p): oct(m) for p, m in modes.items() if (run / p).is_file() and m != 0o644} == {}
+    assert {Path("recipe.yaml"), Path("state.json"), Path("summary.json"), Path("eval.jsonl"),
+            Path("checkpoints/pre0-warmup/selector/model.safetensors")} <= set(modes)
 
 
 def test_a_changed_recipe_is_refused_naming_every_field(run_copy, capsys):
