@@ -127,6 +127,8 @@ def test_truncated_weights_name_the_file_and_the_older_checkpoint(run_copy, caps
     # Resuming from the named checkpoint runs the answer warm-up again, over the damaged folder.
     assert main(["run", str(RECIPE), *args, "--resume", str(run), "--from-checkpoint", "pre0-warmup/3"]) == 0
     assert json.loads((run / "state.json").read_text())["done"] == DONE
+    aside = run / "checkpoints" / "pre1-answer_warmup.set-aside" / "answer" / "model.safetensors"
+    assert aside.read_bytes() == before[str(weights.relative_to(run))]  # the damaged file is kept
     assert main(["run", str(RECIPE), *args, "--resume", str(run)]) == 0  # whole again
 
 
@@ -142,7 +144,7 @@ def test_a_truncated_state_json_offers_the_newest_checkpoint(run_copy, capsys):
     assert main(["run", str(RECIPE), *args, "--resume", str(run), "--from-checkpoint", "pre1-answer_warmup/2"]) == 0
     rebuilt = json.loads(state.read_text())
     assert rebuilt["done"] == DONE and rebuilt["global_step"] == 5
-    assert (run / "state.json.before-rewind").read_bytes() == before["state.json"]
+    assert (run / "state.json.set-aside").read_bytes() == before["state.json"]
 
 
 @pytest.mark.parametrize("damage", ["empty trainer", "truncated model"])

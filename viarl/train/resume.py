@@ -139,11 +139,21 @@ def _rows(path: Path) -> list[dict]:
     return out
 
 
+def _set_aside(path: Path) -> None:
+    """Rename `path` to `<name>.set-aside` (then .set-aside-2, …): out of the resume's way, kept."""
+    target, n = path.with_name(path.name + ".set-aside"), 1
+    while target.exists():
+        n += 1
+        target = path.with_name(f"{path.name}.set-aside-{n}")
+    path.rename(target)
+
+
 def rewind(run_dir: Path, recipe, spec: str) -> None:
     """Rebuild state.json so the run resumes from checkpoint `spec` (STAGE/STEP).
 
-    The stages up to that checkpoint count as done and their models are the run's; later
-    mid-stage checkpoints and a damaged state.json are set aside (renamed), not deleted.
+    The stages up to that checkpoint count as done and their models are the run's; the later
+    stages' checkpoints, other mid-stage checkpoints and the old state.json are set aside
+    (renamed `….set-aside`), not deleted.
     """
     from viarl.train.engine import plan
     from viarl.train.runfiles import checkpoints
@@ -167,10 +177,12 @@ def rewind(run_dir: Path, recipe, spec: str) -> None:
     evals = [r for r in _rows(run_dir / "eval.jsonl") if f"c{r.get('cycle')}-eval" in done]
     for c in found:
         if c.partial and c is not chosen:
-            c.folder.rename(c.folder.with_name(c.folder.name + ".set-aside"))
-    state_file = run_dir / "state.json"
-    if state_file.exists():
-        state_file.replace(run_dir / "state.json.before-rewind")
+            _set_aside(c.folder)
+    for stage in ids[upto:]:  # run again from the chosen checkpoint; the old results stay readable
+        if (run_dir / "checkpoints" / stage).is_dir():
+            _set_aside(run_dir / "checkpoints" / stage)
+    if (run_dir / "state.json").exists():
+        _set_aside(run_dir / "state.json")
     ckpt.save_state(run_dir, {"done": done, "models": models, "eval": evals,
                               "global_step": max([int(r.get("global_step", 0)) for r in metrics] or [0])})
     write_text(run_dir / "eval.jsonl", "".join(json.dumps(r) + "\n" for r in evals))
