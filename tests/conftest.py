@@ -13,6 +13,9 @@ must be treated as READ-ONLY by tests (copy it first if a test needs to modify i
   `viarl.synth.needle.make_needle_dataset` (seed 0, 4 videos x 96 frames, 128x128, fps 24),
   splits "train" and "test": MLVU layout (json/1_needle.json, video/1_needle/*.mp4) plus
   truth.json with each video's needle span.
+- `damaged_partial`: a function (run folder, damage) that leaves a mid-stage checkpoint of stage
+  c1-sft there, as `run.save_every` would, then damages it ("empty-trainer", "truncated-model",
+  "missing-trainer"); returns the damaged file.
 - `tiny_run_args`: a function (folder, **overrides) → `viarl run recipes/needle.yaml` overrides
   for a seconds-long run on the fixtures above (run folder and frame cache under `folder`).
 
@@ -104,4 +107,27 @@ def tiny_run_args(tiny_selector_dir, tiny_answer_dir, tiny_clip_dir, needle_trai
     def make(tmp: Path, **extra) -> list[str]:
         return _tiny_overrides(tmp, tiny_selector_dir, tiny_answer_dir, tiny_clip_dir, needle_train_dir,
                                needle_test_dir, **extra)
+    return make
+
+
+@pytest.fixture(scope="session")
+def damaged_partial():
+    """make(run, damage) → the damaged file of a c1-sft mid-stage checkpoint written into `run`."""
+    import torch
+
+    from viarl.train import checkpoint as ckpt
+
+    def make(run: Path, damage: str) -> Path:
+        layer = torch.nn.Linear(2, 2)
+        opt = torch.optim.SGD(layer.parameters(), lr=0.1)
+        folder = run / "checkpoints" / "c1-sft.partial"
+        ckpt.save_partial(folder, layer, opt, torch.optim.lr_scheduler.LambdaLR(opt, lambda s: 1.0), 1, None, {})
+        if damage == "empty-trainer":
+            (folder / "trainer.pt").write_bytes(b"")
+            return folder / "trainer.pt"
+        if damage == "truncated-model":
+            (folder / "model.pt").write_bytes((folder / "model.pt").read_bytes()[:-30])
+            return folder / "model.pt"
+        (folder / "trainer.pt").unlink()
+        return folder / "trainer.pt"
     return make

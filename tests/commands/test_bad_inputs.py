@@ -36,6 +36,7 @@ class Env:
     needle_test: Path
     run_source: Path
     run_args: list[str]
+    damage_partial: Callable[[Path, str], Path]
 
     def file(self, name: str, text: str | bytes) -> str:
         path = self.tmp / name
@@ -203,28 +204,11 @@ def _(e):
     return e.resume(run), "config.json"
 
 
-def _partial(run: Path, damage: str) -> None:
-    import torch
-
-    from viarl.train import checkpoint as ckpt
-
-    layer = torch.nn.Linear(2, 2)
-    opt = torch.optim.SGD(layer.parameters(), lr=0.1)
-    folder = run / "checkpoints" / "c1-sft.partial"
-    ckpt.save_partial(folder, layer, opt, torch.optim.lr_scheduler.LambdaLR(opt, lambda s: 1.0), 1, None, {})
-    if damage == "empty-trainer":
-        (folder / "trainer.pt").write_bytes(b"")
-    elif damage == "truncated-model":
-        (folder / "model.pt").write_bytes((folder / "model.pt").read_bytes()[:-30])
-    else:
-        (folder / "trainer.pt").unlink()
-
-
 for _damage, _expect in (("empty-trainer", "empty (0 bytes)"), ("truncated-model", "cut short"),
                          ("missing-trainer", "missing")):
     CASES[f"resume-partial-{_damage}"] = (lambda d, x: lambda e: (
-        _partial(run := e.run(), d) or e.resume(run, "stages.cycles=1", "stages.cycle=[sft]", flags=("--allow-changes",)), x)
-    )(_damage, _expect)
+        e.damage_partial(run := e.run(), d) and e.resume(run, "stages.cycles=1", "stages.cycle=[sft]",
+                                                          flags=("--allow-changes",)), x))(_damage, _expect)
 
 
 @case("resume-from-unknown-checkpoint")
@@ -469,12 +453,12 @@ def test_there_are_at_least_60_cases():
 
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_bad_input_exits_2_cleanly_and_loses_nothing(name, tmp_path, monkeypatch, capsys, finished_run,
-                                                      needle_test_dir):
+                                                      needle_test_dir, damaged_partial):
     monkeypatch.chdir(REPO)
     monkeypatch.delenv("VIARL_DEBUG", raising=False)
     work = tmp_path / "case"
     work.mkdir()
-    env = Env(work, needle_test_dir, *finished_run)
+    env = Env(work, needle_test_dir, *finished_run, damaged_partial)
     argv, expect = CASES[name](env)
     capsys.readouterr()
     before = _snapshot(work)

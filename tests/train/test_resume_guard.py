@@ -11,7 +11,6 @@ import stat
 from pathlib import Path
 
 import pytest
-import torch
 import yaml
 
 from viarl.cli import main
@@ -147,22 +146,11 @@ def test_a_truncated_state_json_offers_the_newest_checkpoint(run_copy, capsys):
     assert (run / "state.json.set-aside").read_bytes() == before["state.json"]
 
 
-@pytest.mark.parametrize("damage", ["empty trainer", "truncated model"])
-def test_a_damaged_mid_stage_checkpoint_explains_itself(run_copy, capsys, damage):
+@pytest.mark.parametrize("damage,what", [("empty-trainer", "empty (0 bytes)"), ("truncated-model", "cut short")])
+def test_a_damaged_mid_stage_checkpoint_explains_itself(run_copy, capsys, damaged_partial, damage, what):
     run, args = run_copy
     args = [*args, "stages.cycles=1", "stages.cycle=[sft]"]
-    # The mid-stage checkpoint of the next stage, as `save_every` would have left it.
-    layer = torch.nn.Linear(2, 2)
-    opt = torch.optim.SGD(layer.parameters(), lr=0.1)
-    partial = run / "checkpoints" / "c1-sft.partial"
-    ckpt.save_partial(partial, layer, opt, torch.optim.lr_scheduler.LambdaLR(opt, lambda s: 1.0), 1, None, {})
-    if damage == "empty trainer":
-        (partial / "trainer.pt").write_bytes(b"")
-        bad, what = partial / "trainer.pt", "empty (0 bytes)"
-    else:
-        model = partial / "model.pt"
-        model.write_bytes(model.read_bytes()[:-40])
-        bad, what = model, "cut short"
+    bad = damaged_partial(run, damage)  # the next stage's mid-stage checkpoint, damaged
     assert main(["run", str(RECIPE), *args, "--resume", str(run), "--allow-changes"]) == 2
     err = _err(capsys)
     assert str(bad) in err and what in err and "--from-checkpoint pre1-answer_warmup/2" in err
