@@ -50,6 +50,10 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+# Commands whose KEY=VALUE recipe overrides may also come after their options.
+OVERRIDES_ANYWHERE = ("run", "validate", "eval")
+
+
 def _debug() -> bool:
     return os.environ.get("VIARL_DEBUG", "") not in ("", "0", "false", "no")
 
@@ -57,7 +61,13 @@ def _debug() -> bool:
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the `viarl` console script; returns the exit code."""
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, extra = parser.parse_known_args(argv)
+    if extra and args.command in OVERRIDES_ANYWHERE and not any(e.startswith("-") for e in extra):
+        # `viarl run R --resume RUN rl.lr=0.5`: overrides after an option are still overrides
+        # (argparse alone stops collecting positionals at the first option).
+        args.overrides = [*args.overrides, *extra]
+    elif extra:
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
     if getattr(args, "func", None) is None:
         parser.print_help()
         return 2

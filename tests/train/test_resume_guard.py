@@ -71,7 +71,8 @@ def test_the_run_folder_honours_the_umask(base_run):
 def test_a_changed_recipe_is_refused_naming_every_field(run_copy, capsys):
     run, args = run_copy
     before = _snapshot(run)
-    assert main(["run", str(RECIPE), *args, "rl.lr=0.5", "frames.select=3", "--resume", str(run)]) == 2
+    # The order: overrides after --resume are overrides too.
+    assert main(["run", str(RECIPE), *args, "--resume", str(run), "rl.lr=0.5", "frames.select=3"]) == 2
     err = _err(capsys)
     assert "2 fields" in err and "rl.lr: 0.001 → 0.5" in err and "frames.select: 2 → 3" in err
     assert "--allow-changes" in err
