@@ -13,6 +13,11 @@ must be treated as READ-ONLY by tests (copy it first if a test needs to modify i
   `viarl.synth.needle.make_needle_dataset` (seed 0, 4 videos x 96 frames, 128x128, fps 24),
   splits "train" and "test": MLVU layout (json/1_needle.json, video/1_needle/*.mp4) plus
   truth.json with each video's needle span.
+- `damaged_partial`: a function (run folder, damage) that leaves a mid-stage checkpoint of stage
+  c1-sft there, as `run.save_every` would, then damages it ("empty-trainer", "truncated-model",
+  "missing-trainer"); returns the damaged file.
+- `tiny_run_args`: a function (folder, **overrides) → `viarl run recipes/needle.yaml` overrides
+  for a seconds-long run on the fixtures above (run folder and frame cache under `folder`).
 
 The fixtures also set HF_HUB_OFFLINE=1 for the session so nothing tries to reach the model hub.
 """
@@ -20,6 +25,7 @@ The fixtures also set HF_HUB_OFFLINE=1 for the session so nothing tries to reach
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import pytest
 
@@ -70,3 +76,58 @@ def needle_test_dir(tmp_path_factory):
 
     return make_needle_dataset(tmp_path_factory.mktemp("needle") / "test", split="test",
                                **NEEDLE_FIXTURE_ARGS)
+
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _tiny_overrides(tmp: Path, sel, ans, clip, train, test, **extra) -> list[str]:
+    """needle.yaml shrunk to seconds: session tiny models, fixture videos, a few steps per stage."""
+    o = {
+        "output_dir": tmp / "run", "frames.cache_dir": tmp / "cache", "run.threads": 1,
+        "models.selector.path": sel, "models.answer.path": ans, "models.clip.model": clip,
+        "models.selector.tiny_seed": "null", "models.selector.pretrain": "null", "models.answer.tiny_seed": "null", "models.clip.tiny_seed": "null",
+        "data.train.path": train, "data.eval.path": test, "data.synthetic": "null",
+        "warmup.steps": 3, "warmup.batch_size": 2, "sft.steps": 2, "sft.batch_size": 2,
+        "answer_warmup.steps": 2, "answer_warmup.batch_size": 2,
+        "rl.steps": 3, "rl.prompts_per_step": 2, "rl.samples_per_prompt": 2, "rl.minibatch_size": 4,
+        "models.selector.max_new_tokens": 12, "evaluation.limit": 2, "run.save_every": 2,
+        # The session's selector is random, not grounding-pretrained: it needs the format warm-up.
+        "stages.before": "[warmup,answer_warmup]",
+        "stages.cycles": 2, "rewards.file": ROOT / "rewards" / "viarl.rules",
+    }
+    o.update(extra)
+    return [f"{k}={v}" for k, v in o.items()]
+
+
+@pytest.fixture(scope="session")
+def tiny_run_args(tiny_selector_dir, tiny_answer_dir, tiny_clip_dir, needle_train_dir, needle_test_dir):
+    """make(folder, **extra): overrides for a seconds-long needle.yaml run under `folder`."""
+
+    def make(tmp: Path, **extra) -> list[str]:
+        return _tiny_overrides(tmp, tiny_selector_dir, tiny_answer_dir, tiny_clip_dir, needle_train_dir,
+                               needle_test_dir, **extra)
+    return make
+
+
+@pytest.fixture(scope="session")
+def damaged_partial():
+    """make(run, damage) → the damaged file of a c1-sft mid-stage checkpoint written into `run`."""
+    import torch
+
+    from viarl.train import checkpoint as ckpt
+
+    def make(run: Path, damage: str) -> Path:
+        layer = torch.nn.Linear(2, 2)
+        opt = torch.optim.SGD(layer.parameters(), lr=0.1)
+        folder = run / "checkpoints" / "c1-sft.partial"
+        ckpt.save_partial(folder, layer, opt, torch.optim.lr_scheduler.LambdaLR(opt, lambda s: 1.0), 1, None, {})
+        if damage == "empty-trainer":
+            (folder / "trainer.pt").write_bytes(b"")
+            return folder / "trainer.pt"
+        if damage == "truncated-model":
+            (folder / "model.pt").write_bytes((folder / "model.pt").read_bytes()[:-30])
+            return folder / "model.pt"
+        (folder / "trainer.pt").unlink()
+        return folder / "trainer.pt"
+    return make

@@ -28,12 +28,33 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
+def _umask() -> int:
+    """The process umask, read without changing it where the system allows."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    mask = os.umask(0o022)  # no way to read it without setting it: put it straight back
+    os.umask(mask)
+    return mask
+
+
+def honour_umask(path: str | os.PathLike, folder: bool) -> None:
+    """Give a temporary file or folder the mode a plain `open()`/`mkdir()` would have."""
+    # mkstemp/mkdtemp create 0600 files and 0700 folders whatever the umask; a file saved through
+    # here should be as readable as one `open()` would have made (teammates, web servers).
+    os.chmod(path, (0o777 if folder else 0o666) & ~_umask())
+
+
 def write_bytes(path: str | os.PathLike, data: bytes) -> None:
     """Write `data` to `path` through a temporary file in the same folder and a rename."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
+        honour_umask(tmp, folder=False)
         with os.fdopen(fd, "wb") as f:
             f.write(data)
             f.flush()
@@ -65,7 +86,13 @@ def atomic_dir(path: str | os.PathLike) -> Iterator[Path]:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
     try:
+        honour_umask(tmp, folder=True)
         yield tmp
+        # Some writers (safetensors) create 0600 files whatever the umask; a checkpoint's files
+        # should all be as readable as the folder that holds them.
+        for item in tmp.rglob("*"):
+            if not item.is_symlink():
+                honour_umask(item, folder=item.is_dir())
         old = None
         if path.exists():
             old = path.with_name(f".{path.name}.old")

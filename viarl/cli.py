@@ -26,8 +26,9 @@ class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # type: ignore[override]
         from viarl.console import err_console
 
-        err_console.print(f"[bold red]error:[/] {self.prog}: {message}")
-        err_console.print(f"  fix: see `{self.prog} --help`")
+        # markup off for the message: it quotes the user's argv, and `[uniform]` is not a style
+        err_console.print("[bold red]error:[/] ", end="")
+        err_console.print(f"{self.prog}: {message}\n  fix: see `{self.prog} --help`", markup=False)
         raise SystemExit(2)
 
 
@@ -49,6 +50,10 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+# Commands whose KEY=VALUE recipe overrides may also come after their options.
+OVERRIDES_ANYWHERE = ("run", "validate", "eval")
+
+
 def _debug() -> bool:
     return os.environ.get("VIARL_DEBUG", "") not in ("", "0", "false", "no")
 
@@ -56,7 +61,13 @@ def _debug() -> bool:
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the `viarl` console script; returns the exit code."""
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, extra = parser.parse_known_args(argv)
+    if extra and args.command in OVERRIDES_ANYWHERE and not any(e.startswith("-") for e in extra):
+        # `viarl run R --resume RUN rl.lr=0.5`: overrides after an option are still overrides
+        # (argparse alone stops collecting positionals at the first option).
+        args.overrides = [*args.overrides, *extra]
+    elif extra:
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
     if getattr(args, "func", None) is None:
         parser.print_help()
         return 2
@@ -72,6 +83,21 @@ def main(argv: list[str] | None = None) -> int:
             traceback.print_exc()
         err_console.print("[bold red]error:[/] ", end="")
         err_console.print(e.render(), markup=False)
+        return 2
+    except OSError as e:
+        if e.filename is None:  # no file named: not the user's disk or paths, a bug to show whole
+            raise
+        # A path that is a file where a folder must be, a full disk, no permission: the user's to
+        # fix, and a traceback would hide the one line that says which path.
+        from viarl.console import err_console
+
+        if _debug():
+            import traceback
+
+            traceback.print_exc()
+        err_console.print("[bold red]error:[/] ", end="")
+        err_console.print(f"{e.filename}: {e.strerror or e}\n  fix: check this path (a folder where a folder is "
+                          "needed, writable, space left on its disk)", markup=False)
         return 2
     except KeyboardInterrupt:
         return 130

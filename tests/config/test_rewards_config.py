@@ -22,8 +22,12 @@ def repo_cwd(monkeypatch):
     monkeypatch.chdir(REPO)
 
 
+# shaped.rules reads `input difficulty`, which MLVU needle data does not carry: train on JSONL.
+JSONL = ["data.synthetic=null", "data.train.format=jsonl"]
+
+
 def _rewards(*overrides):
-    return load_recipe(NEEDLE, list(overrides)).rewards
+    return load_recipe(NEEDLE, [*JSONL, *overrides]).rewards
 
 
 def test_swapping_the_file_drops_the_old_params():
@@ -57,7 +61,8 @@ def test_a_param_of_the_wrong_type_is_reported_under_its_key():
 
 
 def test_a_recipe_that_changes_its_base_file_drops_the_base_params(tmp_path):
-    (tmp_path / "child.yaml").write_text(f"base: {REPO / NEEDLE}\nrewards: {{file: rewards/shaped.rules}}\n")
+    (tmp_path / "child.yaml").write_text(f"base: {REPO / NEEDLE}\nrewards: {{file: rewards/shaped.rules}}\n"
+                                         "data: {synthetic: null, train: {format: jsonl}}\n")
     assert load_recipe(tmp_path / "child.yaml").rewards.params == {}
     (tmp_path / "same.yaml").write_text(f"base: {REPO / NEEDLE}\nrewards: {{params: {{max_tokens: 30}}}}\n")
     assert load_recipe(tmp_path / "same.yaml").rewards.params == dict(NEEDLE_PARAMS, max_tokens=30)

@@ -26,48 +26,23 @@ def frames():
     return [Image.fromarray(rng.integers(0, 255, (56, 56, 3), dtype=np.uint8)) for _ in range(16)]
 
 
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def tiny_overrides(tmp: Path, sel, ans, clip, train, test, **extra) -> list[str]:
-    """needle.yaml shrunk to seconds: session tiny models, fixture videos, a few steps per stage."""
-    o = {
-        "output_dir": tmp / "run", "frames.cache_dir": tmp / "cache", "run.threads": 1,
-        "models.selector.path": sel, "models.answer.path": ans, "models.clip.model": clip,
-        "models.selector.tiny_seed": "null", "models.selector.pretrain": "null", "models.answer.tiny_seed": "null", "models.clip.tiny_seed": "null",
-        "data.train.path": train, "data.eval.path": test, "data.synthetic": "null",
-        "warmup.steps": 3, "warmup.batch_size": 2, "sft.steps": 2, "sft.batch_size": 2,
-        "answer_warmup.steps": 2, "answer_warmup.batch_size": 2,
-        "rl.steps": 3, "rl.prompts_per_step": 2, "rl.samples_per_prompt": 2, "rl.minibatch_size": 4,
-        "models.selector.max_new_tokens": 12, "evaluation.limit": 2, "run.save_every": 2,
-        # The session's selector is random, not grounding-pretrained: it needs the format warm-up.
-        "stages.before": "[warmup,answer_warmup]",
-        "stages.cycles": 2, "rewards.file": ROOT / "rewards" / "viarl.rules",
-    }
-    o.update(extra)
-    return [f"{k}={v}" for k, v in o.items()]
-
-
 @pytest.fixture
-def overrides(tmp_path, tiny_selector_dir, tiny_answer_dir, tiny_clip_dir, needle_train_dir, needle_test_dir):
+def overrides(tmp_path, tiny_run_args):
     """A function giving `viarl run recipes/needle.yaml` overrides for a seconds-long tiny run."""
 
     def make(**extra):
-        return tiny_overrides(tmp_path, tiny_selector_dir, tiny_answer_dir, tiny_clip_dir,
-                              needle_train_dir, needle_test_dir, **extra)
+        return tiny_run_args(tmp_path, **extra)
     return make
 
 
 @pytest.fixture(scope="module")
-def shared_runs(tmp_path_factory, tiny_selector_dir, tiny_answer_dir, tiny_clip_dir, needle_train_dir,
-                needle_test_dir):
+def shared_runs(tmp_path_factory, tiny_run_args):
     """Like `overrides`, for runs several tests of a module share: make(name, **extra) gives
     (run folder, overrides) with the run folder and frame cache under one module-wide folder."""
     tmp = tmp_path_factory.mktemp("runs")
 
     def make(name: str, **extra) -> tuple[Path, list[str]]:
-        args = tiny_overrides(tmp, tiny_selector_dir, tiny_answer_dir, tiny_clip_dir, needle_train_dir,
-                              needle_test_dir, **{"output_dir": tmp / name, **extra})
+        args = tiny_run_args(tmp, **{"output_dir": tmp / name, **extra})
         return tmp / name, args
     return make
 

@@ -39,12 +39,16 @@ def run_score(args: argparse.Namespace) -> int:
     from viarl.data.files import read_json_objects
     from viarl.rewards import load_rules
     from viarl.rewards.builtins import LAZY_INPUTS
-    from viarl.rewards.columns import BatchError
+    from viarl.rewards.columns import BatchError, NonFiniteScore
 
     rules = load_rules(args.file)
     params = dict(rules.parse_override(o) for o in args.overrides)
     scorer = rules.compile(params, ablate=rules.check_ablate(args.ablate, where="--ablate"))
     rows = read_json_objects(args.input, "input file")
+    if not rows:
+        from viarl.console import err_console
+
+        err_console.print(f"{args.input}: no samples to score (the file holds no JSON lines)", markup=False)
     if TOKENS in rules.inputs:
         _count_missing_tokens(rows, args)
     lazy = {name for names in LAZY_INPUTS.values() for name in names}
@@ -57,6 +61,8 @@ def run_score(args: argparse.Namespace) -> int:
     batch = {n: [r.get(n) for _, r in rows] for n in names}
     try:
         out = scorer(batch)
+    except NonFiniteScore as e:
+        raise UserError(e.message, where=f"{args.input}:{rows[e.sample][0]}", fix=e.fix) from None
     except BatchError as e:
         where = args.input if e.sample is None else f"{args.input}:{rows[e.sample][0]}"
         fix = e.fix

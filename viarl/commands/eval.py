@@ -252,6 +252,7 @@ def run(args: argparse.Namespace) -> int:
     from viarl.eval.compare import compare_selectors
     from viarl.eval.selectors import make_selector
     from viarl.models.clip import load_clip
+    from viarl.config.preflight import require_output_folder
     from viarl.models.loading import load_vlm
     from viarl.train.answerer import Answerer
     from viarl.video.cache import FrameCache
@@ -259,6 +260,7 @@ def run(args: argparse.Namespace) -> int:
     random.seed(plan.seed)
     np.random.seed(plan.seed)
     torch.manual_seed(plan.seed)
+    require_output_folder(plan.out, "--out")
     device = _device(plan.device)
     loaded = load_dataset(plan.data_format, plan.data_path, tasks=plan.tasks, strict=plan.strict,
                           limit=plan.limit, video_dir=plan.video_dir)

@@ -19,14 +19,37 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("overrides", nargs="*", metavar="KEY=VALUE",
                    help="dotted overrides applied after the YAML, e.g. rl.kl_coef=0.01 frames.select=16")
     p.add_argument("--resume", metavar="RUN_DIR",
-                   help="continue an interrupted run from its last complete checkpoint")
+                   help="continue an interrupted run from its last complete checkpoint; the recipe and "
+                        "overrides must resolve to the run's recipe (see --allow-changes)")
+    p.add_argument("--allow-changes", action="store_true",
+                   help="with --resume: accept a recipe that differs from the run's; recipe.yaml stays the "
+                        "original and the changes are recorded in recipe.changes.yaml with the step they start at")
+    p.add_argument("--from-checkpoint", metavar="STAGE/STEP",
+                   help="with --resume: continue from this complete checkpoint (e.g. pre0-warmup/80) instead "
+                        "of the newest, e.g. when the newest is damaged")
     p.set_defaults(func=handle)
 
 
 def handle(args: argparse.Namespace) -> int:
+    """Check everything that can be checked without a model, then run (or resume)."""
+    from pathlib import Path
+
     from viarl.config.load import load_recipe, resolved_yaml
-    from viarl.train.engine import run_recipe
+    from viarl.errors import UserError
 
     recipe = load_recipe(args.recipe, list(args.overrides))
-    run_recipe(recipe, resolved_yaml(recipe), resume=args.resume)
+    text = resolved_yaml(recipe)
+    if args.resume is None:
+        flag = "--allow-changes" if args.allow_changes else "--from-checkpoint" if args.from_checkpoint else None
+        if flag:
+            raise UserError(f"{flag} only applies to a resumed run", where=flag,
+                            fix="add --resume RUN_DIR, or drop the flag")
+    else:
+        from viarl.train.resume import prepare_resume
+
+        prepare_resume(Path(args.resume), recipe, text, allow_changes=args.allow_changes,
+                       from_checkpoint=args.from_checkpoint)
+    from viarl.train.engine import run_recipe  # torch and transformers: only once the checks pass
+
+    run_recipe(recipe, text, resume=args.resume)
     return 0

@@ -28,6 +28,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def handle(args: argparse.Namespace) -> int:
     """Write (or check) the generated files; returns 1 when --check finds a stale one."""
     from viarl.atomic import write_text
+    from viarl.config.preflight import require_output_folder
     from viarl.config.docs import recipe_docs_markdown
     from viarl.config.schema import recipe_json_schema_text
     from viarl.console import console
@@ -35,6 +36,8 @@ def handle(args: argparse.Namespace) -> int:
     outputs = [(Path(args.out), recipe_json_schema_text())]
     if not args.no_docs:
         outputs.append((Path(args.docs), recipe_docs_markdown()))
+    for path, flag in zip([p for p, _ in outputs], ("--out", "--docs")):
+        require_output_folder(path.parent, flag)
     stale = 0
     for path, text in outputs:
         current = path.read_text(encoding="utf-8") if path.is_file() else None

@@ -8,6 +8,7 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field, PositiveInt, model_validator
 
 from viarl.config.issues import Issue, raise_issues
+from viarl.config.preflight import local_looking
 from viarl.config.pretrain import GroundingPretrain
 from viarl.config.types import AttnImplementation, Dtype
 
@@ -28,7 +29,14 @@ def model_path_issues(path: str, tiny_seed: int | None, field: str) -> list[Issu
     if p.exists() and not p.is_dir():
         return [Issue(field, f"`{path}` is a file, not a model folder",
                       "point it at the folder that holds config.json")]
-    if p.is_dir() or tiny_seed is not None or is_hub_id(path):
+    if p.is_dir() or tiny_seed is not None:
+        return []
+    if is_hub_id(path) and local_looking(path):
+        return [Issue(field, f"`{path}` does not exist, and `{Path(path).parts[0]}/` is a local folder, so it is "
+                      "not taken for a hub id; tiny_seed is not set",
+                      "fix the path, set tiny_seed to create a tiny random model there, or write a hub id "
+                      "whose organisation is not a local folder name")]
+    if is_hub_id(path):
         return []
     return [Issue(
         field,

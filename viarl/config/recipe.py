@@ -12,6 +12,7 @@ from viarl.config.frames import Frames
 from viarl.config.issues import Issue, raise_issues
 from viarl.config.logging import Logging
 from viarl.config.models import Models
+from viarl.config.preflight import FORMAT_FIELDS, missing_inputs, output_folder_problem
 from viarl.config.rewards import Rewards
 from viarl.config.rl import RL
 from viarl.config.run import Run
@@ -84,6 +85,34 @@ class Recipe(BaseModel):
         if isinstance(name, str) and data.get("output_dir") is None:
             data = {**data, "output_dir": f"runs/{name}"}
         return data
+
+    @model_validator(mode="after")
+    def check_output_dir(self) -> "Recipe":
+        problem = output_folder_problem(self.output_dir)
+        if problem:
+            raise_issues([Issue("output_dir", f"the run folder cannot be made: {problem}",
+                                "choose another output_dir (a folder), e.g. output_dir=runs/<new name>")])
+        return self
+
+    @model_validator(mode="after")
+    def check_rule_inputs(self) -> "Recipe":
+        # RL scores the training data: each `input` the rules declare must be a field it carries.
+        if "rl" not in self.stages.kinds() or self.data.train is None:
+            return self
+        from viarl.config.rewards import _load
+        from viarl.train.context import STANDARD_INPUTS
+
+        program = _load(self.rewards.file)
+        if isinstance(program, Issue):
+            return self  # reported under rewards.file
+        fmt = self.data.train.format
+        missing = missing_inputs(program.inputs - STANDARD_INPUTS, fmt)
+        raise_issues([Issue("rewards.file", f"`{self.rewards.file}` reads input `{name}`, which "
+                            f"{fmt} data (data.train.format) does not provide",
+                            f"use a rule file without `input {name}`, or data whose samples carry `{name}` "
+                            f"(jsonl/paper `meta`); {fmt} provides: {', '.join(sorted(FORMAT_FIELDS[fmt] or ()))}")
+                      for name in missing])
+        return self
 
     @model_validator(mode="after")
     def check_cross_sections(self) -> "Recipe":

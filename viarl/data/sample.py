@@ -12,9 +12,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from viarl.data.skips import ANSWER_NOT_IN_OPTIONS, BAD_FIELD, BAD_OPTIONS
+from viarl.data.skips import ANSWER_NOT_IN_OPTIONS, BAD_FIELD, BAD_OPTIONS, TOO_LONG
 
 LETTERS = string.ascii_uppercase
+# A question plus options far past any benchmark's (the longest are a few thousand characters):
+# such a text would only fill the model's context, so it is skipped and counted, not trained on.
+MAX_TEXT_CHARS = 100_000
 
 
 @dataclass(frozen=True)
@@ -63,8 +66,8 @@ def sample_problem(
 ) -> tuple[str, str] | None:
     """(reason, detail) if these fields cannot make a Sample, else None.
 
-    Checks what every loader needs: a non-empty question, 2..26 non-empty option strings, and an
-    answer letter among them.
+    Checks what every loader needs: a non-empty question, 2..26 non-empty option strings, at most
+    MAX_TEXT_CHARS characters in all, and an answer letter among them.
     """
     if not isinstance(question, str) or not question.strip():
         return BAD_FIELD, "question is empty or not text"
@@ -74,6 +77,9 @@ def sample_problem(
         or not all(isinstance(o, str) and o.strip() for o in options)
     ):
         return BAD_OPTIONS, f"need 2-26 non-empty option texts, got {options!r}"[:200]
+    size = len(question) + sum(len(o) for o in options)
+    if size > MAX_TEXT_CHARS:
+        return TOO_LONG, f"question and options hold {size:,} characters (the limit is {MAX_TEXT_CHARS:,})"
     if not isinstance(answer, str) or answer not in option_letters(len(options)):
         letters = option_letters(len(options))
         return ANSWER_NOT_IN_OPTIONS, f"answer {answer!r} is not one of {letters}"

@@ -18,6 +18,7 @@ BAD_FIELD = "malformed field"
 BAD_OPTIONS = "malformed options"
 ANSWER_NOT_IN_OPTIONS = "answer not among options"
 DUPLICATE_ID = "duplicate id"
+TOO_LONG = "text too long"
 
 
 @dataclass(frozen=True)

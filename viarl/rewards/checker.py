@@ -8,6 +8,7 @@ Declarations may come in any order; a name may be used before the line that defi
 from __future__ import annotations
 
 import difflib
+import math
 import re
 from dataclasses import dataclass, field
 
@@ -144,6 +145,9 @@ class _Checker:
         if not assignable(actual, s.type):
             raise self.fail(s.default_pos, f"type mismatch: param `{s.name}` is {s.type} "
                             f"but its default is {actual}", f"give {'an' if s.type == 'int' else 'a'} {s.type} default")
+        if isinstance(value, float) and not math.isfinite(value):
+            raise self.fail(s.default_pos, f"param `{s.name}` defaults to {value}",
+                            "a reward is never inf or nan; give a finite default (below 1e308)")
         self.params[s.name] = s
         self.types[s.name] = s.type
 

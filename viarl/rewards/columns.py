@@ -28,6 +28,25 @@ class BatchError(RuleError):
         super().__init__(message, where=where, fix=fix)
 
 
+class NonFiniteScore(BatchError):
+    """A component (or the total) came out inf or nan for one sample: arithmetic overflowed."""
+
+    def __init__(self, name: str, value: float, sample: int):
+        self.value = value
+        super().__init__(f"component `{name}` scored {value}: its arithmetic overflowed "
+                         "(a reward is never inf or nan)", sample=sample, column=name,
+                         fix=f"keep the numbers `{name}` combines below about 1e308 (check its params), "
+                             "or clamp them with min()/max()")
+
+
+def check_finite(scores: Mapping[str, np.ndarray]) -> None:
+    """NonFiniteScore for the first sample (and first component, in file order) that is inf or nan."""
+    for name, values in scores.items():
+        bad = np.flatnonzero(~np.isfinite(values))
+        if bad.size:
+            raise NonFiniteScore(name, float(values[bad[0]]), int(bad[0]))
+
+
 def batch_size(batch: Mapping[str, Any]) -> int:
     """The common length B of every column; BatchError if they differ."""
     sizes = {name: len(col) for name, col in batch.items()}

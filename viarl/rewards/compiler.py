@@ -17,7 +17,7 @@ import numpy as np
 from viarl.rewards import ast
 from viarl.rewards import primitives as prim
 from viarl.rewards.checker import Checked
-from viarl.rewards.columns import batch_size, convert_column, missing
+from viarl.rewards.columns import batch_size, check_finite, convert_column, missing
 from viarl.rewards.lazy import lazy_column, lazy_names
 from viarl.rewards.listops import LIST_FUNCS, list_at
 from viarl.rewards.primitives import text_to_int, text_to_num
@@ -61,7 +61,15 @@ class Scorer(RegexPasses):
 
     # ---- public
     def __call__(self, batch: Mapping[str, Any]) -> dict[str, np.ndarray]:
-        """Score a batch: every component and "total", each float64 of shape [B]."""
+        """Score a batch: every component and "total", each float64 of shape [B].
+
+        NonFiniteScore (a BatchError) names the first sample whose score overflowed to inf or nan.
+        """
+        # An overflow is reported as NonFiniteScore for its sample, not as numpy's bare warning.
+        with np.errstate(over="ignore", invalid="ignore"):
+            return self._score(batch)
+
+    def _score(self, batch: Mapping[str, Any]) -> dict[str, np.ndarray]:
         ctx = _Ctx(batch, batch_size(batch))
         for need, names in self._lazy.items():
             mask = self._need_mask(ctx, need).tolist() if names else []
@@ -82,6 +90,7 @@ class Scorer(RegexPasses):
         out["total"] = total
         for name in self.ablate:
             out[f"ablated/{name}"] = self._number(self._would_be[name](ctx), ctx.B)
+        check_finite(out)
         self.last_regex_passes = ctx.passes
         return out
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import math
 import os
 from pathlib import Path
 from typing import Any, Mapping, Sequence
@@ -108,6 +109,9 @@ class RuleProgram:
                 value: ParamValue = int(raw)
             elif kind == "num":
                 value = float(raw)
+                if not math.isfinite(value):
+                    raise RuleError(f"parameter `{name}` is {value}", where="--set",
+                                    fix="a reward is never inf or nan: give a finite number (below 1e308)")
             elif kind == "bool":
                 if raw.lower() not in ("true", "false"):
                     raise ValueError(raw)
@@ -141,6 +145,9 @@ def check_param_value(name: str, kind: str, value: Any) -> ParamValue:
     if not ok:
         raise RuleError(f"parameter `{name}` is {kind}, got {value!r}", where=f"params.{name}",
                         fix=f"give {_a(kind)} value")
+    if isinstance(value, float) and not math.isfinite(value):
+        raise RuleError(f"parameter `{name}` is {value}", where=f"params.{name}",
+                        fix="a reward is never inf or nan: give a finite number (below 1e308)")
     return value
 
 

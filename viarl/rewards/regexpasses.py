@@ -14,6 +14,7 @@ import numpy as np
 from viarl.rewards import ast
 from viarl.rewards.fastmatch import literal_gap_matcher
 from viarl.rewards.printer import print_expr
+from viarl.rewards.regextime import apply, limited
 from viarl.rewards.typecheck import regex_flags
 from viarl.rewards.vectorops import column, is_column, is_match, map_samples, to_array
 
@@ -44,18 +45,16 @@ class RegexPasses:
         pattern = self.checked.regexes[(regex.pattern, regex.flags)]
         key = ("regex", op, regex.pattern, regex_flags(regex.flags), print_expr(source))
         src = self.expr(source)
-        method = {"search": pattern.search,
-                  # "?" passes keep only whether it matched (no match objects to keep alive),
-                  # through str.find when the pattern is literals and gaps (see fastmatch.py)
-                  "search?": literal_gap_matcher(pattern.pattern, pattern.flags, "search")
-                  or (lambda s: pattern.search(s) is not None),
-                  "fullmatch?": literal_gap_matcher(pattern.pattern, pattern.flags, "fullmatch")
-                  or (lambda s: pattern.fullmatch(s) is not None),
-                  "count": lambda s: sum(1 for _ in pattern.finditer(s))}[op]
+        # "?" passes keep only whether it matched (no match objects to keep alive), through
+        # str.find when the pattern is literals and gaps (see fastmatch.py); every other pass
+        # runs under a time limit (see regextime.py).
+        fast = literal_gap_matcher(pattern.pattern, pattern.flags, op[:-1]) if op.endswith("?") else None
+        method = fast or limited(pattern, op)
+        where = print_expr(source)
 
         def run(ctx) -> Any:
             if key not in ctx.cache:
-                ctx.cache[key] = map_samples(method, src(ctx), B=ctx.B)
+                ctx.cache[key] = apply(method, src(ctx), ctx.B, pattern.pattern, where)
                 ctx.passes.append(key)
             return ctx.cache[key]
 

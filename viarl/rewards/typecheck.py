@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import difflib
+import math
 import re
 from typing import Callable
 
@@ -76,6 +77,9 @@ class ExprTyper:
 
     def type_of(self, e: ast.Expr) -> str:
         if isinstance(e, ast.Number):
+            if self.fail is not None and not math.isfinite(e.value):
+                raise self.fail(e.pos, f"this number is too large: it reads as {e.value}",
+                                "a reward is never inf or nan; use a number below 1e308")
             return "int" if isinstance(e.value, int) else "num"
         if isinstance(e, ast.String):
             return "str"

@@ -136,7 +136,34 @@ def load_state(run_dir: Path) -> dict[str, Any]:
 
 
 def save_state(run_dir: Path, state: dict[str, Any]) -> None:
+    """Write state.json atomically."""
     write_json(run_dir / "state.json", state)
+
+
+def run_relative(run_dir: Path, path: str | Path) -> str:
+    """`path` as state.json stores it: relative to the run folder, so a copied or moved run
+    resumes from its own files (a path outside the run folder stays as given)."""
+    path = Path(path)
+    try:
+        return path.resolve().relative_to(Path(run_dir).resolve()).as_posix()
+    except ValueError:
+        return str(path)
+
+
+def in_run(run_dir: Path, stored: str) -> Path:
+    """The file a state.json path means for this run folder.
+
+    Relative paths are inside the run folder. An absolute one written by an older viarl that
+    points into some run's `checkpoints/` is read from THIS folder's checkpoints, never from the
+    folder it was copied from.
+    """
+    path = Path(stored)
+    if not path.is_absolute():
+        return Path(run_dir) / path
+    parts = path.parts
+    if "checkpoints" in parts:
+        return Path(run_dir).joinpath(*parts[len(parts) - 1 - parts[::-1].index("checkpoints"):])
+    return path
 
 
 def prune_partials(run_dir: Path, keep: str | None = None) -> None:

@@ -142,7 +142,9 @@ class RunContext:
         state = ckpt.load_state(run_dir)
         bundles = {}
         for role, cfg in (("selector", m.selector), ("answer", m.answer)):
-            path = state["models"].get(role, cfg.path)  # a resumed run continues from its last stage
+            # A resumed run continues from its last stage's model, inside this run folder.
+            stored = state["models"].get(role)
+            path = str(ckpt.in_run(run_dir, stored)) if stored else cfg.path
             # fp32 master weights for a role the run trains, whatever the checkpoint's dtype (see
             # `precision`); the compute dtype is applied per forward pass, `cfg.dtype` when saving.
             dtype = load_dtype(role, cfg.dtype, recipe.stages.kinds())
@@ -204,7 +206,7 @@ class RunContext:
     def mark_done(self, stage_id: str, models: dict[str, str], eval_rows: list | None = None) -> None:
         """Record a finished stage (and where its model now lives) in state.json."""
         self.state["done"].append(stage_id)
-        self.state["models"].update(models)
+        self.state["models"].update({k: ckpt.run_relative(self.run_dir, v) for k, v in models.items()})
         self.state["global_step"] = self.global_step
         if eval_rows:
             self.state.setdefault("eval", []).extend(eval_rows)

@@ -88,7 +88,9 @@ def run_recipe(recipe, resolved_yaml: str, resume: str | None = None) -> Path:
     torch.manual_seed(recipe.seed)
     ctx = RunContext.build(recipe, run_dir)
     if ctx.accelerator.is_main_process:
-        write_text(run_dir / "recipe.yaml", resolved_yaml)
+        if not (run_dir / "recipe.yaml").exists():
+            # Written once: a resume keeps the original (accepted changes go to recipe.changes.yaml).
+            write_text(run_dir / "recipe.yaml", resolved_yaml)
         if not (run_dir / "state.json").exists():
             # Written before any stage runs, so a run killed in its very first stage can be resumed.
             ckpt.save_state(run_dir, ctx.state)

@@ -6,6 +6,7 @@ import math
 
 import torch
 
+from viarl.train.finite import NonFinite
 from viarl.train.sharding import scalar
 
 
@@ -59,7 +60,11 @@ def clip_and_step(model, optimizer, scheduler, max_norm: float, accelerator=None
         norm = accelerator.clip_grad_norm_(trainable(model), max_norm)
     else:
         norm = torch.nn.utils.clip_grad_norm_(trainable(model), max_norm)
+    value = scalar(norm)
+    if not math.isfinite(value):  # before the step: an inf/nan gradient must not reach the weights
+        optimizer.zero_grad(set_to_none=True)
+        raise NonFinite("the gradient norm", value)
     optimizer.step()
     scheduler.step()
     optimizer.zero_grad(set_to_none=True)
-    return scalar(norm)
+    return value

@@ -96,6 +96,7 @@ class RLStage(TrainingStage):
         texts, entropy = comp.texts, comp.entropy_sum
         counts = [c.count for c in cands for _ in range(k)]
         rep = [s for s in samples for _ in range(k)]
+        self.scored_samples = rep  # names the sample of a non-finite reward (see TrainingStage.checked_step)
         batch = {
             "completion": texts,
             "completion_tokens": np.array([int(row.sum()) for m in masks for row in m], dtype=np.int64),

@@ -24,6 +24,7 @@ from viarl.console import console, progress
 from viarl.errors import UserError
 from viarl.train import checkpoint as ckpt
 from viarl.train.distributed import all_gather_objects, rank, world_size
+from viarl.train.finite import NonFinite, check_finite, poisoned_step
 from viarl.train.optim import build_optimizer, build_scheduler, clip_and_step, freeze_vision
 from viarl.train.precision import autocast
 from viarl.train.sharding import full_model_state, full_optimizer_state, is_sharded, load_full_state, refresh
@@ -96,6 +97,7 @@ class TrainingStage:
         return autocast(self.ctx.recipe.run.precision, self.ctx.accelerator.device)
 
     def backward(self, loss) -> None:
+        check_finite("the loss", float(loss.detach()))
         self.ctx.accelerator.backward(loss)
 
     def optimizer_step(self, max_norm: float) -> float:
@@ -116,7 +118,7 @@ class TrainingStage:
             task = bar.add_task(f"{self.id}", total=self.steps, completed=start, info="")
             for step in range(start, self.steps):
                 t0 = time.perf_counter()
-                stats = self.step(step)
+                stats = self.checked_step(step)
                 stats.setdefault("samples_per_s", 0.0)
                 stats["lr"] = float(self.scheduler.get_last_lr()[0])
                 stats["step_s"] = time.perf_counter() - t0
@@ -130,6 +132,19 @@ class TrainingStage:
                     console.print(repr(self.examples[0]), markup=False)
                 if every and (step + 1) % every == 0 and step + 1 < self.steps:
                     self.checkpoint(step + 1)
+
+    def checked_step(self, step: int) -> dict:
+        """`step(step)`, with a non-finite reward, loss or gradient norm turned into a UserError."""
+        from viarl.rewards.columns import NonFiniteScore
+
+        try:
+            return self.step(step)
+        except (NonFinite, NonFiniteScore) as e:
+            rows = getattr(self, "scored_samples", None)  # the RL rollout's samples, in scoring order
+            index = getattr(e, "sample", None)
+            sample = rows[index].id if rows is not None and index is not None else None
+            hint = f"resume with `--resume {self.ctx.run_dir} --allow-changes` and the changed values"
+            raise poisoned_step(self.id, step, e, sample, hint) from None
 
     def partial_dir(self) -> Path:
         return self.ctx.run_dir / "checkpoints" / f"{self.id}.partial"

@@ -13,6 +13,7 @@ from typing import Iterable
 
 import numpy as np
 
+from viarl.atomic import honour_umask
 
 
 def write_video(
@@ -35,6 +36,7 @@ def write_video(
     suffix = path.suffix or ".mp4"
     fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=suffix, dir=path.parent)
     os.close(fd)
+    honour_umask(tmp, folder=False)
     try:
         _encode(tmp, frames, rate, crf, gop)
         os.replace(tmp, path)
