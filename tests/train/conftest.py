@@ -47,7 +47,7 @@ def shared_runs(tmp_path_factory, tiny_run_args):
     return make
 
 
-RECIPE = ROOT / "recipes" / "needle.yaml"
+RECIPE = Path(__file__).resolve().parents[2] / "recipes" / "needle.yaml"
 
 
 def _build_stage(args: list[str], kind: str):

@@ -15,6 +15,7 @@ import numpy as np
 import torch
 
 from viarl.models.loading import load_vlm
+from viarl.train import checkpoint as ckpt
 from viarl.train.answerer import AnswerRequest
 from viarl.train.logprobs import completion_logprobs
 from viarl.train.minibatch import micro_batches, optimizer_steps
@@ -62,13 +63,17 @@ class RLStage(TrainingStage):
         ctx, precision = self.ctx, self.ctx.recipe.run.precision
         if self.cfg.reference == "cycle":
             return frozen_copy(model, precision)
-        # Where the selector came from when RL first started: kept in state.json, so every later
-        # cycle and a resumed run load the same weights.
-        start = ctx.state["models"].get("selector", ctx.recipe.models.selector.path)
-        path = ctx.state.setdefault("rl_reference", str(start))
-        if path == str(start) and "selector" not in ctx.state["models"] and self.cycle <= 1:
-            return frozen_copy(model, precision)  # the first RL stage: the current model is it
-        ref, _ = load_vlm(path, dtype="float32", attn_implementation=ctx.recipe.models.selector.attn_implementation,
+        # Where the selector came from when RL first started: kept in state.json (relative to
+        # the run folder when it is one of the run's checkpoints, like every state.json path), so
+        # every later cycle and a resumed run load the same weights.
+        stored = ctx.state["models"].get("selector")  # None until a stage has trained the selector
+        start = {"path": stored, "in_run": True} if stored else {"path": ctx.recipe.models.selector.path,
+                                                                  "in_run": False}
+        first = ctx.state.setdefault("rl_reference", start)
+        if first == start:
+            return frozen_copy(model, precision)  # the first RL stage: it starts from the reference
+        path = ckpt.in_run(ctx.run_dir, first["path"]) if first["in_run"] else first["path"]
+        ref, _ = load_vlm(str(path), dtype="float32", attn_implementation=ctx.recipe.models.selector.attn_implementation,
                           device=str(ctx.accelerator.device))
         return frozen_copy(ref, precision)
 
