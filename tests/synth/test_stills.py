@@ -39,3 +39,17 @@ def test_same_seed_same_clip():
     a = make_clip(np.random.default_rng(5), 8, 64)
     b = make_clip(np.random.default_rng(5), 8, 64)
     assert np.array_equal(a.frames, b.frames) and a.question == b.question and a.target == b.target
+
+
+@given(seed=st.integers(0, 10_000), task=st.sampled_from(TASKS))
+@settings(max_examples=30, deadline=None)
+def test_ranking_is_a_permutation_led_by_the_target(seed, task):
+    clip = make_clip(np.random.default_rng(seed), 8, 64, task=task)
+    assert sorted(clip.ranking) == list(range(8)) and clip.ranking[0] == clip.target
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_brightest_ranking_follows_brightness(seed):
+    clip = make_clip(np.random.default_rng(seed), 8, 64, task="brightest")
+    means = clip.frames.reshape(8, -1).mean(1)
+    assert list(clip.ranking) == list(np.argsort(-means, kind="stable"))

@@ -33,12 +33,16 @@ TEMPLATES = {
 
 @dataclass(frozen=True)
 class GroundingClip:
-    """One pretraining example: frames (uint8 [T, H, W, 3]), a question, the frame it is about."""
+    """One pretraining example: frames (uint8 [T, H, W, 3]), a question, the frame it is about, and
+    every frame ranked by relevance (`ranking[0] == target`): next come the frames that partly
+    match (the second-brightest frame, a frame with the asked-about shape drawn small), so a
+    selector asked for N frames learns to fill its budget with the next most relevant ones."""
 
     frames: np.ndarray
     question: str
     target: int
     task: str
+    ranking: tuple[int, ...] = ()
 
 
 def _background(rng: np.random.Generator, size: int, level: float) -> np.ndarray:
@@ -63,11 +67,15 @@ def _background(rng: np.random.Generator, size: int, level: float) -> np.ndarray
 
 
 def _objects(draw: ImageDraw.ImageDraw, rng: np.random.Generator, size: int, n: int,
-             shapes, colours, scale=(0.07, 0.16)) -> None:
+             shapes, colours, scale=(0.07, 0.16)) -> float:
+    """Draw n objects; returns the largest one's size as a fraction of the frame (0 when n = 0)."""
+    largest = 0.0
     for _ in range(n):
         s = rng.uniform(*scale) * size
         centre = rng.uniform(s / 2, size - s / 2, size=2)
         _draw_shape(draw, str(rng.choice(shapes)), PALETTE[str(rng.choice(colours))], tuple(centre), s)
+        largest = max(largest, s / size)
+    return largest
 
 
 def make_clip(rng: np.random.Generator, count: int, size: int = 112, task: str | None = None) -> GroundingClip:
@@ -81,6 +89,9 @@ def make_clip(rng: np.random.Generator, count: int, size: int = 112, task: str |
         levels = rng.uniform(60, 140, size=count)
         levels[target] = rng.uniform(205, 235)
     frames = []
+    # Relevance of each frame to the question: the target most; then partial matches; ties are
+    # broken at random, so frames that match nothing carry no order a model could learn.
+    relevance = rng.uniform(0, 0.1, size=count)
     for t in range(count):
         img = Image.fromarray(_background(rng, size, float(levels[t])))
         draw = ImageDraw.Draw(img)
@@ -90,13 +101,19 @@ def make_clip(rng: np.random.Generator, count: int, size: int = 112, task: str |
             _objects(draw, rng, size, n_small, shapes, others)
             if t == target:
                 _objects(draw, rng, size, 1, [shape], [colour], scale=(0.2, 0.45))
+            elif rng.random() < 0.3:  # the same shape in another colour: a partial match
+                relevance[t] += 1 + _objects(draw, rng, size, 1, [shape], others, scale=(0.15, 0.3))
         else:
             _objects(draw, rng, size, n_small, shapes, colours)
             if task == "large_shape":
                 if t == target:
                     _objects(draw, rng, size, 1, [shape], colours, scale=(0.33, 0.5))
                 elif rng.random() < 0.5:  # the same shape, small: size is what singles out the target
-                    _objects(draw, rng, size, 1, [shape], colours)
+                    relevance[t] += 1 + _objects(draw, rng, size, 1, [shape], colours)
         frames.append(np.asarray(img))
+    if task == "brightest":
+        relevance = np.stack(frames).reshape(count, -1).mean(1) / 255.0  # the brighter, the more relevant
+    relevance[target] = 10.0
     question = str(rng.choice(TEMPLATES[task])).format(shape=shape, colour=colour)
-    return GroundingClip(np.stack(frames), question, target, task)
+    ranking = tuple(int(i) for i in np.argsort(-relevance, kind="stable"))
+    return GroundingClip(np.stack(frames), question, target, task, ranking)

@@ -32,6 +32,8 @@ from viarl.train.supervised import supervised_batch, supervised_loss
 from viarl.video.candidates import selector_view
 
 MANIFEST = "viarl_pretrain.json"
+# Bumped whenever the clips or targets change, so a model made by an older viarl is not reused.
+CLIPS_VERSION = 2
 
 
 @dataclass(frozen=True)
@@ -54,13 +56,15 @@ class PretrainSettings:
     # frame-to-index binding forms on it first (about 300 steps); other tasks then reuse it.
     first_task: str = "brightest"
     first_task_steps: int = 300
+    clips_version: int = CLIPS_VERSION
 
 
 def clip_example(rng: np.random.Generator, s: PretrainSettings, step: int | None = None):
     """(messages, selector-view images, target text, clip) for one freshly drawn clip.
 
-    The target puts the asked-about frame first, then select-1 other frames at random, as a
-    model that has found the frame and fills its budget would.
+    The target lists the asked-about frame first, then the next most relevant frames (partial
+    matches, e.g. the asked-about shape drawn small), as a model that has found the frame and
+    fills its budget with the best of the rest would.
     """
     from PIL import Image
 
@@ -68,8 +72,7 @@ def clip_example(rng: np.random.Generator, s: PretrainSettings, step: int | None
     clip = make_clip(rng, s.candidates, s.clip_size, task=s.first_task if early else str(rng.choice(s.tasks)))
     view = selector_view(clip.frames, s.selector_size)  # [T, h, w, 3], index drawn
     images = [Image.fromarray(f) for f in view]
-    others = [int(i) for i in rng.permutation(s.candidates) if i != clip.target][: s.select - 1]
-    target = selector_target(clip.question, [clip.target, *others], s.think_words)
+    target = selector_target(clip.question, list(clip.ranking[: s.select]), s.think_words)
     return selector_messages(clip.question, s.candidates, s.select, s.index_text), images, target, clip
 
 

@@ -8,7 +8,7 @@ from rich.table import Table
 from viarl.console import console
 
 KEYS = ("accuracy", "accuracy_ci95", "hit_rate", "hit_ci95", "distinct_picks", "off_mode_share", "n",
-        "fallbacks")
+        "fallbacks", "accuracy_on_hits", "accuracy_on_misses")
 
 
 def _cells(row: dict) -> dict:
