@@ -81,7 +81,8 @@ def build_context(tmp: Path, tiny: bool, s: dict, device: str) -> RunContext:
     tiny_dir = write_tiny_model(tmp / "tiny", "selector", seed=0)
     overrides = {
         "output_dir": tmp / "run", "models.selector.path": tiny_dir, "models.answer.path": tiny_dir,
-        "models.selector.tiny_seed": "null", "models.answer.tiny_seed": "null", "data.synthetic": "null",
+        "models.selector.tiny_seed": "null", "models.selector.pretrain": "null", "models.answer.tiny_seed": "null",
+        "data.synthetic": "null",
         "models.selector.max_new_tokens": s["new_tokens"], "models.selector.gradient_checkpointing": not tiny,
         "models.answer.gradient_checkpointing": not tiny, "frames.candidates": s["frames"],
         "frames.select": s["select"], "frames.selector_size": s["selector_size"],
