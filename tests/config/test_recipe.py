@@ -84,7 +84,11 @@ def test_eval_recipes_only_evaluate(bench):
     assert r.models.answer.path == "Qwen/Qwen2.5-VL-7B-Instruct"  # inherited from paper.yaml
 
 
-def test_defaults_fill_what_a_recipe_leaves_out(tmp_path):
+def test_defaults_fill_what_a_recipe_leaves_out(tmp_path, monkeypatch):
+    # Model paths are checked against the working directory: a `models/` folder there (left by a
+    # needle run) would make the default `models/tiny-selector` a missing local path.
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "rewards").symlink_to(Path(__file__).resolve().parents[2] / "rewards")
     (tmp_path / "r.yaml").write_text("name: tiny\n")
     r = load_recipe(tmp_path / "r.yaml")
     assert r.output_dir == "runs/tiny"
@@ -92,7 +96,9 @@ def test_defaults_fill_what_a_recipe_leaves_out(tmp_path):
     assert r == Recipe.model_validate({"name": "tiny"})
 
 
-def test_answer_warmup_defaults_to_every_candidate_and_refuses_an_untrained_selector(tmp_path):
+def test_answer_warmup_defaults_to_every_candidate_and_refuses_an_untrained_selector(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # see test_defaults_fill_what_a_recipe_leaves_out
+    (tmp_path / "rewards").symlink_to(Path(__file__).resolve().parents[2] / "rewards")
     path = tmp_path / "r.yaml"
     path.write_text("name: r\ndata: {train: {format: mlvu, path: x}, eval: null}\n"
                     "evaluation: {after_each_cycle: false}\nstages: {before: [answer_warmup], cycles: 0}\n")

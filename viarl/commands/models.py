@@ -50,7 +50,7 @@ def register(subparsers) -> None:
     g.add_argument("--base", default=None, metavar="DIR",
                    help="tiny random selector to start from (default: DIR-random, created with --seed)")
     g.add_argument("--seed", type=int, default=0, metavar="S", help="seed of the weights and clips (default: 0)")
-    g.add_argument("--steps", type=int, default=1500, metavar="N", help="optimiser steps (default: 1500)")
+    g.add_argument("--steps", type=int, default=1600, metavar="N", help="optimiser steps (default: 1600)")
     g.add_argument("--lr", type=float, default=2e-3, metavar="LR", help="peak learning rate (default: 0.002)")
     g.add_argument("--candidates", "-T", type=int, default=8, metavar="T", help="frames per clip (default: 8)")
     g.add_argument("--select", "-N", type=int, default=2, metavar="N", help="indices per answer (default: 2)")

@@ -14,13 +14,13 @@ class GroundingPretrain(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    steps: PositiveInt = Field(1500, description="Optimiser steps (batch `batch_size` clips each).")
+    steps: PositiveInt = Field(1600, description="Optimiser steps (batch `batch_size` clips each).")
     batch_size: PositiveInt = Field(8, description="Clips per optimiser step.")
     lr: float = Field(2.0e-3, gt=0.0, description="Peak learning rate (linear warm-up, then cosine).")
     warmup_steps: NonNegativeInt = Field(50, description="Steps of linear learning-rate warm-up.")
     tasks: list[str] = Field(list(TASKS), description=f"Grounding tasks mixed in: any of {', '.join(TASKS)}.")
     first_task_steps: NonNegativeInt = Field(
-        300, description="Steps of `brightest` only at the start: the frame-to-index binding forms on "
+        600, description="Steps of `brightest` only at the start: the frame-to-index binding forms on "
         "brightness first, then serves the other tasks.")
     think_words: PositiveInt = Field(
         2, description="Question keywords written in the target's <think> (the format the selector learns).")

@@ -15,6 +15,7 @@ was made, so a recipe can name it like any other checkpoint and a second run reu
 from __future__ import annotations
 
 import json
+from types import SimpleNamespace
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -40,7 +41,7 @@ CLIPS_VERSION = 2
 class PretrainSettings:
     """How a grounding-pretrained selector is made (all of it is recorded in its manifest)."""
 
-    steps: int = 1500
+    steps: int = 1600
     batch_size: int = 8
     lr: float = 2e-3
     warmup_steps: int = 50
@@ -53,9 +54,9 @@ class PretrainSettings:
     think_words: int = 2
     tasks: tuple[str, ...] = ("large_shape", "colour", "brightest")
     # Brightness is the feature a random vision tower passes through most directly, so the
-    # frame-to-index binding forms on it first (about 300 steps); other tasks then reuse it.
+    # frame-to-index binding forms on it first (200-400 steps); other tasks then reuse it.
     first_task: str = "brightest"
-    first_task_steps: int = 300
+    first_task_steps: int = 600
     clips_version: int = CLIPS_VERSION
 
 
@@ -81,16 +82,10 @@ def held_out_accuracy(model, processor, s: PretrainSettings, n: int = 64) -> flo
     rng = np.random.default_rng([s.seed, 0x686F6C64])
     items = [clip_example(rng, s) for _ in range(n)]
     sel = TrainedSelector(model, processor, index_text=s.index_text, max_new_tokens=24)
-
-    class _Cand:  # TrainedSelector reads .selector (images) and .count
-        def __init__(self, images):
-            self.selector, self.count = images, len(images)
-
-    class _Sample:
-        def __init__(self, question):
-            self.question = question
-
-    picks = sel.select([_Sample(c.question) for *_, c in items], [_Cand(im) for _, im, _, _ in items], s.select)
+    # TrainedSelector reads a sample's .question and a candidate set's .selector images and .count.
+    questions = [SimpleNamespace(question=c.question) for *_, c in items]
+    views = [SimpleNamespace(selector=im, count=len(im)) for _, im, _, _ in items]
+    picks = sel.select(questions, views, s.select)
     return float(np.mean([c.target in p.indices for p, (*_, c) in zip(picks, items)]))
 
 
