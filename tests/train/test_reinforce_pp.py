@@ -375,3 +375,21 @@ def test_token_logprobs_on_a_real_tiny_model(tiny_selector_dir, monkeypatch):
     assert len(got_grads) == len(ref_grads) > 0
     for a, b in zip(got_grads, ref_grads):
         torch.testing.assert_close(a, b, atol=1e-3, rtol=1e-2)
+
+
+def test_token_bonus_adds_to_the_returns_of_its_token_and_every_earlier_one():
+    data = _load()
+    mask = torch.tensor(data["mask"])
+    args = (_t(data["rewards"]), _t(data["logp_old"]), _t(data["logp_ref"]), mask)
+    kw = dict(kl_coef=0.1, kl_clamp=2.0, baseline="none")
+    plain = compute_advantages(*args, **kw)
+    bonus = torch.zeros(mask.shape, dtype=torch.float64)
+    bonus[0, 2] = 0.5  # one token of the first row
+    bonus[:, -1] = 7.0  # lands on padding for short rows: must be ignored there
+    out = compute_advantages(*args, token_bonus=bonus, **kw)
+    expected = plain.returns.clone()
+    expected[0, :3] += 0.5
+    last = mask[:, -1] != 0
+    expected[last] += torch.where(mask[last] != 0, 7.0, 0.0).to(expected.dtype)
+    torch.testing.assert_close(out.returns, expected, atol=1e-12, rtol=0)
+    assert (out.returns[mask == 0] == 0).all()

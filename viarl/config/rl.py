@@ -37,6 +37,11 @@ class RL(BaseModel):
     grad_accum: PositiveInt = Field(
         1, description="Minibatches whose gradients are summed before each optimiser step: a step sees "
         "minibatch_size × grad_accum sequences, so the same update fits in less memory or on fewer GPUs.")
+    index_entropy_coef: float = Field(
+        0.0, ge=0.0, description="α of an entropy bonus on the completion's digit tokens (the frame "
+        "indices): each sampled digit adds -α·log π_old to its token reward. It keeps the picks the "
+        "reward is indifferent to (a second frame once the needle is found) from collapsing onto one "
+        "fixed slot; other tokens (format) get none. 0: off.")
     reference: Literal["cycle", "initial"] = Field(
         "cycle", description="KL reference: `cycle` re-takes it from the selector at the start of every "
         "RL stage (the paper); `initial` keeps the selector as the first RL stage found it, so the KL "

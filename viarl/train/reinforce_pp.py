@@ -79,6 +79,7 @@ def compute_advantages(
     reward_clip: float = 10.0,
     baseline: str = "none",
     group_size: int | None = None,
+    token_bonus: Tensor | None = None,
 ) -> Advantages:
     """REINFORCE++ advantages for one rollout batch (this process's share of it).
 
@@ -90,7 +91,8 @@ def compute_advantages(
     token reward rho = -kl_coef * k, plus R_i at the last valid token; returns A = reverse
     cumulative sum of rho (gamma 1); advantages = A whitened over the valid tokens of ALL
     processes (a collective: every process must call this, in the same order).
-    With the group baseline each process must hold whole groups.
+    With the group baseline each process must hold whole groups. `token_bonus` [B, L], when given,
+    is added to rho on valid tokens (e.g. an entropy bonus on the index digits).
     """
     if rewards.dim() != 1 or mask.dim() != 2 or rewards.shape[0] != mask.shape[0]:
         raise ValueError(f"rewards {tuple(rewards.shape)} must be [B] for a [B, L] mask {tuple(mask.shape)}")
@@ -107,6 +109,9 @@ def compute_advantages(
     diff = logp_old.detach().to(torch.float64) - logp_ref.detach().to(torch.float64)  # [B, L]
     kl = torch.where(valid, diff.clamp(-kl_clamp, kl_clamp), 0.0)  # [B, L]
     rho = -kl_coef * kl  # [B, L]
+    if token_bonus is not None:
+        _check_2d("token_bonus", token_bonus, mask.shape)
+        rho = rho + torch.where(valid, token_bonus.detach().to(valid.device, torch.float64), 0.0)
 
     # Last valid position of each row; rows with no valid token get -1 and no reward.
     positions = torch.arange(valid.shape[1], device=valid.device).expand_as(valid)  # [B, L]

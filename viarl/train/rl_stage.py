@@ -25,6 +25,13 @@ from viarl.train.selector import banned_token_ids, indices_from_text, sample, se
 from viarl.train.stage import TrainingStage
 
 
+def digit_token_ids(processor) -> torch.Tensor:
+    """Ids of the tokens that are digits only (how frame indices are written), as a 1-D tensor."""
+    tok = processor.tokenizer
+    ids = [i for t, i in tok.get_vocab().items() if tok.convert_tokens_to_string([t]).strip().isdigit()]
+    return torch.tensor(sorted(ids), dtype=torch.long)
+
+
 def pad_right(rows: list[torch.Tensor], value: float = 0) -> torch.Tensor:
     """Stack [k_i, L_i] tensors into [sum k_i, max L_i], padding on the right."""
     width = max(r.shape[1] for r in rows)
@@ -44,6 +51,7 @@ class RLStage(TrainingStage):
         model = self.ctx.selector.model
         self.ref = self.reference(model)
         self.banned = banned_token_ids(self.ctx.selector.processor)
+        self.digit_ids = digit_token_ids(self.ctx.selector.processor)
         # Optimiser steps of one RL step: lists of micro-batches (see `minibatch`).
         self.schedule = optimizer_steps(micro_batches(cfg.prompts_per_step, cfg.samples_per_prompt,
                                                       cfg.minibatch_size), cfg.grad_accum)
@@ -150,10 +158,17 @@ class RLStage(TrainingStage):
             ref = [completion_logprobs(self.ref, p, t, m, self.banned) for p, t, m in zip(prompts, tokens, masks)]
         mask = pad_right(masks)  # [P·k, L]
         logp_old, logp_ref = pad_right(old).cpu(), pad_right(ref).cpu()
+        bonus = None
+        if cfg.index_entropy_coef > 0:
+            tok = pad_right(tokens, value=-1)  # [B·k, L]
+            digits = torch.isin(tok, self.digit_ids) & (mask != 0)
+            bonus = torch.where(digits, -cfg.index_entropy_coef * logp_old, 0.0)  # [B·k, L]
+            stats["index_entropy"] = float(-(logp_old * digits).sum() / max(int(digits.sum()), 1))
         # Whitened over the WHOLE rollout (all processes), before it is cut into minibatches.
         adv = compute_advantages(
             rewards, logp_old, logp_ref, mask, kl_coef=cfg.kl_coef, kl_clamp=cfg.kl_clamp,
             reward_clip=cfg.reward_clip, baseline=cfg.baseline, group_size=cfg.samples_per_prompt,
+            token_bonus=bonus,
         )
         ctx.selector.model.train()
         losses, clipfrac, norms = [], [], []
