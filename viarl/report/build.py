@@ -22,7 +22,8 @@ _CAPTIONS = {
     "entropy": "selector sampling entropy per RL step",
     "grad_norm": "gradient norm per step",
     "eval_accuracy": "answer accuracy per cycle: trained vs uniform vs clip",
-    "eval_hit_rate": "needle hit rate per cycle (some chosen frame inside the needle span)",
+    "eval_hit_rate": "needle hit rate per cycle (some chosen frame inside the needle span), 95 % band",
+    "eval_distinct_picks": "distinct greedy picks per cycle: 1 means the selector ignores the video",
 }
 
 

@@ -159,26 +159,37 @@ def plot_metric(records: Sequence[dict[str, Any]], key: str, path: str | Path, *
     return _save(fig, path)
 
 
-def plot_eval(evals: Sequence[dict[str, Any]], key: str, path: str | Path, *, title: str) -> Path | None:
-    """`key` (accuracy or hit_rate) per cycle, one line per selector; None when nothing to draw."""
-    by_sel: dict[str, list[tuple[int, float]]] = {}
+def plot_eval(evals: Sequence[dict[str, Any]], key: str, path: str | Path, *, title: str,
+              percent: bool = True) -> Path | None:
+    """`key` (accuracy, hit_rate or distinct_picks) per cycle, one line per selector, with the 95 %
+    interval as a band where the rows carry `<key>_ci95`; None when nothing to draw."""
+    by_sel: dict[str, list[tuple[int, float, Any]]] = {}
     for r in evals:
         if r.get(key) is not None and "cycle" in r:
-            by_sel.setdefault(str(r.get("selector")), []).append((int(r["cycle"]), float(r[key])))
+            ci = r.get({"accuracy": "accuracy_ci95", "hit_rate": "hit_ci95"}.get(key, ""))
+            by_sel.setdefault(str(r.get("selector")), []).append((int(r["cycle"]), float(r[key]), ci))
     if not by_sel:
         return None
     plt = _plt()
     fig, ax = plt.subplots(figsize=(6.4, 3.8))
     order = sorted(by_sel, key=lambda s: (s not in _SELECTOR_STYLE, list(_SELECTOR_STYLE).index(s) if s in _SELECTOR_STYLE else 0, s))
     for sel in order:
-        pts = sorted(by_sel[sel])
+        pts = sorted(by_sel[sel], key=lambda p: p[0])
         color, marker = _SELECTOR_STYLE.get(sel, (None, "d"))
-        ax.plot([p[0] for p in pts], [100 * p[1] for p in pts], marker=marker, color=color, label=sel, lw=1.6)
+        scale = 100 if percent else 1
+        xs = [p[0] for p in pts]
+        line, = ax.plot(xs, [scale * p[1] for p in pts], marker=marker, color=color, label=sel, lw=1.6)
+        if all(p[2] for p in pts):
+            ax.fill_between(xs, [scale * p[2][0] for p in pts], [scale * p[2][1] for p in pts],
+                            color=line.get_color(), alpha=0.15, lw=0)
     cycles = sorted({p[0] for v in by_sel.values() for p in v})
     ax.set_xticks(cycles)
     ax.set_xticklabels([("before\ntraining" if c == 0 else f"after\ncycle {c}") for c in cycles], fontsize=8)
-    ax.set_ylim(-3, 103)
-    ax.set_ylabel(f"{key.replace('_', ' ')} (%)")
+    if percent:
+        ax.set_ylim(-3, 103)
+    else:
+        ax.set_ylim(bottom=0)
+    ax.set_ylabel(f"{key.replace('_', ' ')}" + (" (%)" if percent else ""))
     ax.set_title(title, fontsize=11)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=9)
@@ -221,5 +232,8 @@ def plot_evals(evals: Sequence[dict[str, Any]], out_dir: str | Path) -> list[Pat
     """Accuracy and hit-rate per cycle (trained vs uniform vs clip) into `out_dir`."""
     out_dir = Path(out_dir)
     made = [plot_eval(evals, "accuracy", out_dir / "eval_accuracy.png", title="answer accuracy per cycle"),
-            plot_eval(evals, "hit_rate", out_dir / "eval_hit_rate.png", title="needle hit rate per cycle")]
+            plot_eval(evals, "hit_rate", out_dir / "eval_hit_rate.png", title="needle hit rate per cycle "
+                      "(band: 95 % interval)"),
+            plot_eval(evals, "distinct_picks", out_dir / "eval_distinct_picks.png", percent=False,
+                      title="distinct greedy picks per cycle (1 = ignores the video)")]
     return [p for p in made if p is not None]
