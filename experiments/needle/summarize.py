@@ -15,6 +15,7 @@ from pathlib import Path
 
 def main(dirs: list[str]) -> int:
     runs = [json.loads((Path(d) / "summary.json").read_text()) for d in dirs]
+    print()
     print("| run | seed | trained hit (cycle 0 → final) | uniform hit | CLIP hit | trained acc | uniform acc "
           "| distinct picks (final) | wall s |")
     print("|---|---|---|---|---|---|---|---|---|")
@@ -35,10 +36,12 @@ def main(dirs: list[str]) -> int:
         ("mean trained hit >= cycle-0 trained + 0.10", mean[0] >= mean[2] + 0.10),
         ("every run trained hit >= uniform + 0.10", all(k[0] >= k[1] + 0.10 for k in keys)),
         ("mean trained accuracy > uniform accuracy", mean[3] > mean[4]),
+        ("mean distinct greedy picks >= 8", mean[5] >= 8),
         ("every run >= 8 distinct greedy picks", all(k[5] >= 8 for k in keys)),
     ]
+    print()
     for name, ok in checks:
-        print(f"{'PASS' if ok else 'FAIL'}  {name}")
+        print(f"- {'PASS' if ok else 'FAIL'}  {name}")
     return 0
 
 
