@@ -20,7 +20,7 @@ def repo_cwd(monkeypatch):
 def test_validate_prints_the_resolved_tree(capsys):
     assert main(["validate", "recipes/needle.yaml", "rl.steps=7"]) == 0
     out = capsys.readouterr().out
-    assert "is valid" in out and "steps: 7" in out and "kl_coef: 0.001" in out
+    assert "is valid" in out and "steps: 7" in out and "kl_coef: 0.01" in out
 
 
 def test_validate_yaml_output_reloads(capsys, tmp_path):
