@@ -65,8 +65,7 @@ class RLStage(TrainingStage):
 
         `rl.reference: cycle` (the paper) is the selector as this cycle found it. `initial` is the
         selector as the FIRST RL stage found it (the pretrained or warmed-up policy), kept for every
-        cycle: its KL then bounds how far the policy drifts in total, which keeps picks that the
-        reward does not care about (the second frame of a needle question) as varied as they began.
+        cycle: its KL then bounds how far the policy drifts in total, not only within one cycle.
         """
         ctx, precision = self.ctx, self.ctx.recipe.run.precision
         if self.cfg.reference == "cycle":
