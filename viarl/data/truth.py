@@ -28,7 +28,11 @@ def load_truth(dataset_root: str | os.PathLike) -> dict[str, list[tuple[int, int
     path = Path(dataset_root) / TRUTH_NAME
     if not path.is_file():
         return None
-    data = read_json(path, "truth file")
+    return _parse(read_json(path, "truth file"), path)
+
+
+def _parse(data, path: Path) -> dict[str, list[tuple[int, int]]]:
+    """Spans of a truth file's JSON `data`, validated (UserErrors name `path` and the field)."""
     if not isinstance(data, dict) or data.get("version") != TRUTH_VERSION:
         raise _bad(f"{path}:version", f"expected version {TRUTH_VERSION}")
     videos = data.get("videos")
@@ -59,22 +63,20 @@ def slot_histogram(dataset_root: str | os.PathLike, candidates: int) -> list[int
     """How many videos hold their needle at each of `candidates` uniform candidate slots (the first
     slot inside a span counts), or None without truth.json. A flat histogram means a pick that
     ignores the frames hits about N / T of the time."""
-    from viarl.video.decode import candidate_indices
+    from viarl.video.decode import slot_in_spans
 
     path = Path(dataset_root) / TRUTH_NAME
-    truth = load_truth(dataset_root)
-    if truth is None:
+    if not path.is_file():
         return None
-    frames = read_json(path, "truth file")["videos"]
+    data = read_json(path, "truth file")  # read once: spans and frame counts
     counts = [0] * candidates
-    for name, spans in truth.items():
-        num = frames[name].get("num_frames") if isinstance(frames[name], dict) else None
-        if not isinstance(num, int) or num <= 0:
+    for name, spans in _parse(data, path).items():
+        num = data["videos"][name].get("num_frames")
+        if not isinstance(num, int) or isinstance(num, bool) or num <= 0:
             raise _bad(f"{path}:videos.{name}.num_frames", "missing or not a positive integer")
-        for slot, frame in enumerate(candidate_indices(num, candidates)):
-            if any(a <= frame < b for a, b in spans):
-                counts[slot] += 1
-                break
+        slot = slot_in_spans(spans, num, candidates)
+        if slot is not None:
+            counts[slot] += 1
     return counts
 
 

@@ -20,6 +20,7 @@ import numpy as np
 
 from viarl.errors import UserError
 from viarl.synth.scene import NeedlePlan, Renderer, make_plan
+from viarl.video.decode import candidate_indices, slot_in_spans
 
 SPLITS = ("train", "test")
 ANNOTATION = Path("json") / "1_needle.json"
@@ -137,12 +138,7 @@ def balanced_slots(seed: int, split: str, videos: int, slots: int) -> list[int]:
 
 def needle_slot(span: tuple[int, int], num_frames: int, slots: int) -> int | None:
     """The first candidate slot (of `slots` uniform candidates) inside the needle's span, or None."""
-    from viarl.video.decode import candidate_indices
-
-    for slot, frame in enumerate(candidate_indices(num_frames, slots)):
-        if span[0] <= frame < span[1]:
-            return slot
-    return None
+    return slot_in_spans([span], num_frames, slots)
 
 
 def make_needle_dataset(out_dir, *, videos: int = 8, frames: int = 240, fps: float = 24, seed: int = 0,
@@ -163,8 +159,6 @@ def make_needle_dataset(out_dir, *, videos: int = 8, frames: int = 240, fps: flo
                                 or not 1 <= balance <= frames):
         raise _fail(f"balance must be a number of candidate slots in [1, frames={frames}], got {balance!r}",
                     "balance", "pass --balance T with T the selector's candidate count (e.g. 8)")
-    from viarl.video.decode import candidate_indices
-
     covers = None
     if balance is not None:
         centres = candidate_indices(frames, balance)

@@ -128,6 +128,14 @@ def candidate_indices(num_frames: int, count: int) -> np.ndarray:
     return np.floor((np.arange(count) + 0.5) * num_frames / count).astype(np.int64)
 
 
+def slot_in_spans(spans, num_frames: int, count: int) -> int | None:
+    """The first of `count` uniform candidate slots whose frame lies in a [start, end) span, or None."""
+    for slot, frame in enumerate(candidate_indices(num_frames, count)):
+        if any(a <= frame < b for a, b in spans):
+            return slot
+    return None
+
+
 def fit_size(width: int, height: int, long_side: int) -> tuple[int, int]:
     """(width, height) scaled so the long side is `long_side`, aspect ratio kept (>= 1 px)."""
     scale = long_side / max(width, height)
