@@ -21,7 +21,7 @@ from PIL import Image
 
 from viarl.models.loading import load_vlm
 from viarl.models.tiny import write_tiny_model
-from viarl.train.selector import sample, selector_inputs
+from viarl.policy.sampler import sample, selector_inputs
 
 
 def main() -> None:

@@ -254,7 +254,7 @@ def run(args: argparse.Namespace) -> int:
     from viarl.models.clip import load_clip
     from viarl.config.preflight import require_output_folder
     from viarl.models.loading import load_vlm
-    from viarl.train.answerer import Answerer
+    from viarl.policy.answerer import Answerer
     from viarl.video.cache import FrameCache
 
     random.seed(plan.seed)

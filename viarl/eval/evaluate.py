@@ -119,13 +119,13 @@ def evaluate(samples: Sequence[Any], selector, answerer, *, candidates: int, sel
     """Run `selector` then `answerer` over `samples`; see the module docstring.
 
     samples: viarl.data Samples; selector: has `name` and `select(samples, cands, n)`;
-    answerer: viarl.train.answerer.Answerer (or anything with its `answer(requests)`);
+    answerer: viarl.policy.answerer.Answerer (or anything with its `answer(requests)`);
     truth: {video file name: [(start, end_exclusive), ...]} or None; out_dir: when given,
     `predictions.jsonl` is written there. Questions go through in batches of `batch_size`, so
     only one batch's frames are held in memory.
     """
     from viarl.console import progress as make_progress
-    from viarl.train.answerer import AnswerRequest
+    from viarl.policy.answerer import AnswerRequest
 
     _check_sizes(candidates, select)
     skipped: Counter = Counter()

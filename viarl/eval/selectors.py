@@ -139,7 +139,7 @@ def make_selector(spec: str, *, name: str | None = None, clip=None, clip_diversi
                             fix="pass --clip NAME_OR_FOLDER (e.g. a folder from `viarl models tiny DIR --role clip`)")
         bundle = clip() if callable(clip) and not hasattr(clip, "model") else clip
         return ClipSelector(bundle, diversity=clip_diversity)
-    from viarl.train.selector import TrainedSelector
+    from viarl.policy.sampler import TrainedSelector
 
     if select_model is not None:
         model, processor = select_model

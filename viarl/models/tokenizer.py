@@ -101,7 +101,7 @@ NUM_MERGES = 512
 # Text the merges are learnt from. Prompt-shaped text (the chat scaffolding, the selector's task,
 # the answer instruction, needle questions with their colours and shapes) counts PROMPT_WEIGHT
 # times, so its words merge first; general English and video-QA words fill the rest. It is a
-# fixed text rather than an import of viarl.train.prompts: models sits below train (no upward
+# fixed text rather than an import of viarl.policy.prompts: models sits below train (no upward
 # imports), and the tokenizer, hence every tiny checkpoint, must not change when a prompt is
 # reworded. Keep it ASCII and free of added-token strings; digits never merge anyway.
 PROMPT_WEIGHT = 4

@@ -15,7 +15,7 @@ import torch
 from viarl.console import console
 from viarl.errors import UserError
 from viarl.train import checkpoint as ckpt
-from viarl.train.answerer import Answerer
+from viarl.policy.answerer import Answerer
 from viarl.train.pretrain import check_pretrained, pretrain_selector, pretrain_settings
 from viarl.train.metrics import MetricsLog
 

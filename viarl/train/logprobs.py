@@ -14,7 +14,7 @@ import torch
 
 from viarl.train.distributed import world_size
 from viarl.train.reinforce_pp import token_logprobs
-from viarl.train.selector import ban, cache_kw, cache_of, unwrap
+from viarl.policy.sampler import ban, cache_kw, cache_of, unwrap
 
 
 def repeat_prompt(inputs, k: int) -> dict[str, torch.Tensor]:

@@ -16,12 +16,12 @@ import torch
 
 from viarl.models.loading import load_vlm
 from viarl.train import checkpoint as ckpt
-from viarl.train.answerer import AnswerRequest
+from viarl.policy.answerer import AnswerRequest
 from viarl.train.logprobs import completion_logprobs
 from viarl.train.minibatch import micro_batches, optimizer_steps
 from viarl.train.precision import frozen_copy
 from viarl.train.reinforce_pp import compute_advantages, policy_loss
-from viarl.train.selector import banned_token_ids, indices_from_text, sample, selector_batch, selector_inputs
+from viarl.policy.sampler import banned_token_ids, indices_from_text, sample, selector_batch, selector_inputs
 from viarl.train.stage import TrainingStage
 
 

@@ -15,8 +15,8 @@ import time
 import numpy as np
 
 from viarl.selection import uniform_indices
-from viarl.train.prompts import answer_messages, selector_messages, selector_target
-from viarl.train.selector import TrainedSelector, indices_from_text, sample, selector_batch
+from viarl.policy.prompts import answer_messages, selector_messages, selector_target
+from viarl.policy.sampler import TrainedSelector, indices_from_text, sample, selector_batch
 from viarl.train.stage import TrainingStage
 from viarl.train.supervised import IGNORE, supervised_batch, supervised_loss
 

@@ -16,7 +16,7 @@ import torch
 
 from viarl.rewards.primitives import first_index_block, parse_index_list
 from viarl.selection import Selection, uniform_indices
-from viarl.train.prompts import encode, render, selector_messages
+from viarl.policy.prompts import encode, render, selector_messages
 
 
 @dataclass

@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from viarl.train.prompts import (
+from viarl.policy.prompts import (
     answer_messages, format_options, render, selector_messages, selector_target, think_keywords,
 )
 

@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 from viarl.selection import Selection
 from viarl.train.logprobs import completion_logprobs
-from viarl.train.selector import (
+from viarl.policy.sampler import (
     TrainedSelector, banned_token_ids, indices_from_text, sample, selector_batch, selector_inputs,
 )
 
