@@ -140,7 +140,7 @@ def test_selector_prompt_text_is_much_shorter_than_its_bytes(tiny_selector_dir):
 
     processor = AutoProcessor.from_pretrained(tiny_selector_dir)
     question = "What colour was the large circle that appeared briefly?"
-    text = render(processor, selector_messages(question, 16, 4, index_text=True))
+    text = render(processor, selector_messages(question, 16, 4, index_text="before"))
     ids = processor.tokenizer(text, add_special_tokens=False)["input_ids"]
     special = set(processor.tokenizer.convert_tokens_to_ids(list(QWEN_SPECIAL_TOKENS)))
     plain = text

@@ -28,7 +28,7 @@ from viarl.models.loading import load_vlm
 from viarl.synth.stills import make_clip
 from viarl.train.optim import build_optimizer, build_scheduler, clip_and_step
 from viarl.policy.prompts import selector_messages, selector_target
-from viarl.policy.sampler import TrainedSelector
+from viarl.policy.selector import TrainedSelector
 from viarl.train.supervised import supervised_batch, supervised_loss
 from viarl.video.candidates import selector_view
 

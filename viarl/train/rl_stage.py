@@ -21,7 +21,8 @@ from viarl.train.logprobs import completion_logprobs
 from viarl.train.minibatch import micro_batches, optimizer_steps
 from viarl.train.precision import frozen_copy
 from viarl.train.reinforce_pp import compute_advantages, policy_loss
-from viarl.policy.sampler import banned_token_ids, indices_from_text, sample, selector_batch, selector_inputs
+from viarl.policy.sampler import banned_token_ids, sample, selector_batch, selector_inputs
+from viarl.selection import effective_select, parse_selection
 from viarl.train.stage import TrainingStage
 
 
@@ -114,7 +115,7 @@ class RLStage(TrainingStage):
             "completion_tokens": np.array([int(row.sum()) for m in masks for row in m], dtype=np.int64),
             "answer": [s.answer for s in rep],
             "candidates": np.array(counts, dtype=np.int64),
-            "select": np.array([min(fr.select, c) for c in counts], dtype=np.int64),
+            "select": np.array([effective_select(fr.select, c) for c in counts], dtype=np.int64),
             "prediction": [""] * len(rep),
             "answer_tokens": np.zeros(len(rep), dtype=np.int64),  # the answer model's length
         }
@@ -125,7 +126,7 @@ class RLStage(TrainingStage):
             need = ctx.scorer.prediction_needed(batch)
             requests, where = [], []
             for i in np.flatnonzero(need):
-                chosen = indices_from_text(texts[i], counts[i], batch["select"][i])
+                chosen = parse_selection(texts[i], counts[i], fr.select)
                 if chosen is None:
                     continue
                 s, c = rep[i], ctx.candidates(rep[i])
