@@ -48,7 +48,7 @@ def test_answer_prompt_letters_follow_candidate_order():
 
 def test_prompts_render_through_the_chat_template(selector):
     _, proc = selector
-    text = render(proc, selector_messages("Q?", 3, 2, True))
+    text = render(proc, selector_messages("Q?", 3, 2, "before"))
     assert text.count("<|image_pad|>") == 3 and text.rstrip().endswith("<|im_start|>assistant")
 
 
