@@ -6,7 +6,7 @@ import torch
 
 from viarl.train.logprobs import completion_logprobs
 from viarl.policy.sampler import (
-    banned_token_ids, sample, selector_batch, selector_inputs,
+    banned_token_ids, left_padded, sample, selector_batch, selector_inputs,
 )
 
 
@@ -56,3 +56,14 @@ def test_samples_never_hold_vision_placeholders_and_stop_at_the_end_token(select
         n = int(m.sum())
         assert end not in row[: n - 1].tolist()  # nothing is generated after an end token
         assert (row[n:] == proc.tokenizer.pad_token_id).all()
+
+
+def test_prompts_encoded_once_pad_into_the_batch_encoding(selector, frames):
+    _, proc = selector
+    qs, ims = ["What colour?", "What colour was the large triangle?"], [frames, frames[:12]]
+    together = selector_batch(proc, qs, ims, 4, "after")
+    apart = left_padded([selector_inputs(proc, q, im, 4, "after") for q, im in zip(qs, ims)],
+                        proc.tokenizer.pad_token_id)
+    assert set(apart) == {k for k, v in together.items() if isinstance(v, torch.Tensor)}
+    for name in apart:
+        assert torch.equal(apart[name], together[name]), name

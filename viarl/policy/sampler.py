@@ -12,6 +12,7 @@ import inspect
 from dataclasses import dataclass
 
 import torch
+from transformers import BatchFeature
 
 from viarl.policy.prompts import encode, render, selector_messages
 
@@ -88,6 +89,31 @@ def selector_batch(processor, questions, images, select: int, index_text: str):
     texts = [render(processor, selector_messages(q, len(imgs), select, index_text))
              for q, imgs in zip(questions, images)]
     return encode(processor, texts, [list(imgs) for imgs in images], padding_side="left")
+
+
+# Processor outputs with one row per image (or patch) rather than one per prompt.
+IMAGE_ROWS = ("pixel_values", "image_grid_thw", "pixel_values_videos", "video_grid_thw")
+
+
+def left_padded(prompts: list, pad_id: int) -> BatchFeature:
+    """Batch-1 processor outputs (each prompt encoded once) as one left-padded batch.
+
+    Token-aligned tensors [1, P_i] are left-padded to [B, max P_i] (input_ids with `pad_id`,
+    everything else with 0); image tensors (rows are patches or images) are concatenated in
+    prompt order. Equal to encoding the prompts together with `selector_batch`.
+    """
+    width = max(p["input_ids"].shape[1] for p in prompts)
+    out: dict[str, torch.Tensor] = {}
+    for name, value in prompts[0].items():
+        if not isinstance(value, torch.Tensor):
+            continue
+        if name in IMAGE_ROWS:
+            out[name] = torch.cat([p[name] for p in prompts], 0)
+        else:
+            fill = pad_id if name == "input_ids" else 0
+            out[name] = torch.cat([torch.nn.functional.pad(p[name], (width - p[name].shape[1], 0), value=fill)
+                                   for p in prompts], 0)  # [B, width]
+    return BatchFeature(out)
 
 
 def _pick(logits: torch.Tensor, temperature: float, top_p: float, generator) -> torch.Tensor:
