@@ -16,6 +16,7 @@ from pydantic import ValidationError
 
 from viarl.config.messages import error_lines
 from viarl.config.recipe import Recipe
+from viarl.config.rewards import Rewards
 from viarl.config.yaml_source import _RecipeLoader, read_yaml
 from viarl.errors import UserError
 
@@ -91,8 +92,6 @@ def _parse_override(text: str) -> tuple[tuple[str, ...], Any]:
 
 
 def _rewards_file(data: Any) -> str:
-    from viarl.config.rewards import Rewards
-
     rewards = data.get("rewards") if isinstance(data, dict) else None
     file = rewards.get("file") if isinstance(rewards, dict) else None
     file = str(file) if file is not None else Rewards.model_fields["file"].default

@@ -9,6 +9,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema, model_validator
 
 from viarl.config.issues import Issue, raise_issues
+from viarl.rewards import load_rules, RuleError
 
 
 def _scalar(value: Any) -> Any:
@@ -32,8 +33,6 @@ def _load(file: str):
         what = "is a folder" if path.is_dir() else "does not exist"
         return Issue("file", f"reward rule file `{file}` {what}",
                      "point rewards.file at a .rules file, e.g. rewards/viarl.rules")
-    from viarl.rewards import RuleError, load_rules
-
     try:
         return load_rules(path)
     except RuleError as e:
@@ -42,8 +41,6 @@ def _load(file: str):
 
 
 def _rule_file_issues(file: str, params: dict[str, Any]) -> list[Issue]:
-    from viarl.rewards import RuleError
-
     program = _load(file)
     if isinstance(program, Issue):
         return [program]
@@ -98,8 +95,6 @@ class Rewards(BaseModel):
     def check_ablate(self) -> "Rewards":
         if not self.ablate:
             return self
-        from viarl.rewards import RuleError
-
         program = _load(self.file)  # it loads: check_rule_file ran first
         issues = []
         for i, name in enumerate(self.ablate):

@@ -10,7 +10,9 @@ from typing import Any, Mapping, Sequence
 
 from viarl.rewards import ast
 from viarl.rewards.checker import Checked, check
+from viarl.rewards.compiler import Scorer
 from viarl.rewards.errors import RuleError
+from viarl.rewards.interpreter import Interpreter
 from viarl.rewards.parser import parse_program
 
 ParamValue = float | int | bool | str
@@ -83,14 +85,10 @@ class RuleProgram:
         Each component named in `ablate` reads as 0 everywhere (so it adds nothing to the
         total); the scorer still reports the value it would have had as `ablated/NAME`.
         """
-        from viarl.rewards.compiler import Scorer
-
         return Scorer(self.checked, self.bind(params), self.check_ablate(ablate))
 
     def interpreter(self, params: Mapping[str, Any] | None = None, ablate: Sequence[str] = ()):
         """The per-sample reference interpreter with `params` bound (for tests and benchmarks)."""
-        from viarl.rewards.interpreter import Interpreter
-
         return Interpreter(self.checked, self.bind(params), self.check_ablate(ablate))
 
     def parse_override(self, text: str) -> tuple[str, ParamValue]:

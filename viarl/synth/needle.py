@@ -18,6 +18,8 @@ from pathlib import Path
 
 import numpy as np
 
+from viarl.atomic import write_json
+from viarl.console import progress
 from viarl.errors import UserError
 from viarl.synth.scene import NeedlePlan, Renderer, make_plan
 from viarl.video.decode import candidate_indices, slot_in_spans
@@ -163,9 +165,6 @@ def make_needle_dataset(out_dir, *, videos: int = 8, frames: int = 240, fps: flo
     if balance is not None:
         centres = candidate_indices(frames, balance)
         covers = [int(centres[s]) for s in balanced_slots(seed, split, videos, balance)]
-    from viarl.atomic import write_json
-    from viarl.console import progress
-
     video_dir = out / VIDEO_DIR
     try:
         video_dir.mkdir(parents=True, exist_ok=True)

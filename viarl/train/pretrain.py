@@ -21,7 +21,9 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from PIL import Image
 
+from viarl.atomic import atomic_dir, write_json
 from viarl.console import progress
 from viarl.errors import UserError
 from viarl.models.loading import load_vlm
@@ -67,8 +69,6 @@ def clip_example(rng: np.random.Generator, s: PretrainSettings, step: int | None
     matches, e.g. the asked-about shape drawn small), as a model that has found the frame and
     fills its budget with the best of the rest would.
     """
-    from PIL import Image
-
     early = step is not None and step < s.first_task_steps
     clip = make_clip(rng, s.candidates, s.clip_size, task=s.first_task if early else str(rng.choice(s.tasks)))
     view = selector_view(clip.frames, s.selector_size)  # [T, h, w, 3], index drawn
@@ -96,8 +96,6 @@ def pretrain_selector(base_dir, out_dir, settings: PretrainSettings = PretrainSe
     `on_eval(step, model, processor)` is called every `eval_every` steps (experiments use it to
     trace learning curves).
     """
-    from viarl.atomic import atomic_dir, write_json
-
     s = settings
     torch.manual_seed(s.seed)
     model, processor = load_vlm(str(base_dir), dtype="float32", attn_implementation="sdpa", device="cpu")
