@@ -6,6 +6,7 @@ them on its own line, with the key's `file:line:col` (or the override that set i
 
 from __future__ import annotations
 
+import copy
 import os
 import re
 from pathlib import Path
@@ -118,7 +119,8 @@ def drop_stale_reward_params(before: dict, after: dict, top: Any) -> dict:
     return {**after, "rewards": {**rewards, "params": {k: v for k, v in params.items() if k in kept}}}
 
 
-def _apply_overrides(data: dict, overrides: Iterable[str], locations: Locations) -> dict:
+def _apply_overrides(data: dict, overrides: Iterable[str], locations: Locations,
+                     origins: dict[str, str] | None = None) -> dict:
     before, top = data, {}
     for text in overrides:
         path, value = _parse_override(text)
@@ -134,11 +136,11 @@ def _apply_overrides(data: dict, overrides: Iterable[str], locations: Locations)
         # An override replaces the whole subtree, so keys below it now come from the override.
         for known in [k for k in locations if k[: len(path)] == path]:
             del locations[known]
-        locations[path] = f"override `{text}`"
+        locations[path] = (origins or {}).get(text, f"override `{text}`")
     return drop_stale_reward_params(before, data, top)
 
 
-def _interpolate(data: dict, path: Path) -> dict:
+def _interpolate(data: dict, path: Path | str) -> dict:
     from omegaconf import OmegaConf
     from omegaconf.errors import OmegaConfBaseException
 
@@ -163,12 +165,26 @@ def _locator(locations: Locations):
     return locate
 
 
-def load_recipe(path: str | Path, overrides: Iterable[str] = ()) -> Recipe:
-    """Read, merge, override, interpolate and validate the recipe at `path`."""
+def load_recipe(path: str | Path, overrides: Iterable[str] = (), origins: dict[str, str] | None = None) -> Recipe:
+    """Read, merge, override, interpolate and validate the recipe at `path`.
+
+    origins: where an override came from, shown instead of the override itself in error
+    messages (e.g. {"frames.select=3": "flag `--select 3`"} for a command that maps flags).
+    """
     path = Path(path)
     data, locations = _read_tree(path, ())
-    locations = dict(locations)
-    data = _apply_overrides(data, list(overrides), locations)
+    return _resolve(data, dict(locations), overrides, origins, path)
+
+
+def recipe_from_data(data: dict, overrides: Iterable[str] = (), origins: dict[str, str] | None = None,
+                     where: str = "the command's recipe") -> Recipe:
+    """A recipe from plain data (a command's built-in defaults) with overrides, validated like a file."""
+    return _resolve(copy.deepcopy(data), {}, overrides, origins, where)
+
+
+def _resolve(data: dict, locations: Locations, overrides: Iterable[str], origins: dict[str, str] | None,
+             path: Path | str) -> Recipe:
+    data = _apply_overrides(data, list(overrides), locations, origins)
     data = _interpolate(data, path)
     if not isinstance(data, dict):
         raise UserError("the overrides replaced the whole recipe", where=str(path))

@@ -98,7 +98,7 @@ class Recipe(BaseModel):
     @model_validator(mode="after")
     def check_rule_inputs(self) -> "Recipe":
         # RL scores the training data: each `input` the rules declare must be a field it carries.
-        if "rl" not in self.stages.kinds() or self.data.train is None:
+        if "rl" not in self.stages.kinds() or self.data.train is None or self.rewards.file is None:
             return self
         program = _load(self.rewards.file)
         if isinstance(program, Issue):
@@ -123,6 +123,9 @@ class Recipe(BaseModel):
         if "warmup" in kinds and self.warmup.steps == 0:
             issues.append(Issue("warmup.steps", "a `warmup` stage is listed but warmup.steps is 0",
                                 "set warmup.steps > 0, or remove `warmup` from stages"))
+        if "rl" in kinds and self.rewards.file is None:
+            issues.append(Issue("rewards.file", "stage `rl` scores completions with a rule file, but rewards.file is null",
+                                "set rewards.file (e.g. rewards/viarl.rules), or remove `rl` from the stages"))
         training = sorted(kinds & TRAINING_STAGES)
         if training and self.data.train is None:
             issues.append(Issue("data.train", f"stages {training} train, but data.train is null",

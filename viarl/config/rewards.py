@@ -69,9 +69,10 @@ class Rewards(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    file: str = Field(
+    file: str | None = Field(
         "rewards/viarl.rules",
-        description="Reward rule file (relative to the working directory); see docs/rewards.md.",
+        description="Reward rule file (relative to the working directory); see docs/rewards.md. "
+        "Null only in recipes that never train with RL (e.g. evaluation).",
     )
     params: dict[str, ParamValue] = Field(
         default_factory=dict,
@@ -88,6 +89,10 @@ class Rewards(BaseModel):
 
     @model_validator(mode="after")
     def check_rule_file(self) -> "Rewards":
+        if self.file is None:
+            raise_issues([Issue(f"params.{key}", "rewards.file is null, so there is no parameter to set",
+                                "set rewards.file, or remove rewards.params") for key in self.params])
+            return self
         raise_issues(_rule_file_issues(self.file, self.params))
         return self
 
@@ -95,6 +100,9 @@ class Rewards(BaseModel):
     def check_ablate(self) -> "Rewards":
         if not self.ablate:
             return self
+        if self.file is None:
+            raise_issues([Issue("ablate", "rewards.file is null, so there is no component to ablate",
+                                "set rewards.file, or ablate: []")])
         program = _load(self.file)  # it loads: check_rule_file ran first
         issues = []
         for i, name in enumerate(self.ablate):

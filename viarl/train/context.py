@@ -62,6 +62,14 @@ def ensure_model(cfg, role: str, recipe=None):
     pretrain_selector(base, path, pretrain_settings(recipe, pre))
 
 
+def ensure_clip(cfg) -> None:
+    """Create a tiny random CLIP at cfg.model when that folder is missing and the recipe allows it
+    (tiny_seed); a name without a slash is an open_clip architecture, never a folder to create."""
+    if cfg.tiny_seed is not None and "/" in cfg.model and not Path(cfg.model).exists():
+        console.print(f"creating tiny clip model at [bold]{cfg.model}[/] (seed {cfg.tiny_seed})")
+        write_tiny_model(cfg.model, "clip", seed=cfg.tiny_seed)
+
+
 def ensure_data(recipe) -> None:
     """Generate the synthetic needle splits the recipe names, if they are not there yet."""
     syn = recipe.data.synthetic
@@ -150,8 +158,9 @@ class RunContext:
             if cfg.gradient_checkpointing:
                 model.gradient_checkpointing_enable()
             bundles[role] = ModelBundle(model, proc)
-        program = load_rules(recipe.rewards.file)
-        scorer = program.compile(dict(recipe.rewards.params), ablate=recipe.rewards.ablate)
+        # No rule file: a recipe that never runs RL (the recipe checks that), so nothing is scored.
+        program = load_rules(recipe.rewards.file) if recipe.rewards.file else None
+        scorer = program.compile(dict(recipe.rewards.params), ablate=recipe.rewards.ablate) if program else None
         train = load_split(recipe, recipe.data.train) if recipe.data.train else []
         evals = load_split(recipe, recipe.data.eval) if recipe.data.eval else []
         gen = torch.Generator().manual_seed(recipe.seed + 1000 * acc.process_index)
@@ -160,8 +169,8 @@ class RunContext:
             selector=bundles["selector"], answer=bundles["answer"], train=train, eval=evals,
             truth=load_truth(recipe.data.eval.path) if recipe.data.eval else None,
             frame_cache=FrameCache(recipe.frames.cache_dir) if recipe.frames.cache_dir else None,
-            scorer=scorer, needs_prediction="prediction" in program.needs,
-            extra_inputs=sorted(program.inputs - set(BUILTIN_INPUTS)),
+            scorer=scorer, needs_prediction=bool(program and "prediction" in program.needs),
+            extra_inputs=sorted(program.inputs - set(BUILTIN_INPUTS)) if program else [],
             answerer=Answerer(bundles["answer"].model, bundles["answer"].processor,
                               max_new_tokens=m.answer.max_new_tokens,
                               batch_size=recipe.evaluation.answer_batch_size),
@@ -182,8 +191,7 @@ class RunContext:
         """The CLIP bundle for the CLIP baseline (created tiny on first use when the recipe allows)."""
         if self._clip is None:
             cfg = self.recipe.models.clip
-            if not Path(cfg.model).exists() and getattr(cfg, "tiny_seed", None) is not None and "/" in cfg.model:
-                write_tiny_model(cfg.model, "clip", seed=cfg.tiny_seed)
+            ensure_clip(cfg)
             self._clip = load_clip(cfg.model, cfg.pretrained, device=str(self.accelerator.device))
         return self._clip
 
