@@ -12,7 +12,6 @@ from viarl.rewards import ast
 from viarl.rewards.checker import Checked, check
 from viarl.rewards.compiler import Scorer
 from viarl.rewards.errors import RuleError
-from viarl.rewards.interpreter import Interpreter
 from viarl.rewards.parser import parse_program
 
 ParamValue = float | int | bool | str
@@ -86,10 +85,6 @@ class RuleProgram:
         total); the scorer still reports the value it would have had as `ablated/NAME`.
         """
         return Scorer(self.checked, self.bind(params), self.check_ablate(ablate))
-
-    def interpreter(self, params: Mapping[str, Any] | None = None, ablate: Sequence[str] = ()):
-        """The per-sample reference interpreter with `params` bound (for tests and benchmarks)."""
-        return Interpreter(self.checked, self.bind(params), self.check_ablate(ablate))
 
     def parse_override(self, text: str) -> tuple[str, ParamValue]:
         """Parse a `name=value` override (CLI `--set`) using the parameter's declared type."""
