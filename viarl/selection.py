@@ -1,6 +1,8 @@
-"""The selection rule: what every frame selector returns, how many frames it picks, how a
-selector's `<index>…</index>` text becomes candidate positions, and uniform spacing (the baseline
-and the fallback).
+"""The selection rule: what a selector returns, how many frames it picks, how its text is parsed.
+
+`Selection` is what every frame selector returns; `effective_select` and `select_problem` say how
+many of T candidates are picked; `parse_selection` turns a selector's `<index>…</index>` text
+into candidate positions; `uniform_indices` is the baseline and the fallback.
 
 Indices here are candidate positions (0..count-1), not source frame numbers; map them through
 `Candidates.frame_indices` to reach the video. This module is the only parser of index lists:
