@@ -13,9 +13,6 @@ import re
 
 from viarl.selection import checked_indices, first_index_block, parse_index_list  # noqa: F401 (the built-ins' names)
 
-# The first `<index>…</index>` block; `.` matches newlines so a multi-line list still counts.
-INDEX_BLOCK = re.compile(r"<index>(.*?)</index>", re.DOTALL)
-
 
 def indices_valid(text: str | None, select: int, candidates: int) -> bool:
     """True when `text` parses as exactly `select` distinct indices, each in [0, candidates)."""
