@@ -171,6 +171,8 @@ def make_plan(args: argparse.Namespace) -> Plan:
                         fix="put the recipe first: viarl eval RECIPE key=value ...")
     if args.recipe is None and args.overrides:
         raise UserError("overrides need a recipe", where=" ".join(args.overrides), fix="use flags instead, or give a recipe")
+    if args.data:
+        _parse_data(args.data)  # a malformed --data is reported first, whatever else is missing
     if args.recipe is None and args.answer is None:
         raise UserError("no answer model", where="--answer", fix="pass --answer PATH (a Qwen2.5-VL folder)")
     selectors = list(args.selector or [])
