@@ -94,6 +94,8 @@ def _parse_override(text: str) -> tuple[tuple[str, ...], Any]:
 
 def _rewards_file(data: Any) -> str:
     rewards = data.get("rewards") if isinstance(data, dict) else None
+    if isinstance(rewards, dict) and "file" in rewards and rewards["file"] is None:
+        return ""  # no rule file: none of a previous file's parameters apply
     file = rewards.get("file") if isinstance(rewards, dict) else None
     file = str(file) if file is not None else Rewards.model_fields["file"].default
     # One file under any spelling: ./rewards/x.rules, rewards/x.rules, /abs/path/rewards/x.rules
