@@ -1,15 +1,14 @@
-"""Log-probabilities and entropy of logits: chunked, checkpointed, equal to plain log_softmax."""
+"""Log-probabilities of tokens: chunked, checkpointed, equal to plain log_softmax."""
 
 from __future__ import annotations
 
-import math
 
 import pytest
 import torch
 
 from viarl.models.loading import load_vlm
 from viarl.train import logprobs
-from viarl.train.logprobs import masked_entropy, token_logprobs
+from viarl.train.logprobs import token_logprobs
 
 
 @pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16])
@@ -31,17 +30,6 @@ def test_token_logprobs_match_log_softmax_in_small_chunks(monkeypatch, dtype):
     assert torch.allclose(logits.grad.float(), ref_logits.grad.float(), atol=1e-2 if dtype == torch.bfloat16 else 1e-6)
     with pytest.raises(ValueError, match="token ids"):
         token_logprobs(base[:, :-1], tokens.masked_fill(tokens == tokens[0, 0], -100))
-
-
-def test_masked_entropy():
-    uniform = torch.zeros(2, 3, 16)
-    assert masked_entropy(uniform, torch.ones(2, 3)) == pytest.approx(math.log(16))
-    one_hot = torch.full((1, 2, 5), float("-inf"))
-    one_hot[..., 1] = 0.0
-    logits = torch.cat([uniform[:1, :2, :5], one_hot], 0)  # [2, 2, 5]
-    logits[0, 1] = float("nan")  # padding junk must not matter
-    assert masked_entropy(logits, torch.tensor([[1, 0], [1, 1]])) == pytest.approx(math.log(5) / 3)
-    assert masked_entropy(uniform, torch.zeros(2, 3)) == 0.0
 
 
 def test_token_logprobs_on_a_real_tiny_model(tiny_selector_dir, monkeypatch):

@@ -140,25 +140,3 @@ def token_logprobs(logits: Tensor, tokens: Tensor) -> Tensor:
     if logits.shape[1] == 0:
         return torch.zeros(tokens.shape, dtype=dtype, device=logits.device)
     return torch.stack([torch.cat(r) for r in rows])  # [B, L]
-
-
-@torch.no_grad()
-def masked_entropy(logits: Tensor, mask: Tensor) -> float:
-    """Mean per-token entropy (nats) of the softmax of logits [B, L, V] over valid tokens.
-
-    mask: [B, L]. Local to this process (a logging statistic). 0.0 when no token is valid.
-    """
-    if logits.dim() != 3 or mask.shape != logits.shape[:2]:
-        raise ValueError(f"logits {tuple(logits.shape)} must be [B, L, V] for mask {tuple(mask.shape)}")
-    valid = mask != 0  # [B, L]
-    total = torch.zeros((), dtype=torch.float64, device=logits.device)
-    for b, start, piece in _row_chunks(logits):
-        keep = valid[b, start : start + piece.shape[0]]  # [n]
-        if not keep.any():
-            continue
-        logp = torch.log_softmax(piece[keep].float(), dim=-1)  # [n_valid, V]
-        p = logp.exp()
-        # where(): a -inf logit has p = 0 and must add 0, not 0 * -inf = NaN.
-        total += -torch.where(p > 0, p * logp, 0.0).sum().double()
-    count = int(valid.sum().item())
-    return float(total.item() / count) if count else 0.0
