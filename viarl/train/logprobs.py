@@ -15,7 +15,7 @@ from torch import Tensor
 from torch.utils.checkpoint import checkpoint
 
 from viarl.train.distributed import world_size
-from viarl.policy.sampler import ban, cache_kw, cache_of, unwrap
+from viarl.policy.sampler import IMAGE_ROWS, ban, cache_kw, cache_of, unwrap
 
 # Upper bound on the float32 scratch one chunk of [rows, V] logits may take (bytes).
 _CHUNK_BYTES = 256 * 2**20
@@ -27,7 +27,7 @@ def repeat_prompt(inputs, k: int) -> dict[str, torch.Tensor]:
     for name, value in inputs.items():
         if not isinstance(value, torch.Tensor):
             continue
-        if name in ("pixel_values", "image_grid_thw", "pixel_values_videos", "video_grid_thw"):
+        if name in IMAGE_ROWS:
             out[name] = value.repeat(k, *([1] * (value.dim() - 1)))  # rows are patches / images
         else:
             out[name] = value.expand(k, *value.shape[1:]) if value.shape[0] == 1 else value
