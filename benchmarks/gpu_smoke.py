@@ -28,7 +28,7 @@ from viarl.models.loading import load_vlm
 from viarl.models.reference import qwen25_vl_3b
 from viarl.models.tiny import write_tiny_model
 from viarl.rewards import load_rules
-from viarl.train.answerer import Answerer
+from viarl.policy.answerer import Answerer
 from viarl.train.context import ModelBundle, RunContext
 from viarl.train.metrics import MetricsLog
 from viarl.train.rl_stage import RLStage

@@ -21,7 +21,7 @@ from PIL import Image
 
 from viarl.models.loading import load_vlm
 from viarl.models.tiny import write_tiny_model
-from viarl.train.selector import sample, selector_inputs
+from viarl.policy.sampler import sample, selector_inputs
 
 
 def main() -> None:
@@ -41,7 +41,7 @@ def main() -> None:
     rng = np.random.default_rng(0)
     frames = [Image.fromarray(rng.integers(0, 255, (args.size, args.size, 3), dtype=np.uint8))
               for _ in range(args.frames)]
-    inputs = selector_inputs(proc, "What colour was the large triangle that appeared briefly?", frames, 8, True)
+    inputs = selector_inputs(proc, "What colour was the large triangle that appeared briefly?", frames, 8, "before")
     print(f"prompt: {args.frames} frames, {inputs['input_ids'].shape[1]} tokens; k={args.k}, "
           f"up to {args.tokens} new tokens; {args.threads} thread(s)")
 

@@ -27,7 +27,10 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import numpy as np
 import pytest
+import torch
+from PIL import Image
 
 NEEDLE_FIXTURE_ARGS = dict(videos=4, frames=96, fps=24, seed=0, difficulty=1.0, size=(128, 128))
 
@@ -132,3 +135,19 @@ def damaged_partial():
         (folder / "trainer.pt").unlink()
         return folder / "trainer.pt"
     return make
+
+
+@pytest.fixture(scope="module")
+def selector(tiny_selector_dir):
+    """(model, processor) of the tiny selector, loaded the way a hub checkpoint is."""
+    from viarl.models.loading import load_vlm
+
+    torch.manual_seed(0)
+    return load_vlm(str(tiny_selector_dir))
+
+
+@pytest.fixture(scope="module")
+def frames():
+    """Sixteen 56-px random RGB frames."""
+    rng = np.random.default_rng(0)
+    return [Image.fromarray(rng.integers(0, 255, (56, 56, 3), dtype=np.uint8)) for _ in range(16)]

@@ -23,9 +23,9 @@ from viarl.data.truth import load_truth
 from viarl.eval.answer_parse import parse_answer
 from viarl.models import tiny
 from viarl.models.loading import load_vlm
-from viarl.train.answerer import Answerer, AnswerRequest
+from viarl.policy.answerer import Answerer, AnswerRequest
 from viarl.train.optim import build_optimizer, build_scheduler, clip_and_step
-from viarl.train.prompts import answer_messages
+from viarl.policy.prompts import answer_messages
 from viarl.train.supervised import supervised_batch, supervised_loss
 from viarl.video.cache import FrameCache
 from viarl.video.candidates import load_candidates

@@ -23,7 +23,7 @@ from viarl.data.truth import load_truth
 from viarl.eval.content import hit_stats
 from viarl.models import tiny
 from viarl.train.pretrain import PretrainSettings, held_out_accuracy, pretrain_selector
-from viarl.train.selector import TrainedSelector
+from viarl.policy.selector import TrainedSelector
 from viarl.video.cache import FrameCache
 from viarl.video.candidates import load_candidates
 

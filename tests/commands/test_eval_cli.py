@@ -51,10 +51,13 @@ def test_recipe_mode_with_overrides(tmp_path, needle_test_dir, tiny_answer_dir, 
     (["eval", "--data", "nope:x", "--answer", "a"], "is not FORMAT:PATH"),
     (["eval", "--data", "mlvu:x"], "no answer model"),
     (["eval", "--data", "mlvu:x", "--answer", "a", "--selector", "clip"], "needs a CLIP model"),
-    (["eval", "--data", "mlvu:x", "--answer", "a", "-T", "2", "-N", "3"], "larger than --candidates"),
-    (["eval", "--data", "mlvu:/no/such/dir", "--answer", "a"], "does not exist"),
+    (["eval", "--data", "mlvu:x", "--answer", "ANSWER", "-T", "2", "-N", "3"],
+     "`frames.select` (at flag `--select 3`): select (3) is larger than candidates (2)"),
+    (["eval", "--data", "mlvu:/no/such/dir", "--answer", "ANSWER"], "does not exist"),
+    (["eval", "--data", "mlvu:x", "--answer", "no/such-folder/a"], "`models.answer.path`"),
 ])
-def test_bad_arguments_exit_2_without_traceback(argv, message, capsys):
+def test_bad_arguments_exit_2_without_traceback(argv, message, capsys, tmp_path):
+    argv = [str(tmp_path) if a == "ANSWER" else a for a in argv]  # an existing folder
     assert main(argv) == 2
     err = " ".join(capsys.readouterr().err.split())  # rich wraps long lines
     assert message in err and "Traceback" not in err
@@ -76,30 +79,57 @@ def _selector_folder(path, **settings):
 SAVED = {"index_text": "after", "candidates": 8, "select": 2, "selector_size": 56, "max_new_tokens": 24}
 
 
+def _prompting(plan):
+    fr, sel = plan.recipe.frames, plan.recipe.models.selector
+    return fr.candidates, fr.select, fr.selector_size, fr.index_text, sel.max_new_tokens
+
+
 def test_trained_selector_settings_become_the_defaults(tmp_path):
     folder = _selector_folder(tmp_path / "sel", **SAVED)
-    plan = _plan(["--data", "mlvu:x", "--answer", "a", "--selector", "uniform", "--selector", folder])
-    assert (plan.candidates, plan.select, plan.selector_size, plan.index_text, plan.selector_max_new_tokens) \
-        == (8, 2, 56, "after", 24)
+    plan = _plan(["--data", "mlvu:x", "--answer", str(tmp_path), "--selector", "uniform", "--selector", folder])
+    assert _prompting(plan) == (8, 2, 56, "after", 24)
+    assert plan.selectors == ["uniform", folder] and plan.recipe.models.selector.path == folder
 
 
 def test_flags_win_over_saved_selector_settings(tmp_path):
     folder = _selector_folder(tmp_path / "sel", **SAVED)
-    plan = _plan(["--data", "mlvu:x", "--answer", "a", "--selector", folder, "-T", "16", "--index-text", "before"])
-    assert (plan.candidates, plan.select, plan.index_text) == (16, 2, "before")
+    plan = _plan(["--data", "mlvu:x", "--answer", str(tmp_path), "--selector", folder, "-T", "16",
+                  "--index-text", "before"])
+    assert _prompting(plan)[:4] == (16, 2, 56, "before")
 
 
 def test_without_saved_settings_the_flag_defaults_hold(tmp_path):
     (tmp_path / "plain").mkdir()
-    plan = _plan(["--data", "mlvu:x", "--answer", "a", "--selector", str(tmp_path / "plain")])
-    assert (plan.candidates, plan.select, plan.selector_size, plan.index_text) == (128, 8, 112, None)
+    plan = _plan(["--data", "mlvu:x", "--answer", str(tmp_path), "--selector", str(tmp_path / "plain")])
+    assert _prompting(plan) == (128, 8, 112, "before", 512)
+    assert plan.out == "runs/eval" and plan.recipe.data.eval.path == "x"
+
+
+def test_every_flag_is_a_recipe_override(tmp_path):
+    """Each flag of FLAG_FIELDS lands on its recipe field, with or without a recipe file."""
+    from viarl.commands.eval import FLAG_FIELDS
+
+    values = {"answer": str(tmp_path), "answer_tokens": 5, "selector_tokens": 6, "clip": str(tmp_path),
+              "clip_pretrained": "tag", "candidates": 12, "select": 3, "selector_size": 40, "answer_size": 60,
+              "index_text": "after", "cache": str(tmp_path / "c"), "seed": 7, "limit": 2, "device": "cpu"}
+    assert set(values) == set(FLAG_FIELDS)
+    argv = [x for flag, v in values.items() for x in (f"--{flag.replace('_', '-')}", str(v))]
+    for recipe in ([], ["recipes/needle.yaml", "data.synthetic=null"]):
+        plan = _plan([*recipe, "--data", f"jsonl:{tmp_path}/q.jsonl", *argv])
+        for flag, field in FLAG_FIELDS.items():
+            node = plan.recipe
+            for part in field.split("."):
+                node = getattr(node, part)
+            assert node == values[flag], (recipe, flag)
+        ev = plan.recipe.data.eval
+        assert (ev.format, ev.path, ev.tasks, ev.video_dir) == ("jsonl", f"{tmp_path}/q.jsonl", None, None)
 
 
 def test_trained_selectors_that_disagree_need_the_flag(tmp_path, capsys):
     a = _selector_folder(tmp_path / "a", **SAVED)
     b = _selector_folder(tmp_path / "b", **{**SAVED, "candidates": 16})
-    argv = ["eval", "--data", "mlvu:x", "--answer", "a", "--selector", a, "--selector", b]
+    argv = ["eval", "--data", "mlvu:x", "--answer", str(tmp_path), "--selector", a, "--selector", b]
     assert main(argv) == 2
     err = " ".join(capsys.readouterr().err.split())
     assert "different `candidates`" in err and "--candidates VALUE" in err and "Traceback" not in err
-    assert _plan([*argv[1:], "-T", "8"]).candidates == 8
+    assert _plan([*argv[1:], "-T", "8"]).recipe.frames.candidates == 8

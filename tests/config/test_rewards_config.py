@@ -105,3 +105,14 @@ def test_generated_reward_overrides(case):
     kept = NEEDLE_PARAMS if file == "rewards/viarl.rules" else {}
     assert got.file == file and got.params == {**kept, **values}
     FILES[file].compile(got.params)  # every kept value fits the file's declared type
+
+
+def test_a_null_rule_file_is_only_for_recipes_without_rl():
+    evaluation_only = ["stages.cycles=0", "stages.before=[eval]", "rewards.file=null"]
+    assert load_recipe(NEEDLE, evaluation_only).rewards.params == {}  # the old file's are dropped
+    with pytest.raises(UserError) as e:
+        load_recipe(NEEDLE, ["rewards.file=null"])
+    assert "`rewards.file`" in e.value.message and "stage `rl`" in e.value.message
+    with pytest.raises(UserError) as e:
+        load_recipe(NEEDLE, [*evaluation_only, "rewards.params.max_tokens=3"])
+    assert "`rewards.params.max_tokens`" in e.value.message and "rewards.file is null" in e.value.message

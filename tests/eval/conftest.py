@@ -50,7 +50,7 @@ def eval_layouts(tmp_path_factory):
 @pytest.fixture(scope="session")
 def answerer(tiny_answer_dir):
     from viarl.models.loading import load_vlm
-    from viarl.train.answerer import Answerer
+    from viarl.policy.answerer import Answerer
 
     model, processor = load_vlm(str(tiny_answer_dir))
     return Answerer(model, processor, max_new_tokens=4, batch_size=4)

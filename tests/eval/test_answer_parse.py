@@ -3,7 +3,7 @@
 import string
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from viarl.eval.answer_parse import parse_answer
@@ -38,6 +38,7 @@ option_text = st.text(alphabet=string.ascii_lowercase + " ", min_size=1, max_siz
        pick=st.integers(0, 5), template=st.sampled_from(
            ["{L}", "{l}", "({L})", "({l})", "{L}.", "Answer: {L}", "The answer is ({L}).",
             "{L}. {T}", "({L}) {T}", "answer is {l}", "{T}", "{TU}"]))
+@example(options=["aa", "ora"], pick=1, template="{L}. {T}")  # option text starting with "or"
 def test_formatted_replies_round_trip(options, pick, template):
     pick = pick % len(options)
     letter = string.ascii_uppercase[pick]

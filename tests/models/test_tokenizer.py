@@ -136,11 +136,11 @@ def test_same_merges_in_a_fresh_process():
 def test_selector_prompt_text_is_much_shorter_than_its_bytes(tiny_selector_dir):
     from transformers import AutoProcessor
 
-    from viarl.train.prompts import render, selector_messages
+    from viarl.policy.prompts import render, selector_messages
 
     processor = AutoProcessor.from_pretrained(tiny_selector_dir)
     question = "What colour was the large circle that appeared briefly?"
-    text = render(processor, selector_messages(question, 16, 4, index_text=True))
+    text = render(processor, selector_messages(question, 16, 4, index_text="before"))
     ids = processor.tokenizer(text, add_special_tokens=False)["input_ids"]
     special = set(processor.tokenizer.convert_tokens_to_ids(list(QWEN_SPECIAL_TOKENS)))
     plain = text

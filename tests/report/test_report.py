@@ -41,7 +41,7 @@ def run_dir(tmp_path_factory, needle_test_dir, tiny_answer_dir, tiny_selector_di
     from viarl.eval.evaluate import evaluate
     from viarl.eval.selectors import UniformSelector, make_selector
     from viarl.models.loading import load_vlm
-    from viarl.train.answerer import Answerer
+    from viarl.policy.answerer import Answerer
 
     root = tmp_path_factory.mktemp("run")
     samples = load_dataset("mlvu", needle_test_dir, limit=3).samples

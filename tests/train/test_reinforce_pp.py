@@ -16,8 +16,7 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from viarl.train import reinforce_pp
-from viarl.train.reinforce_pp import compute_advantages, masked_entropy, masked_whiten, policy_loss, token_logprobs
+from viarl.train.reinforce_pp import compute_advantages, masked_whiten, policy_loss
 
 FIXTURE = Path(__file__).parents[1] / "fixtures" / "reinforce_pp" / "toy_batch.json"
 
@@ -318,63 +317,6 @@ def test_loss_gradient_flows_only_through_valid_tokens(batch, deltas, eps):
         ratio = (logp.detach() - old).exp()
         cut = m & (((adv > 0) & (ratio > 1 + eps)) | ((adv < 0) & (ratio < 1 - eps)))
         assert (logp.grad[cut] == 0).all()
-
-
-# ----------------------------------------------------------------------------- log-probs, entropy
-@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16])
-def test_token_logprobs_match_log_softmax_in_small_chunks(monkeypatch, dtype):
-    gen = torch.Generator().manual_seed(0)
-    base = (torch.randn(3, 8, 50, generator=gen) * 4).to(dtype)
-    tokens = torch.randint(0, 50, (3, 7), generator=gen)
-    monkeypatch.setattr(reinforce_pp, "_CHUNK_BYTES", 3 * 50 * 4)  # 3 rows per chunk
-    logits = base.clone().requires_grad_(True)
-    got = token_logprobs(logits[:, :-1], tokens)  # a non-contiguous slice, as the engine passes
-    weights = torch.randn(3, 7, generator=gen)
-    (got * weights).sum().backward()
-
-    ref_logits = base.clone().requires_grad_(True)
-    ref = torch.log_softmax(ref_logits[:, :-1].float(), -1).gather(2, tokens[..., None])[..., 0]
-    (ref * weights).sum().backward()
-    assert got.dtype == torch.float32 and got.shape == (3, 7)
-    assert torch.allclose(got, ref, atol=1e-5)
-    assert torch.allclose(logits.grad.float(), ref_logits.grad.float(), atol=1e-2 if dtype == torch.bfloat16 else 1e-6)
-    with pytest.raises(ValueError, match="token ids"):
-        token_logprobs(base[:, :-1], tokens.masked_fill(tokens == tokens[0, 0], -100))
-
-
-def test_masked_entropy():
-    uniform = torch.zeros(2, 3, 16)
-    assert masked_entropy(uniform, torch.ones(2, 3)) == pytest.approx(math.log(16))
-    one_hot = torch.full((1, 2, 5), float("-inf"))
-    one_hot[..., 1] = 0.0
-    logits = torch.cat([uniform[:1, :2, :5], one_hot], 0)  # [2, 2, 5]
-    logits[0, 1] = float("nan")  # padding junk must not matter
-    assert masked_entropy(logits, torch.tensor([[1, 0], [1, 1]])) == pytest.approx(math.log(5) / 3)
-    assert masked_entropy(uniform, torch.zeros(2, 3)) == 0.0
-
-
-def test_token_logprobs_on_a_real_tiny_model(tiny_selector_dir, monkeypatch):
-    """bf16 logits of a real forward pass: same values and parameter gradients as log_softmax."""
-    from viarl.models.loading import load_vlm
-
-    model, processor = load_vlm(str(tiny_selector_dir), dtype="bfloat16")
-    ids = processor.tokenizer("<think>the red square</think><index>3, 7</index>", return_tensors="pt").input_ids
-    monkeypatch.setattr(reinforce_pp, "_CHUNK_BYTES", 4 * 4 * model.config.text_config.vocab_size)
-
-    def grads(fn):
-        model.zero_grad()
-        logits = model(input_ids=ids).logits[:, :-1]  # [1, L, V] bf16, a sliced view
-        values = fn(logits, ids[:, 1:])
-        values.sum().backward()
-        return values.detach(), [p.grad.float().clone() for p in model.parameters() if p.grad is not None]
-
-    got, got_grads = grads(token_logprobs)
-    ref, ref_grads = grads(lambda lg, tok: torch.log_softmax(lg.float(), -1).gather(2, tok[..., None])[..., 0])
-    assert torch.isfinite(got).all() and (got < 0).all()
-    torch.testing.assert_close(got, ref, atol=1e-5, rtol=0)
-    assert len(got_grads) == len(ref_grads) > 0
-    for a, b in zip(got_grads, ref_grads):
-        torch.testing.assert_close(a, b, atol=1e-3, rtol=1e-2)
 
 
 def test_token_bonus_adds_to_the_returns_of_its_token_and_every_earlier_one():

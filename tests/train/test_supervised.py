@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from viarl.train.optim import build_optimizer, build_scheduler, clip_and_step, freeze_vision
-from viarl.train.prompts import answer_messages
+from viarl.policy.prompts import answer_messages
 from viarl.train.supervised import IGNORE, supervised_batch, supervised_loss
 
 

@@ -7,7 +7,9 @@ Two ways to say what to run:
 * flags: ``viarl eval --data FORMAT:PATH --selector uniform --selector clip --selector PATH
   --answer PATH --clip NAME_OR_PATH --candidates T --select N --out DIR``.
 
-Flags given together with a recipe replace the recipe's values. Writes
+Flags are recipe overrides (`FLAG_FIELDS`): given with a recipe they replace its values; without
+one they apply over `FLAGS_RECIPE`, an evaluation-only recipe. Either way the recipe validates
+the result, so `viarl eval` and `viarl run` read frames, models and data the same way. Writes
 ``OUT/<selector>/predictions.jsonl`` per selector and ``OUT/results.csv`` / ``results.json``
 side by side, and prints the table. Decoding is greedy and torch is seeded: the same inputs give
 the same numbers.
@@ -16,9 +18,11 @@ the same numbers.
 from __future__ import annotations
 
 import argparse
-from dataclasses import dataclass, field
+import json
+from dataclasses import dataclass
 from pathlib import Path
 
+from viarl.config.load import load_recipe, recipe_from_data
 from viarl.errors import UserError
 
 FORMATS = ("mlvu", "videomme", "lvbench", "jsonl", "paper")
@@ -59,58 +63,41 @@ def register(subparsers) -> None:
     p.set_defaults(func=run)
 
 
+# flag (argparse dest) -> the recipe field it overrides. A new flag is one more row here.
+FLAG_FIELDS = {
+    "answer": "models.answer.path", "answer_tokens": "models.answer.max_new_tokens",
+    "selector_tokens": "models.selector.max_new_tokens", "clip": "models.clip.model",
+    "clip_pretrained": "models.clip.pretrained", "candidates": "frames.candidates", "select": "frames.select",
+    "selector_size": "frames.selector_size", "answer_size": "frames.answer_size",
+    "index_text": "frames.index_text", "cache": "frames.cache_dir", "seed": "seed",
+    "limit": "evaluation.limit", "device": "run.device",
+}
+
+# The recipe under the flags when no recipe file is given: evaluation only, nothing trained.
+FLAGS_RECIPE = {
+    "name": "eval", "output_dir": "runs/eval",
+    "data": {"train": None, "synthetic": None},
+    "stages": {"before": [], "cycle": [], "cycles": 0},
+    "evaluation": {"after_each_cycle": False, "selectors": ["uniform"]},
+    "rewards": {"file": None},
+    # The selector section is only read for a --selector FOLDER (which sets its path); tiny_seed
+    # lets the unused default path validate. Flags mode never creates a model.
+    "models": {"selector": {"tiny_seed": 0}, "clip": {"pretrained": None}},
+}
+
+# viarl_selector.json key -> the flag that overrides it
+SAVED_SETTINGS = {"candidates": "candidates", "select": "select", "selector_size": "selector_size",
+                  "index_text": "index_text", "max_new_tokens": "selector_tokens"}
+
+
 @dataclass
 class Plan:
-    """Everything one `viarl eval` needs, from a recipe or from flags."""
+    """One `viarl eval`: the validated recipe, the selectors to compare and the output folder."""
 
-    data_format: str = "mlvu"
-    data_path: str = ""
-    tasks: list[str] | None = None
-    limit: int | None = None
-    video_dir: str | None = None
-    strict: bool = False
-    selectors: list[str] = field(default_factory=lambda: ["uniform"])
-    trained_path: str | None = None
-    selector_dtype: str = "float32"
-    answer_path: str | None = None
-    answer_dtype: str = "float32"
-    answer_attn: str = "sdpa"
-    answer_max_new_tokens: int = 128
-    selector_max_new_tokens: int = 512
-    index_text: bool | str | None = None
-    clip_model: str | None = None
-    clip_pretrained: str | None = None
-    clip_diversity: float = 0.5
-    candidates: int = 128
-    select: int = 8
-    selector_size: int = 112
-    answer_size: int = 896
-    cache_dir: str = ".cache/frames"
-    out: str = "runs/eval"
-    seed: int = 0
-    batch_size: int = 8
-    device: str = "auto"
-    recipe: object = None
-
-
-def _from_recipe(path: str, overrides: list[str]) -> Plan:
-    from viarl.config.load import load_recipe
-
-    r = load_recipe(path, overrides)
-    if r.data.eval is None:
-        raise UserError("the recipe has no data.eval", where=f"{path}:data.eval",
-                        fix="set data.eval: {format: mlvu, path: ...}")
-    ev, fr, m = r.data.eval, r.frames, r.models
-    return Plan(data_format=ev.format, data_path=ev.path, tasks=ev.tasks, limit=r.evaluation.limit or ev.limit,
-                video_dir=ev.video_dir, strict=r.data.strict, selectors=list(r.evaluation.selectors),
-                trained_path=m.selector.path, selector_dtype=m.selector.dtype, answer_path=m.answer.path, answer_dtype=m.answer.dtype,
-                answer_attn=m.answer.attn_implementation, answer_max_new_tokens=m.answer.max_new_tokens,
-                selector_max_new_tokens=m.selector.max_new_tokens, index_text=fr.index_text,
-                clip_model=m.clip.model, clip_pretrained=m.clip.pretrained,
-                clip_diversity=r.evaluation.clip_diversity, candidates=fr.candidates, select=fr.select,
-                selector_size=fr.selector_size, answer_size=fr.answer_size, cache_dir=fr.cache_dir,
-                out=str(Path(r.output_dir) / "eval"), seed=r.seed,
-                batch_size=r.evaluation.answer_batch_size, device=r.run.device, recipe=r)
+    recipe: object
+    selectors: list[str]  # uniform, clip, trained (the recipe's selector) or a selector folder
+    out: str
+    from_file: bool  # a recipe file was given (then missing tiny models and data may be created)
 
 
 def _parse_data(text: str) -> tuple[str, str]:
@@ -121,55 +108,33 @@ def _parse_data(text: str) -> tuple[str, str]:
     return fmt, path
 
 
-def make_plan(args: argparse.Namespace) -> Plan:
-    """The Plan from the recipe (if any) with every given flag on top."""
-    if args.recipe is None and args.data is None:
-        raise UserError("nothing to evaluate", where="viarl eval",
-                        fix="give a recipe (viarl eval recipes/eval-mlvu.yaml) or --data FORMAT:PATH")
-    if args.recipe is not None and "=" in args.recipe:
-        raise UserError(f"{args.recipe!r} looks like an override, not a recipe file", where="RECIPE",
-                        fix="put the recipe first: viarl eval RECIPE key=value ...")
-    if args.recipe is None and args.overrides:
-        raise UserError("overrides need a recipe", where=" ".join(args.overrides), fix="use flags instead, or give a recipe")
-    plan = _from_recipe(args.recipe, args.overrides) if args.recipe else Plan()
+def _override(field: str, value) -> str:
+    return f"{field}={json.dumps(value)}"  # JSON values are YAML, so paths need no quoting
+
+
+def flag_overrides(args: argparse.Namespace, selectors: list[str]) -> dict[str, str]:
+    """{override: the flag it came from} for every flag given (the saved settings of trained
+    selector folders fill in flags not given when there is no recipe file)."""
+    out: dict[str, str] = {}
     if args.data:
-        plan.data_format, plan.data_path = _parse_data(args.data)
-        plan.tasks = plan.video_dir = None
-    if args.selector:
-        plan.selectors = list(args.selector)
-    for flag, attr in (("answer", "answer_path"), ("clip", "clip_model"), ("clip_pretrained", "clip_pretrained"),
-                       ("candidates", "candidates"), ("select", "select"), ("selector_size", "selector_size"),
-                       ("answer_size", "answer_size"), ("out", "out"), ("cache", "cache_dir"), ("seed", "seed"),
-                       ("limit", "limit"), ("device", "device"), ("index_text", "index_text"),
-                       ("answer_tokens", "answer_max_new_tokens"), ("selector_tokens", "selector_max_new_tokens")):
-        if getattr(args, flag) is not None:
-            setattr(plan, attr, getattr(args, flag))
-    plan.strict = plan.strict or args.strict
+        fmt, path = _parse_data(args.data)
+        for field, value in (("format", fmt), ("path", path), ("tasks", None), ("video_dir", None)):
+            out[_override(f"data.eval.{field}", value)] = f"flag `--data {args.data}`"
+        out["data.synthetic=null"] = f"flag `--data {args.data}`"
+    values = {flag: getattr(args, flag) for flag in FLAG_FIELDS if getattr(args, flag) is not None}
     if args.recipe is None:
-        _adopt_selector_settings(plan, args)
-    if plan.answer_path is None:
-        raise UserError("no answer model", where="--answer", fix="pass --answer PATH (a Qwen2.5-VL folder)")
-    if "clip" in plan.selectors and not plan.clip_model:
-        raise UserError("the clip selector needs a CLIP model", where="--clip",
-                        fix="pass --clip NAME_OR_FOLDER, or drop --selector clip")
-    for name, value in (("--candidates", plan.candidates), ("--select", plan.select),
-                        ("--answer-tokens", plan.answer_max_new_tokens),
-                        ("--selector-tokens", plan.selector_max_new_tokens)):
-        if value < 1:
-            raise UserError(f"{name} must be >= 1, got {value}", where=name, fix="use a positive number")
-    if plan.select > plan.candidates:
-        raise UserError(f"--select ({plan.select}) is larger than --candidates ({plan.candidates})",
-                        where="--select", fix="pick at most as many frames as there are candidates")
-    return plan
+        values = {**saved_selector_settings(selectors, values), **values}
+    for flag, value in values.items():
+        out[_override(FLAG_FIELDS[flag], value)] = f"flag `--{flag.replace('_', '-')} {value}`"
+    folders = [s for s in selectors if s not in ("uniform", "clip", "trained")]
+    if folders:
+        out[_override("models.selector.path", folders[0])] = f"flag `--selector {folders[0]}`"
+    if args.strict:
+        out["data.strict=true"] = "flag `--strict`"
+    return out
 
 
-# viarl_selector.json key -> (Plan attribute, the flag that overrides it)
-SAVED_SETTINGS = {"candidates": ("candidates", "candidates"), "select": ("select", "select"),
-                  "selector_size": ("selector_size", "selector_size"), "index_text": ("index_text", "index_text"),
-                  "max_new_tokens": ("selector_max_new_tokens", "selector_tokens")}
-
-
-def _adopt_selector_settings(plan: Plan, args: argparse.Namespace) -> None:
+def saved_selector_settings(selectors: list[str], given: dict) -> dict:
     """Prompt a trained selector as it was trained: T, N, view size, index text and token limit
     default to its folder's viarl_selector.json where no flag sets them.
 
@@ -178,12 +143,13 @@ def _adopt_selector_settings(plan: Plan, args: argparse.Namespace) -> None:
     the same T and N, so the comparison stays like for like. Two trained folders that disagree
     need the flags, since one table has one T and one N.
     """
-    from viarl.train.checkpoint import selector_settings
+    from viarl.policy.selector import selector_settings
 
-    folders = [s for s in plan.selectors if s not in ("uniform", "clip", "trained")]
+    folders = [s for s in selectors if s not in ("uniform", "clip", "trained")]
     saved = {f: selector_settings(f) for f in folders if Path(f).is_dir()}
-    for key, (attr, flag) in SAVED_SETTINGS.items():
-        if getattr(args, flag) is not None:
+    out = {}
+    for key, flag in SAVED_SETTINGS.items():
+        if flag in given:
             continue
         values = {f: v[key] for f, v in saved.items() if key in v}
         if len(set(map(str, values.values()))) > 1:
@@ -191,7 +157,36 @@ def _adopt_selector_settings(plan: Plan, args: argparse.Namespace) -> None:
             raise UserError(f"the trained selectors were trained with different `{key}` ({listing})",
                             where="--selector", fix=f"set it for all of them: --{flag.replace('_', '-')} VALUE")
         if values:
-            setattr(plan, attr, next(iter(values.values())))
+            out[flag] = next(iter(values.values()))
+    return out
+
+
+def make_plan(args: argparse.Namespace) -> Plan:
+    """The recipe (a file, or FLAGS_RECIPE) with every given flag applied as an override."""
+    if args.recipe is None and args.data is None:
+        raise UserError("nothing to evaluate", where="viarl eval",
+                        fix="give a recipe (viarl eval recipes/eval-mlvu.yaml) or --data FORMAT:PATH")
+    if args.recipe is not None and "=" in args.recipe:
+        raise UserError(f"{args.recipe!r} looks like an override, not a recipe file", where="RECIPE",
+                        fix="put the recipe first: viarl eval RECIPE key=value ...")
+    if args.recipe is None and args.overrides:
+        raise UserError("overrides need a recipe", where=" ".join(args.overrides), fix="use flags instead, or give a recipe")
+    if args.data:
+        _parse_data(args.data)  # a malformed --data is reported first, whatever else is missing
+    if args.recipe is None and args.answer is None:
+        raise UserError("no answer model", where="--answer", fix="pass --answer PATH (a Qwen2.5-VL folder)")
+    selectors = list(args.selector or [])
+    if args.recipe is None and "clip" in selectors and args.clip is None:
+        raise UserError("the clip selector needs a CLIP model", where="--clip",
+                        fix="pass --clip NAME_OR_FOLDER, or drop --selector clip")
+    flags = flag_overrides(args, selectors)
+    if args.recipe is not None:
+        recipe = load_recipe(args.recipe, [*args.overrides, *flags], origins=flags)
+    else:
+        recipe = recipe_from_data(FLAGS_RECIPE, list(flags), origins=flags, where="viarl eval")
+    selectors = selectors or list(recipe.evaluation.selectors)
+    out = args.out or (str(Path(recipe.output_dir) / "eval") if args.recipe else "runs/eval")
+    return Plan(recipe=recipe, selectors=selectors, out=out, from_file=args.recipe is not None)
 
 
 def selector_names(specs: list[str]) -> list[str]:
@@ -220,19 +215,17 @@ def _device(name: str) -> str:
 
 
 def _ensure_models(plan: Plan) -> None:
-    """Create tiny models the recipe allows (tiny_seed) when their folders are missing."""
-    if plan.recipe is None:
+    """Create tiny models and synthetic data a recipe file allows (tiny_seed) when missing."""
+    if not plan.from_file:
         return
-    from viarl.train.context import ensure_data, ensure_model
+    from viarl.train.context import ensure_clip, ensure_data, ensure_model
 
     m = plan.recipe.models
     ensure_model(m.answer, "answer")
     if "trained" in plan.selectors:
         ensure_model(m.selector, "selector")
-    if "clip" in plan.selectors and m.clip.tiny_seed is not None and not Path(m.clip.model).exists():
-        from viarl.models.tiny import write_tiny_model
-
-        write_tiny_model(m.clip.model, "clip", seed=m.clip.tiny_seed)
+    if "clip" in plan.selectors:
+        ensure_clip(m.clip)
     ensure_data(plan.recipe)
 
 
@@ -240,60 +233,58 @@ def run(args: argparse.Namespace) -> int:
     """Load data and models, evaluate each selector, write predictions and the results table."""
     plan = make_plan(args)
     names = selector_names(plan.selectors)
-    _ensure_models(plan)
     import random
 
     import numpy as np
     import torch
 
+    from viarl.config.preflight import require_output_folder
     from viarl.console import console
     from viarl.data.loaders import load_dataset
     from viarl.data.truth import load_truth
     from viarl.eval.compare import compare_selectors
     from viarl.eval.selectors import make_selector
     from viarl.models.clip import load_clip
-    from viarl.config.preflight import require_output_folder
     from viarl.models.loading import load_vlm
-    from viarl.train.answerer import Answerer
+    from viarl.policy.answerer import Answerer
     from viarl.video.cache import FrameCache
 
-    random.seed(plan.seed)
-    np.random.seed(plan.seed)
-    torch.manual_seed(plan.seed)
+    r, fr, m = plan.recipe, plan.recipe.frames, plan.recipe.models
+    ev = r.data.eval
+    if ev is None:
+        raise UserError("the recipe has no data.eval", where=f"{args.recipe}:data.eval",
+                        fix="set data.eval: {format: mlvu, path: ...}")
+    _ensure_models(plan)
+    random.seed(r.seed)
+    np.random.seed(r.seed)
+    torch.manual_seed(r.seed)
     require_output_folder(plan.out, "--out")
-    device = _device(plan.device)
-    loaded = load_dataset(plan.data_format, plan.data_path, tasks=plan.tasks, strict=plan.strict,
-                          limit=plan.limit, video_dir=plan.video_dir)
+    device = _device(r.run.device)
+    loaded = load_dataset(ev.format, ev.path, tasks=ev.tasks, strict=r.data.strict,
+                          limit=r.evaluation.limit or ev.limit, video_dir=ev.video_dir)
     skips = dict(loaded.skips.counts)
-    console.print(f"{len(loaded.samples)} questions from [bold]{plan.data_path}[/]"
+    console.print(f"{len(loaded.samples)} questions from [bold]{ev.path}[/]"
                   + (f", {sum(skips.values())} skipped ({', '.join(f'{k}: {v}' for k, v in sorted(skips.items()))})"
                      if skips else ""))
     if not loaded.samples:
-        raise UserError("no usable questions in the dataset", where=plan.data_path,
+        raise UserError("no usable questions in the dataset", where=ev.path,
                         fix="check the path and format (`viarl data check` lists what was skipped)")
-    root = Path(plan.data_path)
+    root = Path(ev.path)
     truth = load_truth(root if root.is_dir() else root.parent)
-    answer_model, answer_proc = load_vlm(plan.answer_path, dtype=plan.answer_dtype,
-                                         attn_implementation=plan.answer_attn, device=device)
-    answerer = Answerer(answer_model, answer_proc, max_new_tokens=plan.answer_max_new_tokens,
-                        batch_size=plan.batch_size)
-    clip_bundle = None
-    selectors = []
-    for spec, name in zip(plan.selectors, names):
-        if spec == "clip" and clip_bundle is None:
-            clip_bundle = load_clip(plan.clip_model, plan.clip_pretrained, device=device)
-        if spec == "trained":
-            if plan.trained_path is None:
-                raise UserError("selector `trained` needs a selector model", where="--selector trained",
-                                fix="pass the trained selector's folder: --selector PATH")
-            spec = plan.trained_path
-        selectors.append(make_selector(spec, name=name, clip=clip_bundle, clip_diversity=plan.clip_diversity,
-                                       index_text=plan.index_text, max_new_tokens=plan.selector_max_new_tokens,
-                                       device=device, dtype=plan.selector_dtype, attn_implementation=plan.answer_attn))
-    table, _ = compare_selectors(loaded.samples, selectors, answerer, candidates=plan.candidates,
-                                 select=plan.select, selector_size=plan.selector_size,
-                                 answer_size=plan.answer_size, out_dir=plan.out, cache=FrameCache(plan.cache_dir),
-                                 truth=truth, loader_skips=skips, batch_size=plan.batch_size)
+    answer_model, answer_proc = load_vlm(m.answer.path, dtype=m.answer.dtype,
+                                         attn_implementation=m.answer.attn_implementation, device=device)
+    answerer = Answerer(answer_model, answer_proc, max_new_tokens=m.answer.max_new_tokens,
+                        batch_size=r.evaluation.answer_batch_size)
+    clip = (lambda: load_clip(m.clip.model, m.clip.pretrained, device=device)) if "clip" in plan.selectors else None
+    selectors = [make_selector(m.selector.path if spec == "trained" else spec, name=name, clip=clip,
+                               clip_diversity=r.evaluation.clip_diversity, index_text=fr.index_text,
+                               max_new_tokens=m.selector.max_new_tokens, device=device, dtype=m.selector.dtype,
+                               attn_implementation=m.selector.attn_implementation)
+                 for spec, name in zip(plan.selectors, names)]
+    table, _ = compare_selectors(loaded.samples, selectors, answerer, candidates=fr.candidates,
+                                 select=fr.select, selector_size=fr.selector_size,
+                                 answer_size=fr.answer_size, out_dir=plan.out, cache=FrameCache(fr.cache_dir),
+                                 truth=truth, loader_skips=skips, batch_size=r.evaluation.answer_batch_size)
     table.print()
     console.print(f"predictions and results in [bold]{plan.out}[/]")
     return 0

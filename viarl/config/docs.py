@@ -11,6 +11,8 @@ from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 from pydantic_core import PydanticUndefined
 
+from viarl.config.recipe import Recipe
+
 DOCS_PATH = "docs/recipes.md"
 
 _INTRO = """\
@@ -151,8 +153,6 @@ def _section(model: type[BaseModel], prefix: str, out: list[str]) -> None:
 
 def recipe_docs_markdown() -> str:
     """The whole docs/recipes.md: rules, then one table per section with every field."""
-    from viarl.config.recipe import Recipe
-
     out = [_INTRO]
     _section(Recipe, "", out)
     return "\n".join(out).rstrip("\n") + "\n"

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PositiveInt, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PositiveInt, model_validator
 
 from viarl.config.issues import Issue, raise_issues
+from viarl.selection import select_problem
 
 
 class Frames(BaseModel):
@@ -28,24 +29,13 @@ class Frames(BaseModel):
         "before",
         description='Also write each selector frame\'s index as text: "before" ("Frame i:" then the frame), '
         '"after" (the frame, then "(frame i)": small models tie a label to an image they have already '
-        'seen far sooner), or "none". The index is drawn on the frame either way. true/false mean '
-        '"before"/"none".',
+        'seen far sooner), or "none". The index is drawn on the frame either way.',
     )
     cache_dir: str = Field(".cache/frames", description="Folder for decoded, resized frame caches.")
 
-    @field_validator("index_text", mode="before")
-    @classmethod
-    def check_index_text(cls, value):
-        if isinstance(value, bool):  # the original yes/no form of this field
-            return "before" if value else "none"
-        return value
-
     @model_validator(mode="after")
     def check_select_fits(self) -> "Frames":
-        if self.select > self.candidates:
-            raise_issues([Issue(
-                "select",
-                f"select ({self.select}) is larger than candidates ({self.candidates})",
-                "pick at most as many frames as there are candidates",
-            )])
+        problem = select_problem(self.select, self.candidates)
+        if problem:
+            raise_issues([Issue("select", problem, "pick at most as many frames as there are candidates")])
         return self

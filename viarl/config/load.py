@@ -6,6 +6,7 @@ them on its own line, with the key's `file:line:col` (or the override that set i
 
 from __future__ import annotations
 
+import copy
 import os
 import re
 from pathlib import Path
@@ -16,6 +17,7 @@ from pydantic import ValidationError
 
 from viarl.config.messages import error_lines
 from viarl.config.recipe import Recipe
+from viarl.config.rewards import Rewards
 from viarl.config.yaml_source import _RecipeLoader, read_yaml
 from viarl.errors import UserError
 
@@ -91,9 +93,9 @@ def _parse_override(text: str) -> tuple[tuple[str, ...], Any]:
 
 
 def _rewards_file(data: Any) -> str:
-    from viarl.config.rewards import Rewards
-
     rewards = data.get("rewards") if isinstance(data, dict) else None
+    if isinstance(rewards, dict) and "file" in rewards and rewards["file"] is None:
+        return ""  # no rule file: none of a previous file's parameters apply
     file = rewards.get("file") if isinstance(rewards, dict) else None
     file = str(file) if file is not None else Rewards.model_fields["file"].default
     # One file under any spelling: ./rewards/x.rules, rewards/x.rules, /abs/path/rewards/x.rules
@@ -119,7 +121,8 @@ def drop_stale_reward_params(before: dict, after: dict, top: Any) -> dict:
     return {**after, "rewards": {**rewards, "params": {k: v for k, v in params.items() if k in kept}}}
 
 
-def _apply_overrides(data: dict, overrides: Iterable[str], locations: Locations) -> dict:
+def _apply_overrides(data: dict, overrides: Iterable[str], locations: Locations,
+                     origins: dict[str, str] | None = None) -> dict:
     before, top = data, {}
     for text in overrides:
         path, value = _parse_override(text)
@@ -135,11 +138,11 @@ def _apply_overrides(data: dict, overrides: Iterable[str], locations: Locations)
         # An override replaces the whole subtree, so keys below it now come from the override.
         for known in [k for k in locations if k[: len(path)] == path]:
             del locations[known]
-        locations[path] = f"override `{text}`"
+        locations[path] = (origins or {}).get(text, f"override `{text}`")
     return drop_stale_reward_params(before, data, top)
 
 
-def _interpolate(data: dict, path: Path) -> dict:
+def _interpolate(data: dict, path: Path | str) -> dict:
     from omegaconf import OmegaConf
     from omegaconf.errors import OmegaConfBaseException
 
@@ -164,12 +167,26 @@ def _locator(locations: Locations):
     return locate
 
 
-def load_recipe(path: str | Path, overrides: Iterable[str] = ()) -> Recipe:
-    """Read, merge, override, interpolate and validate the recipe at `path`."""
+def load_recipe(path: str | Path, overrides: Iterable[str] = (), origins: dict[str, str] | None = None) -> Recipe:
+    """Read, merge, override, interpolate and validate the recipe at `path`.
+
+    origins: where an override came from, shown instead of the override itself in error
+    messages (e.g. {"frames.select=3": "flag `--select 3`"} for a command that maps flags).
+    """
     path = Path(path)
     data, locations = _read_tree(path, ())
-    locations = dict(locations)
-    data = _apply_overrides(data, list(overrides), locations)
+    return _resolve(data, dict(locations), overrides, origins, path)
+
+
+def recipe_from_data(data: dict, overrides: Iterable[str] = (), origins: dict[str, str] | None = None,
+                     where: str = "the command's recipe") -> Recipe:
+    """A recipe from plain data (a command's built-in defaults) with overrides, validated like a file."""
+    return _resolve(copy.deepcopy(data), {}, overrides, origins, where)
+
+
+def _resolve(data: dict, locations: Locations, overrides: Iterable[str], origins: dict[str, str] | None,
+             path: Path | str) -> Recipe:
+    data = _apply_overrides(data, list(overrides), locations, origins)
     data = _interpolate(data, path)
     if not isinstance(data, dict):
         raise UserError("the overrides replaced the whole recipe", where=str(path))

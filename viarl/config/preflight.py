@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from viarl.errors import UserError
+
 # The per-sample fields (Sample.meta) each annotation format fills, which a rule file's
 # `input NAME: TYPE` can read. None: the format carries free-form meta, known only per file.
 FORMAT_FIELDS: dict[str, frozenset[str] | None] = {
@@ -39,8 +41,6 @@ def output_folder_problem(path: str | Path) -> str | None:
 
 def require_output_folder(path: str | Path, where: str) -> None:
     """UserError (exit 2) when `path` cannot be made a folder; checked before any work starts."""
-    from viarl.errors import UserError
-
     problem = output_folder_problem(path)
     if problem:
         raise UserError(f"the output folder cannot be made: {problem}", where=where,

@@ -13,13 +13,14 @@ from viarl.config.issues import Issue, raise_issues
 from viarl.config.logging import Logging
 from viarl.config.models import Models
 from viarl.config.preflight import FORMAT_FIELDS, missing_inputs, output_folder_problem
-from viarl.config.rewards import Rewards
+from viarl.config.rewards import _load, Rewards
 from viarl.config.rl import RL
 from viarl.config.run import Run
 from viarl.config.sft import SFT
 from viarl.config.stages import Stages
 from viarl.config.types import TRAINING_STAGES
 from viarl.config.warmup import Warmup
+from viarl.rewards.builtins import BUILTIN_INPUTS
 
 
 class Recipe(BaseModel):
@@ -97,16 +98,13 @@ class Recipe(BaseModel):
     @model_validator(mode="after")
     def check_rule_inputs(self) -> "Recipe":
         # RL scores the training data: each `input` the rules declare must be a field it carries.
-        if "rl" not in self.stages.kinds() or self.data.train is None:
+        if "rl" not in self.stages.kinds() or self.data.train is None or self.rewards.file is None:
             return self
-        from viarl.config.rewards import _load
-        from viarl.train.context import STANDARD_INPUTS
-
         program = _load(self.rewards.file)
         if isinstance(program, Issue):
             return self  # reported under rewards.file
         fmt = self.data.train.format
-        missing = missing_inputs(program.inputs - STANDARD_INPUTS, fmt)
+        missing = missing_inputs(program.inputs - set(BUILTIN_INPUTS), fmt)
         raise_issues([Issue("rewards.file", f"`{self.rewards.file}` reads input `{name}`, which "
                             f"{fmt} data (data.train.format) does not provide",
                             f"use a rule file without `input {name}`, or data whose samples carry `{name}` "
@@ -125,6 +123,9 @@ class Recipe(BaseModel):
         if "warmup" in kinds and self.warmup.steps == 0:
             issues.append(Issue("warmup.steps", "a `warmup` stage is listed but warmup.steps is 0",
                                 "set warmup.steps > 0, or remove `warmup` from stages"))
+        if "rl" in kinds and self.rewards.file is None:
+            issues.append(Issue("rewards.file", "stage `rl` scores completions with a rule file, but rewards.file is null",
+                                "set rewards.file (e.g. rewards/viarl.rules), or remove `rl` from the stages"))
         training = sorted(kinds & TRAINING_STAGES)
         if training and self.data.train is None:
             issues.append(Issue("data.train", f"stages {training} train, but data.train is null",

@@ -9,6 +9,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema, model_validator
 
 from viarl.config.issues import Issue, raise_issues
+from viarl.rewards import load_rules, RuleError
 
 
 def _scalar(value: Any) -> Any:
@@ -32,8 +33,6 @@ def _load(file: str):
         what = "is a folder" if path.is_dir() else "does not exist"
         return Issue("file", f"reward rule file `{file}` {what}",
                      "point rewards.file at a .rules file, e.g. rewards/viarl.rules")
-    from viarl.rewards import RuleError, load_rules
-
     try:
         return load_rules(path)
     except RuleError as e:
@@ -42,8 +41,6 @@ def _load(file: str):
 
 
 def _rule_file_issues(file: str, params: dict[str, Any]) -> list[Issue]:
-    from viarl.rewards import RuleError
-
     program = _load(file)
     if isinstance(program, Issue):
         return [program]
@@ -72,9 +69,10 @@ class Rewards(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    file: str = Field(
+    file: str | None = Field(
         "rewards/viarl.rules",
-        description="Reward rule file (relative to the working directory); see docs/rewards.md.",
+        description="Reward rule file (relative to the working directory); see docs/rewards.md. "
+        "Null only in recipes that never train with RL (e.g. evaluation).",
     )
     params: dict[str, ParamValue] = Field(
         default_factory=dict,
@@ -91,6 +89,10 @@ class Rewards(BaseModel):
 
     @model_validator(mode="after")
     def check_rule_file(self) -> "Rewards":
+        if self.file is None:
+            raise_issues([Issue(f"params.{key}", "rewards.file is null, so there is no parameter to set",
+                                "set rewards.file, or remove rewards.params") for key in self.params])
+            return self
         raise_issues(_rule_file_issues(self.file, self.params))
         return self
 
@@ -98,8 +100,9 @@ class Rewards(BaseModel):
     def check_ablate(self) -> "Rewards":
         if not self.ablate:
             return self
-        from viarl.rewards import RuleError
-
+        if self.file is None:
+            raise_issues([Issue("ablate", "rewards.file is null, so there is no component to ablate",
+                                "set rewards.file, or ablate: []")])
         program = _load(self.file)  # it loads: check_rule_file ran first
         issues = []
         for i, name in enumerate(self.ablate):

@@ -19,9 +19,8 @@ class Run(BaseModel):
         "under FSDP). Trained weights and optimiser state stay float32; the frozen RL reference lives "
         "in this dtype.")
     threads: PositiveInt | None = Field(None, description="CPU threads for torch; null: torch's default.")
-    save_every: NonNegativeInt = Field(50, description="Checkpoint every this many steps (0: only at stage ends).")
-    keep_last: PositiveInt = Field(2, description="Mid-stage checkpoints kept per stage. viarl currently keeps only the newest one "
-                                 "(all --resume needs), so larger values act like 1; finished stages are always kept.")
+    save_every: NonNegativeInt = Field(50, description="Checkpoint every this many steps (0: only at stage ends). "
+                                 "Only the newest mid-stage checkpoint is kept (all --resume needs); finished stages always are.")
 
     @model_validator(mode="after")
     def check_precision_on_device(self) -> "Run":

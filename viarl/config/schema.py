@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import json
 
+from viarl.config.recipe import Recipe
+
 SCHEMA_PATH = "schema/recipe.schema.json"
 
 
 def recipe_json_schema() -> dict:
     """JSON Schema (draft 2020-12) of `Recipe`, in the models' field order."""
-    from viarl.config.recipe import Recipe
-
     schema = Recipe.model_json_schema()
     return {"$schema": "https://json-schema.org/draft/2020-12/schema", **schema}
 

@@ -9,6 +9,9 @@ from __future__ import annotations
 import statistics
 from pathlib import Path
 
+from rich.table import Table
+
+from viarl.console import console
 from viarl.data.collect import Loaded
 from viarl.data.loaders import load_dataset
 from viarl.data.truth import TRUTH_NAME, slot_histogram
@@ -22,10 +25,6 @@ def video_durations(loaded: Loaded) -> list[float]:
 
 def print_slot_histogram(path: Path, candidates: int) -> None:
     """Where the needle sits among T uniform candidates, for a synthetic set with a truth.json."""
-    from rich.table import Table
-
-    from viarl.console import console
-
     root = next((p for p in (path, *path.parents[:2]) if (p / TRUTH_NAME).is_file()), None)
     counts = slot_histogram(root, candidates) if root is not None else None
     if not counts:
@@ -48,10 +47,6 @@ def print_slot_histogram(path: Path, candidates: int) -> None:
 def check_command(args) -> int:
     """Handler body: args.path, args.format, args.strict, args.limit (args.video_dir, args.tasks
     when present). Prints a rich summary table and the first skipped entries."""
-    from rich.table import Table
-
-    from viarl.console import console
-
     loaded = load_dataset(
         args.format,
         args.path,

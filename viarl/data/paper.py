@@ -13,6 +13,7 @@ import re
 from pathlib import Path
 
 from viarl.data.collect import BadEntry, Collector, need
+from viarl.data.jsonl import load_lines
 from viarl.data.options import split_options_block
 from viarl.data.skips import BAD_FIELD, BAD_OPTIONS, MISSING_FIELD
 
@@ -60,6 +61,4 @@ def _line(col: Collector, file: Path, videos: Path, lineno: int, obj: object) ->
 
 def load_paper(path: Path, col: Collector, video_dir: Path | None = None) -> None:
     """Add every line of the paper-format JSONL at `path` to `col`."""
-    from viarl.data.jsonl import load_lines
-
     load_lines(path, col, video_dir, _line)

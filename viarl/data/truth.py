@@ -14,6 +14,7 @@ from typing import Iterable
 
 from viarl.data.files import read_json
 from viarl.errors import UserError
+from viarl.video.decode import slot_in_spans
 
 TRUTH_NAME = "truth.json"
 TRUTH_VERSION = 1
@@ -63,8 +64,6 @@ def slot_histogram(dataset_root: str | os.PathLike, candidates: int) -> list[int
     """How many videos hold their needle at each of `candidates` uniform candidate slots (the first
     slot inside a span counts), or None without truth.json. A flat histogram means a pick that
     ignores the frames hits about N / T of the time."""
-    from viarl.video.decode import slot_in_spans
-
     path = Path(dataset_root) / TRUTH_NAME
     if not path.is_file():
         return None

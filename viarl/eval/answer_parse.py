@@ -32,8 +32,9 @@ _STATED = re.compile(
     r"(?:[\(\[\{]\s*(?P<br>[A-Za-z])\s*[\)\]\}]|(?P<bare>[A-Za-z])(?![A-Za-z0-9])(?P<after>.*))",
     re.IGNORECASE | re.DOTALL,
 )
-# A bare letter after "answer is" followed by another letter choice means several answers.
-_ALTERNATIVE = re.compile(r"^\s*(?:or|and|/|,|&)\s*[\(\[]?[A-Za-z](?![A-Za-z0-9])", re.IGNORECASE)
+# A bare letter after "answer is" followed by another letter choice means several answers
+# ("or"/"and" as words: in "B. ora" the option text starts with "or").
+_ALTERNATIVE = re.compile(r"^\s*(?:(?:or|and)\b|/|,|&)\s*[\(\[]?[A-Za-z](?![A-Za-z0-9])", re.IGNORECASE)
 _LEADING = re.compile(r"^(?:[\(\[\{]\s*([A-Za-z])\s*[\)\]\}]|([A-Za-z])\s*[.:)\]])")
 _BRACKETED = re.compile(r"[\(\[\{]\s*([A-Za-z])\s*[\)\]\}]")
 

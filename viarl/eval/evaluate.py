@@ -18,10 +18,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
 
+from viarl.atomic import write_text
+from viarl.console import progress as make_progress
+from viarl.data.files import read_json_objects
+from viarl.data.truth import hit
 from viarl.errors import UserError
 from viarl.eval.answer_parse import parse_answer
 from viarl.eval.content import pick_spread, wilson_interval
 from viarl.eval.tables import ResultsTable, SelectorSummary, summarize
+from viarl.policy.answerer import AnswerRequest
+from viarl.selection import select_problem
+from viarl.video.candidates import load_candidates
+from viarl.video.decode import VIDEO_UNREADABLE, video_problem
 
 PREDICTIONS = "predictions.jsonl"
 
@@ -82,19 +90,13 @@ def question_types(sample) -> str | list[str]:
 
 
 def _check_sizes(candidates: int, select: int) -> None:
-    if select < 1:
-        raise UserError(f"select must be >= 1, got {select}", where="frames.select",
-                        fix="pick at least one frame (the paper uses 8)")
-    if candidates < select:
-        raise UserError(f"select ({select}) is larger than candidates ({candidates})",
-                        where="frames.select", fix="pick at most as many frames as there are candidates")
+    problem = select_problem(select, candidates)
+    if problem:
+        raise UserError(problem, where="frames.select", fix="pick between 1 and as many frames as there are candidates")
 
 
 def _load(sample, candidates, selector_size, answer_size, cache):
     """(Candidates, None) or (None, skip reason) for the sample's video."""
-    from viarl.video.candidates import load_candidates
-    from viarl.video.decode import VIDEO_UNREADABLE, video_problem
-
     try:
         return load_candidates(sample.video, candidates, selector_size, answer_size, cache=cache), None
     except UserError:
@@ -107,8 +109,6 @@ def _hit(frame_numbers: list[int], video: Path, truth) -> bool | None:
     spans = truth.get(Path(video).name)
     if spans is None:
         return None
-    from viarl.data.truth import hit
-
     return bool(hit(frame_numbers, spans))
 
 
@@ -119,14 +119,11 @@ def evaluate(samples: Sequence[Any], selector, answerer, *, candidates: int, sel
     """Run `selector` then `answerer` over `samples`; see the module docstring.
 
     samples: viarl.data Samples; selector: has `name` and `select(samples, cands, n)`;
-    answerer: viarl.train.answerer.Answerer (or anything with its `answer(requests)`);
+    answerer: viarl.policy.answerer.Answerer (or anything with its `answer(requests)`);
     truth: {video file name: [(start, end_exclusive), ...]} or None; out_dir: when given,
     `predictions.jsonl` is written there. Questions go through in batches of `batch_size`, so
     only one batch's frames are held in memory.
     """
-    from viarl.console import progress as make_progress
-    from viarl.train.answerer import AnswerRequest
-
     _check_sizes(candidates, select)
     skipped: Counter = Counter()
     rows: list[dict[str, Any]] = []
@@ -202,8 +199,6 @@ def _mean(values: list) -> float | None:
 
 def write_predictions(path: str | Path, rows: Sequence[dict[str, Any]]) -> Path:
     """Write prediction rows as JSON lines (atomically)."""
-    from viarl.atomic import write_text
-
     write_text(path, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
     return Path(path)
 
@@ -212,12 +207,5 @@ def result_from_predictions(path: str | Path, selector: str | None = None,
                             skipped: dict[str, int] | None = None) -> EvalResult:
     """Rebuild an EvalResult from a predictions.jsonl (selector named after its folder by default)."""
     path = Path(path)
-    rows = []
-    for lineno, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-        if line.strip():
-            try:
-                rows.append(json.loads(line))
-            except json.JSONDecodeError as e:
-                raise UserError(f"not valid JSON: {e.msg}", where=f"{path}:{lineno}:{e.colno}",
-                                fix="predictions.jsonl is written by viarl eval; run it again") from None
+    rows = [row for _, row in read_json_objects(path, "predictions file")]
     return _result(selector or path.parent.name, rows, dict(skipped or {}))

@@ -20,8 +20,10 @@ from pathlib import Path
 from typing import Any, Protocol, Sequence
 
 import numpy as np
+import torch
 
 from viarl.errors import UserError
+from viarl.policy.selector import TrainedSelector, load_trained_selector
 from viarl.selection import Selection, uniform_indices
 
 
@@ -45,8 +47,6 @@ class UniformSelector:
 
 def clip_scores(bundle, text: str, images: Sequence[Any], *, batch_size: int = 32) -> np.ndarray:
     """Cosine similarity [len(images)] between `text` and each PIL image under CLIP `bundle`."""
-    import torch
-
     model = bundle.model
     device = next(model.parameters()).device
     with torch.no_grad():
@@ -121,7 +121,7 @@ def clip_prefilter(bundle, sample, pool, T: int, *, batch_size: int = 32) -> lis
 
 def make_selector(spec: str, *, name: str | None = None, clip=None, clip_diversity: float = 0.5,
                   select_model=None,
-                  index_text: bool | str | None = None, max_new_tokens: int = 512, device: str = "cpu",
+                  index_text: str | None = None, max_new_tokens: int = 512, device: str = "cpu",
                   dtype: str = "float32", attn_implementation: str = "sdpa") -> FrameSelector:
     """Build the selector `spec` names: "uniform", "clip" or a trained selector folder PATH.
 
@@ -139,8 +139,6 @@ def make_selector(spec: str, *, name: str | None = None, clip=None, clip_diversi
                             fix="pass --clip NAME_OR_FOLDER (e.g. a folder from `viarl models tiny DIR --role clip`)")
         bundle = clip() if callable(clip) and not hasattr(clip, "model") else clip
         return ClipSelector(bundle, diversity=clip_diversity)
-    from viarl.train.selector import TrainedSelector
-
     if select_model is not None:
         model, processor = select_model
         return TrainedSelector(model, processor, index_text=index_text or "before", max_new_tokens=max_new_tokens,
@@ -152,12 +150,5 @@ def make_selector(spec: str, *, name: str | None = None, clip=None, clip_diversi
     if not path.is_dir():
         raise UserError(f"selector {spec!r} is not uniform, clip, or an existing model folder",
                         where="--selector", fix="use uniform, clip, or the folder of a trained selector")
-    from viarl.models.loading import load_vlm
-
-    from viarl.train.checkpoint import selector_settings
-
-    if index_text is None:
-        index_text = selector_settings(path).get("index_text", "before")
-    model, processor = load_vlm(str(path), dtype=dtype, attn_implementation=attn_implementation, device=device)
-    return TrainedSelector(model, processor, index_text=index_text, max_new_tokens=max_new_tokens,
-                           name=name or "trained")
+    return load_trained_selector(path, index_text=index_text, max_new_tokens=max_new_tokens, name=name or "trained",
+                                 device=device, dtype=dtype, attn_implementation=attn_implementation)

@@ -21,7 +21,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
+from rich.table import Table
+
 from viarl.atomic import write_json, write_text
+from viarl.console import console
 
 OVERALL = "overall"
 
@@ -187,8 +190,6 @@ class ResultsTable:
 
     def rich_tables(self, max_group_cols: int = 6, title: str = "accuracy (%)") -> list:
         """rich Tables: overall columns first, then the groups split into chunks that fit."""
-        from rich.table import Table
-
         groups = [g for g in self.groups if g != OVERALL]
         chunks = [groups[i:i + max_group_cols] for i in range(0, len(groups), max_group_cols)]
         tables = []
@@ -215,7 +216,5 @@ class ResultsTable:
 
     def print(self) -> None:
         """Print the rich tables on viarl's console."""
-        from viarl.console import console
-
         for t in self.rich_tables():
             console.print(t)

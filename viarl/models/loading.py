@@ -10,6 +10,8 @@ import os
 import re
 from pathlib import Path
 
+import torch
+
 from viarl.errors import UserError
 
 DTYPES = ("float32", "bfloat16", "float16", "auto")
@@ -64,7 +66,6 @@ def load_vlm(path_or_id: str, *, dtype: str = "float32", attn_implementation: st
                         where="attn_implementation", fix=f"use one of: {', '.join(ATTN_IMPLEMENTATIONS)}")
     source, is_local = _check_source(str(path_or_id))
 
-    import torch
     from transformers import AutoConfig, AutoModelForImageTextToText, AutoProcessor
 
     try:

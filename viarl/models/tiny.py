@@ -13,7 +13,11 @@ import json
 import os
 from pathlib import Path
 
+import torch
+
+from viarl.atomic import atomic_dir, write_json
 from viarl.errors import UserError
+from viarl.models.tokenizer import build_tokenizer, CHAT_TEMPLATE
 
 ROLES = ("selector", "answer", "clip")
 
@@ -108,8 +112,6 @@ def _vlm_config(tokenizer):
 def _processor(tokenizer):
     from transformers import Qwen2_5_VLProcessor, Qwen2VLImageProcessor, Qwen2VLVideoProcessor
 
-    from viarl.models.tokenizer import CHAT_TEMPLATE
-
     common = dict(patch_size=VISION_CONFIG["patch_size"], merge_size=VISION_CONFIG["spatial_merge_size"],
                   temporal_patch_size=VISION_CONFIG["temporal_patch_size"])
     image_processor = Qwen2VLImageProcessor(min_pixels=MIN_PIXELS, max_pixels=MAX_PIXELS, **common)
@@ -119,11 +121,8 @@ def _processor(tokenizer):
 
 
 def _write_vlm(out: Path, role: str, seed: int) -> None:
-    import torch
     from transformers import GenerationConfig, Qwen2_5_VLForConditionalGeneration
     from transformers.utils import logging as hf_logging
-
-    from viarl.models.tokenizer import build_tokenizer
 
     tokenizer = build_tokenizer()
     config = _vlm_config(tokenizer)
@@ -144,10 +143,7 @@ def _write_vlm(out: Path, role: str, seed: int) -> None:
 
 def _write_clip(out: Path, seed: int) -> None:
     import open_clip
-    import torch
     from safetensors.torch import save_file
-
-    from viarl.atomic import write_json
 
     torch.manual_seed(seed)
     model = open_clip.model.CLIP(**json.loads(json.dumps(CLIP_CONFIG)))
@@ -167,8 +163,6 @@ def write_tiny_model(out_dir, role: str, seed: int = 0) -> Path:
     (an existing folder of the same name is replaced). Returns the folder's path.
     """
     out = _check_args(out_dir, role, seed)
-    from viarl.atomic import atomic_dir
-
     try:
         with atomic_dir(out) as tmp:
             if role == "clip":

@@ -13,6 +13,7 @@ as the reward parser needs.
 from __future__ import annotations
 
 import functools
+from collections import Counter
 
 # Qwen2.5-VL's special tokens, in the order of their ids on the hub (151643 onwards).
 QWEN_SPECIAL_TOKENS = (
@@ -101,7 +102,7 @@ NUM_MERGES = 512
 # Text the merges are learnt from. Prompt-shaped text (the chat scaffolding, the selector's task,
 # the answer instruction, needle questions with their colours and shapes) counts PROMPT_WEIGHT
 # times, so its words merge first; general English and video-QA words fill the rest. It is a
-# fixed text rather than an import of viarl.train.prompts: models sits below train (no upward
+# fixed text rather than an import of viarl.policy.prompts: models sits below policy (no upward
 # imports), and the tokenizer, hence every tiny checkpoint, must not change when a prompt is
 # reworded. Keep it ASCII and free of added-token strings; digits never merge anyway.
 PROMPT_WEIGHT = 4
@@ -162,8 +163,6 @@ girl child dog cat car house room door window table chair water tree road city s
 
 def _pre_tokenized_words(backend) -> "Counter[str]":
     """Weighted counts of the corpus's pieces after `backend`'s normalizer and pre-tokenizer."""
-    from collections import Counter
-
     counts: Counter[str] = Counter()
     for text, weight in ((PROMPT_CORPUS, PROMPT_WEIGHT), (ENGLISH_CORPUS, 1)):
         for line in text.splitlines(keepends=True):
@@ -180,8 +179,6 @@ def learn_merges(words: dict[str, int], num_merges: int) -> list[tuple[str, str]
     pair, and nothing depends on hash order, so the result is a pure function of the input: the
     same corpus gives the same merges, hence byte-identical tokenizer.json files.
     """
-    from collections import Counter
-
     # Sorted so even the pair-counting order is fixed; counts are exact integers anyway.
     segmented = {tuple(word): count for word, count in sorted(words.items())}
     merges: list[tuple[str, str]] = []

@@ -9,6 +9,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from viarl.console import progress
+from viarl.data.truth import load_truth
+from viarl.eval.evaluate import result_from_predictions
 from viarl.report.html import Section, write_page
 from viarl.report.plots import plot_evals, plot_training
 from viarl.report.run_files import RunFiles, load_run
@@ -31,8 +34,6 @@ def _truth(run: RunFiles):
     data = run.summary.get("eval_data") if isinstance(run.summary, dict) else None
     if not isinstance(data, dict) or not data.get("path"):
         return None, "summary.json names no eval_data: needle spans are not marked"
-    from viarl.data.truth import load_truth
-
     root = Path(data["path"])
     if not root.is_absolute() and not root.exists():
         root = run.root / root
@@ -49,8 +50,6 @@ def _eval_table(run: RunFiles):
 
 def build_report(run_dir: str | Path, out_dir: str | Path | None = None, *, sheets: int = 3) -> Path:
     """Write the report of `run_dir` and return the path of its index.html."""
-    from viarl.console import progress
-
     run = load_run(run_dir)
     out = Path(out_dir) if out_dir is not None else run.root / "report"
     sections: list[Section] = []
@@ -63,8 +62,6 @@ def build_report(run_dir: str | Path, out_dir: str | Path | None = None, *, shee
                             notes=[] if run.evals else ["no eval.jsonl in this run"]))
     truth, note = _truth(run)
     if run.predictions and sheets > 0:
-        from viarl.eval.evaluate import result_from_predictions
-
         with progress(transient=True) as bar:
             task = bar.add_task("contact sheets", total=len(run.predictions), info="")
             for (cycle, selector), path in sorted(run.predictions.items()):

@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
 
+from viarl.atomic import write_text
+
 _STYLE = """
 body{font-family:system-ui,sans-serif;margin:24px;max-width:1400px;color:#222}
 h1{margin-bottom:4px} h2{border-bottom:1px solid #ccc;padding-bottom:4px;margin-top:32px}
@@ -72,8 +74,6 @@ def render_page(title: str, sections: Sequence[Section], base: str | Path, subti
 
 def write_page(path: str | Path, title: str, sections: Sequence[Section], subtitle: str = "") -> Path:
     """Write index.html (atomically) at `path`, links relative to its folder."""
-    from viarl.atomic import write_text
-
     path = Path(path)
     write_text(path, render_page(title, sections, path.parent, subtitle))
     return path

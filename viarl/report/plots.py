@@ -8,10 +8,13 @@ top. Evaluation plots draw accuracy and needle hit rate per cycle, one line per 
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
+
+from viarl.atomic import write_bytes
 
 _STAGE_SHADE = {"warmup": "#9e9e9e", "answer_warmup": "#ffcc80", "sft": "#ff9800"}
 _SELECTOR_STYLE = {"trained": ("#1565c0", "o"), "uniform": ("#757575", "s"), "clip": ("#2e7d32", "^")}
@@ -198,10 +201,6 @@ def plot_eval(evals: Sequence[dict[str, Any]], key: str, path: str | Path, *, ti
 
 
 def _save(fig, path: str | Path) -> Path:
-    import io
-
-    from viarl.atomic import write_bytes
-
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=110)
     _plt().close(fig)

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from viarl.data.files import read_json_objects
 from viarl.errors import UserError
 
 _CYCLE_DIR = re.compile(r"^cycle_(\d+)$")
@@ -27,8 +28,6 @@ _CYCLE_DIR = re.compile(r"^cycle_(\d+)$")
 
 def read_jsonl(path: str | Path) -> list[dict[str, Any]]:
     """Every JSON object of a JSONL file (blank lines ignored); bad JSON is a UserError."""
-    from viarl.data.files import read_json_objects
-
     return [obj for _, obj in read_json_objects(path, "run file")]
 
 

@@ -14,12 +14,19 @@ the exact source frame numbers), so a sheet shows the real pixels, not a cached 
 
 from __future__ import annotations
 
+import io
 import textwrap
 from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
+
+from viarl.atomic import write_bytes
+from viarl.errors import UserError
+from viarl.video.candidates import selector_view
+from viarl.video.decode import read_frames
+from viarl.video.sheet import contact_sheet
 
 NEEDLE_COLOUR = (255, 140, 0)
 BACKGROUND = (32, 32, 32)
@@ -98,10 +105,6 @@ def question_sheet(row: dict[str, Any], *, spans: Sequence[tuple[int, int]] | No
 
     Raises UserError when the video can no longer be read.
     """
-    from viarl.video.candidates import selector_view
-    from viarl.video.decode import read_frames
-    from viarl.video.sheet import contact_sheet
-
     frames = np.asarray(row["candidate_frames"], dtype=np.int64)
     small = selector_view(read_frames(row["video"], frames, max_side=max(selector_size, 64)), selector_size)
     chosen = list(row.get("chosen") or [])
@@ -135,11 +138,6 @@ def write_sheets(rows: Sequence[dict[str, Any]], out_dir: str | Path, *, truth=N
     Returns ([(png path, row)], [problems]): a row whose video can no longer be read is
     reported as a problem instead of stopping the report.
     """
-    import io
-
-    from viarl.atomic import write_bytes
-    from viarl.errors import UserError
-
     made, problems = [], []
     for row in pick_rows(rows, k):
         spans = truth.get(Path(str(row.get("video"))).name) if truth else None

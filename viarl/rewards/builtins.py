@@ -1,9 +1,9 @@
 """Signatures of the rule language's built-in functions (the checker's view of them).
 
 Types are plain strings: "num", "int" (a num that is a whole number; usable wherever num is),
-"bool", "str", "list" (a list of ints) and "regex" (only as a literal argument). The per-sample
-and vectorised implementations live in interpreter.py and compiler.py; both call
-`viarl.rewards.primitives` for anything non-trivial.
+"bool", "str", "list" (a list of ints) and "regex" (only as a literal argument). The vectorised
+implementations live in compiler.py (and the tests' reference interpreter,
+tests/rewards/reference_interpreter.py); both call `viarl.rewards.primitives` for anything non-trivial.
 """
 
 from __future__ import annotations

@@ -18,6 +18,7 @@ from viarl.rewards.builtins import (
 )
 from viarl.rewards.errors import RuleError, error_at, where_of
 from viarl.rewards.includes import Reader, flatten, read_rule_text
+from viarl.rewards.typecheck import ExprTyper
 
 Def = ast.Capture | ast.Let | ast.Component
 
@@ -205,8 +206,6 @@ class _Checker:
 
     # ---- pass 3: types
     def check_types(self, order: list[str]) -> None:
-        from viarl.rewards.typecheck import ExprTyper
-
         typer = ExprTyper(lambda n: self.types[n.name], self.fail, self.regexes)
         for name in order:  # dependencies first, so every referenced name already has a type
             d = self.defs[name]

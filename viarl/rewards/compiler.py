@@ -22,6 +22,7 @@ from viarl.rewards.lazy import lazy_column, lazy_names
 from viarl.rewards.listops import LIST_FUNCS, list_at
 from viarl.rewards.primitives import text_to_int, text_to_num
 from viarl.rewards.regexpasses import RegexPasses
+from viarl.rewards.typecheck import ExprTyper
 from viarl.rewards.vectorops import (
     ARITH, COMPARE, STR_FUNCS, as_array, column, is_column, map_samples, to_array, as_ints,
 )
@@ -216,8 +217,6 @@ class Scorer(RegexPasses):
         return pick
 
     def _type(self, e: ast.Expr) -> str:
-        from viarl.rewards.typecheck import ExprTyper
-
         typer = ExprTyper(lambda n: self.checked.types[n.name], None, self.checked.regexes)
         return typer.type_of(e)
 

@@ -15,6 +15,7 @@ from typing import Callable
 
 from viarl.rewards import ast
 from viarl.rewards.errors import RuleError, error_at, where_of
+from viarl.rewards.parser import parse_program
 
 Reader = Callable[[str], str]  # path -> text (OSError when it cannot be read)
 
@@ -69,8 +70,6 @@ def _inline(program: ast.Program, read: Reader, chain: list[tuple[str, str]], do
 
 def _load(program: ast.Program, s: ast.Include, read: Reader, chain: list[tuple[str, str]],
           done: set[str]) -> ast.Program | None:
-    from viarl.rewards.parser import parse_program
-
     base = os.path.dirname(program.path) if not program.path.startswith("<") else ""
     path = os.path.normpath(os.path.join(base, s.path))
     key = _key(path)

@@ -10,6 +10,7 @@ from typing import Any, Mapping, Sequence
 
 from viarl.rewards import ast
 from viarl.rewards.checker import Checked, check
+from viarl.rewards.compiler import Scorer
 from viarl.rewards.errors import RuleError
 from viarl.rewards.parser import parse_program
 
@@ -83,15 +84,7 @@ class RuleProgram:
         Each component named in `ablate` reads as 0 everywhere (so it adds nothing to the
         total); the scorer still reports the value it would have had as `ablated/NAME`.
         """
-        from viarl.rewards.compiler import Scorer
-
         return Scorer(self.checked, self.bind(params), self.check_ablate(ablate))
-
-    def interpreter(self, params: Mapping[str, Any] | None = None, ablate: Sequence[str] = ()):
-        """The per-sample reference interpreter with `params` bound (for tests and benchmarks)."""
-        from viarl.rewards.interpreter import Interpreter
-
-        return Interpreter(self.checked, self.bind(params), self.check_ablate(ablate))
 
     def parse_override(self, text: str) -> tuple[str, ParamValue]:
         """Parse a `name=value` override (CLI `--set`) using the parameter's declared type."""

@@ -12,7 +12,6 @@ from typing import Any, Callable
 import numpy as np
 
 from viarl.rewards import ast
-from viarl.rewards.fastmatch import literal_gap_matcher
 from viarl.rewards.printer import print_expr
 from viarl.rewards.regextime import apply, limited
 from viarl.rewards.typecheck import regex_flags
@@ -45,11 +44,9 @@ class RegexPasses:
         pattern = self.checked.regexes[(regex.pattern, regex.flags)]
         key = ("regex", op, regex.pattern, regex_flags(regex.flags), print_expr(source))
         src = self.expr(source)
-        # "?" passes keep only whether it matched (no match objects to keep alive), through
-        # str.find when the pattern is literals and gaps (see fastmatch.py); every other pass
-        # runs under a time limit (see regextime.py).
-        fast = literal_gap_matcher(pattern.pattern, pattern.flags, op[:-1]) if op.endswith("?") else None
-        method = fast or limited(pattern, op)
+        # Every pass runs under a time limit (see regextime.py); "?" passes keep only whether
+        # it matched (no match objects to keep alive).
+        method = limited(pattern, op)
         where = print_expr(source)
 
         def run(ctx) -> Any:

@@ -5,8 +5,7 @@ syntax (the checker compiles every literal with `re`, and the documented syntax 
 but the scorer matches with the `regex` engine (mrab-regex: `re`-compatible in its VERSION0
 mode, maintained, and already a dependency of transformers), whose calls take a time limit. A
 call that runs past `TIME_LIMIT_S` on one sample is a BatchError naming that sample and the
-pattern. Patterns made of literals and gaps never get here: they go through `str.find` (see
-fastmatch.py). RE2 was the other choice; it lacks backreferences and lookarounds, which `re`
+pattern. RE2 was the other choice; it lacks backreferences and lookarounds, which `re`
 syntax has, so rule files that use them would stop compiling.
 """
 

@@ -14,6 +14,7 @@ from typing import Callable
 from viarl.rewards import ast
 from viarl.rewards.builtins import BUILTINS, accepts, arg_types_for, join_numeric
 from viarl.rewards.errors import RuleError
+from viarl.rewards.printer import print_expr
 
 NUMERIC = ("num", "int")
 _FLAGS = {"i": re.IGNORECASE, "m": re.MULTILINE, "s": re.DOTALL, "x": re.VERBOSE}
@@ -28,8 +29,6 @@ def regex_flags(flags: str) -> int:
 
 
 def _show(expr: ast.Expr) -> str:
-    from viarl.rewards.printer import print_expr
-
     text = print_expr(expr)
     return text if len(text) <= 40 else text[:37] + "…"
 

@@ -13,21 +13,23 @@ test splits of one seed are disjoint, and `videos=4` gives the first 4 videos of
 from __future__ import annotations
 
 import os
-from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
 
+from viarl.atomic import write_json
+from viarl.console import progress
 from viarl.errors import UserError
 from viarl.synth.scene import NeedlePlan, Renderer, make_plan
 from viarl.video.decode import candidate_indices, slot_in_spans
+from viarl.video.encode import write_video
 
 SPLITS = ("train", "test")
 ANNOTATION = Path("json") / "1_needle.json"
 VIDEO_DIR = Path("video") / "1_needle"
 TRUTH = "truth.json"
 MIN_SIDE, MAX_SIDE = 32, 4096
-CRF = "18"  # high quality: colours and edges must survive, files stay tiny anyway
+CRF = 18  # high quality: colours and edges must survive, files stay tiny anyway
 
 
 def _fail(what: str, where: str, fix: str) -> UserError:
@@ -95,33 +97,6 @@ def question_for(plan: NeedlePlan) -> str:
     return f"What colour was the large {plan.shape} that appeared briefly?"
 
 
-def encode_mp4(path: Path, renderer: Renderer, fps) -> None:
-    """Encode every frame of `renderer` to H.264 yuv420p at `path`, via a temp file and a rename."""
-    import av
-
-    tmp = path.with_name(f".{path.stem}.tmp{os.getpid()}.mp4")
-    rate = Fraction(fps).limit_denominator(1001)
-    try:
-        with av.open(str(tmp), mode="w", format="mp4") as container:
-            stream = container.add_stream("libx264", rate=rate)
-            stream.width, stream.height = renderer.plan.width, renderer.plan.height
-            stream.pix_fmt = "yuv420p"
-            # One thread and no B-frames: identical bytes for identical frames, and decoders
-            # count exactly num_frames frames.
-            stream.codec_context.thread_count = 1
-            stream.options = {"crf": CRF, "preset": "veryfast", "bf": "0", "threads": "1"}
-            for t in range(renderer.plan.num_frames):
-                frame = av.VideoFrame.from_ndarray(renderer.frame(t), format="rgb24")  # (H, W, 3)
-                for packet in stream.encode(frame):
-                    container.mux(packet)
-            for packet in stream.encode():
-                container.mux(packet)
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-
-
 def balanced_slots(seed: int, split: str, videos: int, slots: int) -> list[int]:
     """The candidate slot each video's needle covers: every block of `slots` videos holds each slot
     once, in a shuffled order, so the slot histogram is flat and a content-blind pick of N slots
@@ -163,9 +138,6 @@ def make_needle_dataset(out_dir, *, videos: int = 8, frames: int = 240, fps: flo
     if balance is not None:
         centres = candidate_indices(frames, balance)
         covers = [int(centres[s]) for s in balanced_slots(seed, split, videos, balance)]
-    from viarl.atomic import write_json
-    from viarl.console import progress
-
     video_dir = out / VIDEO_DIR
     try:
         video_dir.mkdir(parents=True, exist_ok=True)
@@ -181,7 +153,8 @@ def make_needle_dataset(out_dir, *, videos: int = 8, frames: int = 240, fps: flo
                              num_frames=frames, difficulty=float(difficulty), fixed_options=fixed_options,
                              cover=None if covers is None else covers[i])
             name = f"needle_{split}_s{seed}_{i:04d}.mp4"
-            encode_mp4(video_dir / name, Renderer(plan), fps)
+            renderer = Renderer(plan)
+            write_video(video_dir / name, (renderer.frame(t) for t in range(plan.num_frames)), fps, crf=CRF)
             entries.append({
                 "video": name,
                 "duration": round(frames / float(fps), 3),

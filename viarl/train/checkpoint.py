@@ -21,6 +21,7 @@ import numpy as np
 import torch
 
 from viarl.atomic import atomic_dir, write_json
+from viarl.policy.selector import SELECTOR_SETTINGS
 from viarl.train.precision import cast_state
 
 
@@ -56,9 +57,6 @@ def set_rng_state(state: dict[str, Any], generator: torch.Generator | None = Non
         generator.set_state(state["generator"])
 
 
-SELECTOR_SETTINGS = "viarl_selector.json"
-
-
 def save_model(model, processor, folder: Path, selector_settings: dict | None = None,
                dtype: str | None = None) -> None:
     """Atomically save a model and its processor in Hugging Face format.
@@ -91,12 +89,6 @@ def _set_config_dtype(path: Path, dtype: str) -> None:
         if isinstance(sub, dict) and ("dtype" in sub or "torch_dtype" in sub):
             sub.update({k: dtype for k in ("dtype", "torch_dtype") if k in sub})
     path.write_text(json.dumps(config, indent=2) + "\n")
-
-
-def selector_settings(folder: str | Path) -> dict:
-    """The prompt settings saved with a trained selector ({} for a folder without them)."""
-    path = Path(folder) / SELECTOR_SETTINGS
-    return json.loads(path.read_text()) if path.exists() else {}
 
 
 def save_partial(folder: Path, model, optimizer, scheduler, step: int,

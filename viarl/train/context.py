@@ -6,21 +6,33 @@ here on first use, so `viarl run recipes/needle.yaml` works on a fresh machine w
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import torch
 
+from viarl.atomic import write_text
 from viarl.console import console
+from viarl.data.files import read_json
+from viarl.data.loaders import load_dataset
+from viarl.data.truth import load_truth
 from viarl.errors import UserError
+from viarl.models.clip import load_clip
+from viarl.models.loading import load_vlm
+from viarl.models.tiny import write_tiny_model
+from viarl.rewards import load_rules
+from viarl.rewards.builtins import BUILTIN_INPUTS
+from viarl.synth.needle import make_needle_dataset
 from viarl.train import checkpoint as ckpt
-from viarl.train.answerer import Answerer
+from viarl.policy.answerer import Answerer
+from viarl.train.precision import load_dtype
 from viarl.train.pretrain import check_pretrained, pretrain_selector, pretrain_settings
 from viarl.train.metrics import MetricsLog
-
-STANDARD_INPUTS = {"completion", "completion_tokens", "prediction", "answer", "candidates", "select",
-                   "answer_tokens"}
+from viarl.train.sharding import make_accelerator
+from viarl.video.cache import FrameCache
+from viarl.video.candidates import load_candidates
 
 
 @dataclass
@@ -38,8 +50,6 @@ def ensure_model(cfg, role: str, recipe=None):
         check_pretrained(path, pretrain_settings(recipe, pre))
     if path.exists() or getattr(cfg, "tiny_seed", None) is None:
         return
-    from viarl.models.tiny import write_tiny_model
-
     if pre is None:
         console.print(f"creating tiny {role} model at [bold]{path}[/] (seed {cfg.tiny_seed})")
         write_tiny_model(path, role, seed=cfg.tiny_seed)
@@ -52,13 +62,19 @@ def ensure_model(cfg, role: str, recipe=None):
     pretrain_selector(base, path, pretrain_settings(recipe, pre))
 
 
+def ensure_clip(cfg) -> None:
+    """Create a tiny random CLIP at cfg.model when that folder is missing and the recipe allows it
+    (tiny_seed); a name without a slash is an open_clip architecture, never a folder to create."""
+    if cfg.tiny_seed is not None and "/" in cfg.model and not Path(cfg.model).exists():
+        console.print(f"creating tiny clip model at [bold]{cfg.model}[/] (seed {cfg.tiny_seed})")
+        write_tiny_model(cfg.model, "clip", seed=cfg.tiny_seed)
+
+
 def ensure_data(recipe) -> None:
     """Generate the synthetic needle splits the recipe names, if they are not there yet."""
     syn = recipe.data.synthetic
     if syn is None:
         return
-    from viarl.synth.needle import make_needle_dataset
-
     balance = recipe.frames.candidates if syn.balance_positions else None
     for split, ds, n in (("train", recipe.data.train, syn.train_videos), ("test", recipe.data.eval, syn.test_videos)):
         if ds is None:
@@ -76,8 +92,6 @@ def ensure_data(recipe) -> None:
 def check_balance(root: Path, balance: int | None) -> None:
     """Refuse a synthetic set made by an older viarl without the balance the recipe asks for:
     its needle positions may carry a shortcut (a fixed pick scoring far from N/T)."""
-    from viarl.data.files import read_json
-
     truth = root / "truth.json"
     if balance is None or not truth.is_file():
         return
@@ -91,8 +105,6 @@ def check_balance(root: Path, balance: int | None) -> None:
 
 def load_split(recipe, ds):
     """Samples of one dataset entry of the recipe (skips are reported, never fatal unless strict)."""
-    from viarl.data.loaders import load_dataset
-
     loaded = load_dataset(ds.format, ds.path, tasks=ds.tasks, strict=recipe.data.strict,
                           limit=ds.limit, video_dir=ds.video_dir)
     if loaded.skips.total:
@@ -124,13 +136,6 @@ class RunContext:
 
     @classmethod
     def build(cls, recipe, run_dir: Path) -> "RunContext":
-        from viarl.data.truth import load_truth
-        from viarl.models.loading import load_vlm
-        from viarl.rewards import load_rules
-        from viarl.train.precision import load_dtype
-        from viarl.train.sharding import make_accelerator
-        from viarl.video.cache import FrameCache
-
         if recipe.run.threads:
             torch.set_num_threads(recipe.run.threads)
         acc = make_accelerator(recipe.run.precision, cpu=recipe.run.device == "cpu")  # DDP, or FSDP from the launcher
@@ -153,8 +158,9 @@ class RunContext:
             if cfg.gradient_checkpointing:
                 model.gradient_checkpointing_enable()
             bundles[role] = ModelBundle(model, proc)
-        program = load_rules(recipe.rewards.file)
-        scorer = program.compile(dict(recipe.rewards.params), ablate=recipe.rewards.ablate)
+        # No rule file: a recipe that never runs RL (the recipe checks that), so nothing is scored.
+        program = load_rules(recipe.rewards.file) if recipe.rewards.file else None
+        scorer = program.compile(dict(recipe.rewards.params), ablate=recipe.rewards.ablate) if program else None
         train = load_split(recipe, recipe.data.train) if recipe.data.train else []
         evals = load_split(recipe, recipe.data.eval) if recipe.data.eval else []
         gen = torch.Generator().manual_seed(recipe.seed + 1000 * acc.process_index)
@@ -163,8 +169,8 @@ class RunContext:
             selector=bundles["selector"], answer=bundles["answer"], train=train, eval=evals,
             truth=load_truth(recipe.data.eval.path) if recipe.data.eval else None,
             frame_cache=FrameCache(recipe.frames.cache_dir) if recipe.frames.cache_dir else None,
-            scorer=scorer, needs_prediction="prediction" in program.needs,
-            extra_inputs=sorted(program.inputs - STANDARD_INPUTS),
+            scorer=scorer, needs_prediction=bool(program and "prediction" in program.needs),
+            extra_inputs=sorted(program.inputs - set(BUILTIN_INPUTS)) if program else [],
             answerer=Answerer(bundles["answer"].model, bundles["answer"].processor,
                               max_new_tokens=m.answer.max_new_tokens,
                               batch_size=recipe.evaluation.answer_batch_size),
@@ -174,8 +180,6 @@ class RunContext:
 
     def candidates(self, sample):
         """Both views of a sample's candidate frames (disk cache + an in-memory memo)."""
-        from viarl.video.candidates import load_candidates
-
         key = str(sample.video)
         if key not in self._candidates:
             fr = self.recipe.frames
@@ -186,13 +190,8 @@ class RunContext:
     def clip(self):
         """The CLIP bundle for the CLIP baseline (created tiny on first use when the recipe allows)."""
         if self._clip is None:
-            from viarl.models.clip import load_clip
-
             cfg = self.recipe.models.clip
-            if not Path(cfg.model).exists() and getattr(cfg, "tiny_seed", None) is not None and "/" in cfg.model:
-                from viarl.models.tiny import write_tiny_model
-
-                write_tiny_model(cfg.model, "clip", seed=cfg.tiny_seed)
+            ensure_clip(cfg)
             self._clip = load_clip(cfg.model, cfg.pretrained, device=str(self.accelerator.device))
         return self._clip
 
@@ -211,10 +210,6 @@ class RunContext:
         if eval_rows:
             self.state.setdefault("eval", []).extend(eval_rows)
         if self.accelerator.is_main_process:
-            import json
-
-            from viarl.atomic import write_text
-
             ckpt.save_state(self.run_dir, self.state)
             rows = self.state.get("eval", [])
             write_text(self.run_dir / "eval.jsonl", "".join(json.dumps(r) + "\n" for r in rows))

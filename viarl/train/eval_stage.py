@@ -11,7 +11,7 @@ from __future__ import annotations
 from viarl.console import console
 from viarl.eval.evaluate import evaluate
 from viarl.eval.selectors import ClipSelector, UniformSelector
-from viarl.train.selector import TrainedSelector
+from viarl.policy.selector import TrainedSelector
 
 
 def make_selectors(ctx) -> list:

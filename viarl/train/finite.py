@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 
 from viarl.errors import UserError
+from viarl.rewards.columns import NonFiniteScore
 
 
 class NonFinite(Exception):
@@ -31,8 +32,6 @@ def check_finite(what: str, value: float) -> float:
 
 def poisoned_step(stage_id: str, step: int, error: Exception, sample: str | None, resume_hint: str) -> UserError:
     """The user-facing error for a step stopped by a non-finite reward, loss or gradient norm."""
-    from viarl.rewards.columns import NonFiniteScore
-
     what = error.message if isinstance(error, NonFiniteScore) else str(error)
     at = f" (sample `{sample}`)" if sample is not None else ""
     return UserError(f"training stopped at step {step} of stage {stage_id}{at}: {what}; nothing of this "

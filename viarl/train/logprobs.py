@@ -11,10 +11,14 @@ see exactly one forward per backward, the full forward is used instead.
 from __future__ import annotations
 
 import torch
+from torch import Tensor
+from torch.utils.checkpoint import checkpoint
 
 from viarl.train.distributed import world_size
-from viarl.train.reinforce_pp import token_logprobs
-from viarl.train.selector import ban, cache_kw, cache_of, unwrap
+from viarl.policy.sampler import IMAGE_ROWS, ban, cache_kw, cache_of, unwrap
+
+# Upper bound on the float32 scratch one chunk of [rows, V] logits may take (bytes).
+_CHUNK_BYTES = 256 * 2**20
 
 
 def repeat_prompt(inputs, k: int) -> dict[str, torch.Tensor]:
@@ -23,7 +27,7 @@ def repeat_prompt(inputs, k: int) -> dict[str, torch.Tensor]:
     for name, value in inputs.items():
         if not isinstance(value, torch.Tensor):
             continue
-        if name in ("pixel_values", "image_grid_thw", "pixel_values_videos", "video_grid_thw"):
+        if name in IMAGE_ROWS:
             out[name] = value.repeat(k, *([1] * (value.dim() - 1)))  # rows are patches / images
         else:
             out[name] = value.expand(k, *value.shape[1:]) if value.shape[0] == 1 else value
@@ -88,3 +92,51 @@ def completion_logprobs(model, inputs, tokens: torch.Tensor, mask: torch.Tensor,
         logits = _full_forward_logits(model, inputs, tokens, mask, device)
     lp = token_logprobs(ban(logits, banned or []), tokens)
     return torch.where(mask > 0, lp, torch.zeros_like(lp))
+
+
+def _row_chunks(logits: Tensor):
+    """Yield (b, start, [n, V] view) pieces of [B, L, V] logits, each <= ~_CHUNK_BYTES as float32.
+
+    Chunking per batch row keeps every piece a view even for sliced logits such as
+    `out.logits[:, :-1]`, which `reshape(-1, V)` would copy whole.
+    """
+    batch, length, vocab = logits.shape
+    step = max(1, _CHUNK_BYTES // (4 * max(vocab, 1)))
+    for b in range(batch):
+        for start in range(0, length, step):
+            yield b, start, logits[b, start : start + step]
+
+
+def _chunk_logprobs(logits: Tensor, tokens: Tensor, dtype: torch.dtype) -> Tensor:
+    """log_softmax(logits)[row, token] for [n, V] logits and [n] tokens, computed in `dtype`."""
+    x = logits.to(dtype)  # [n, V]
+    return x.gather(1, tokens.unsqueeze(1)).squeeze(1) - torch.logsumexp(x, dim=-1)  # [n]
+
+
+def token_logprobs(logits: Tensor, tokens: Tensor) -> Tensor:
+    """Log-probability of each token: logits [B, L, V] (already aligned with tokens [B, L]).
+
+    Returns [B, L] in float32 (float64 for float64 logits). Never materialises a full-precision
+    copy of the logits: rows are processed in chunks of at most ~256 MiB of float32, and for
+    half-precision logits that need a gradient each chunk is recomputed in the backward pass
+    (activation checkpointing) instead of keeping its float32 copy alive. Token ids must be
+    real vocabulary ids (pad with the pad token, not -100).
+    """
+    if logits.dim() != 3 or tokens.shape != logits.shape[:2]:
+        raise ValueError(f"logits {tuple(logits.shape)} must be [B, L, V] for tokens {tuple(tokens.shape)}")
+    vocab = logits.shape[-1]
+    if tokens.numel() and (tokens.min().item() < 0 or tokens.max().item() >= vocab):
+        raise ValueError(f"token ids must be in [0, {vocab}); replace padding ids (e.g. -100) first")
+    dtype = torch.promote_types(logits.dtype, torch.float32)  # float32 for half types
+    tokens = tokens.long()
+    recompute = logits.dtype != dtype and logits.requires_grad and torch.is_grad_enabled()
+    rows: list[list[Tensor]] = [[] for _ in range(logits.shape[0])]
+    for b, start, piece in _row_chunks(logits):
+        toks = tokens[b, start : start + piece.shape[0]]  # [n]
+        if recompute:
+            rows[b].append(checkpoint(_chunk_logprobs, piece, toks, dtype, use_reentrant=False))
+        else:
+            rows[b].append(_chunk_logprobs(piece, toks, dtype))
+    if logits.shape[1] == 0:
+        return torch.zeros(tokens.shape, dtype=dtype, device=logits.device)
+    return torch.stack([torch.cat(r) for r in rows])  # [B, L]

@@ -21,14 +21,16 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from PIL import Image
 
+from viarl.atomic import atomic_dir, write_json
 from viarl.console import progress
 from viarl.errors import UserError
 from viarl.models.loading import load_vlm
 from viarl.synth.stills import make_clip
 from viarl.train.optim import build_optimizer, build_scheduler, clip_and_step
-from viarl.train.prompts import selector_messages, selector_target
-from viarl.train.selector import TrainedSelector
+from viarl.policy.prompts import selector_messages, selector_target
+from viarl.policy.selector import TrainedSelector
 from viarl.train.supervised import supervised_batch, supervised_loss
 from viarl.video.candidates import selector_view
 
@@ -67,8 +69,6 @@ def clip_example(rng: np.random.Generator, s: PretrainSettings, step: int | None
     matches, e.g. the asked-about shape drawn small), as a model that has found the frame and
     fills its budget with the best of the rest would.
     """
-    from PIL import Image
-
     early = step is not None and step < s.first_task_steps
     clip = make_clip(rng, s.candidates, s.clip_size, task=s.first_task if early else str(rng.choice(s.tasks)))
     view = selector_view(clip.frames, s.selector_size)  # [T, h, w, 3], index drawn
@@ -96,8 +96,6 @@ def pretrain_selector(base_dir, out_dir, settings: PretrainSettings = PretrainSe
     `on_eval(step, model, processor)` is called every `eval_every` steps (experiments use it to
     trace learning curves).
     """
-    from viarl.atomic import atomic_dir, write_json
-
     s = settings
     torch.manual_seed(s.seed)
     model, processor = load_vlm(str(base_dir), dtype="float32", attn_implementation="sdpa", device="cpu")

@@ -1,9 +1,10 @@
 """REINFORCE++: token-level returns, global whitening and the clipped policy loss.
 
-What is computed is exactly the method's recipe (docs: /work/shared/viarl-method.md, section
-"REINFORCE++"). Samples are laid out as B rows of right-padded response tokens; for the group
-baseline the rows are P prompts x k contiguous samples. All reductions that decide the
-advantages run in float64 so that one process and several processes agree to ~1e-12.
+What is computed is the selector update of ViaRL (arXiv:2505.15447), which is REINFORCE++
+(Hu, arXiv:2501.03262): token rewards -kl_coef * KL with the scalar reward added at the last
+token, undiscounted returns, advantages whitened over the batch, the PPO-style clipped loss.
+Samples are laid out as B rows of right-padded response tokens; for the group baseline the rows
+are P prompts x k contiguous samples. All reductions that decide the advantages run in float64 so that one process and several processes agree to ~1e-12.
 
 Two defects of the paper's code are fixed here: whitening is global over all processes (two
 all-reduces, see `masked_whiten`), and padding never enters the returns or the statistics.
@@ -16,15 +17,12 @@ from dataclasses import dataclass
 
 import torch
 from torch import Tensor
-from torch.utils.checkpoint import checkpoint
 
 from viarl.train.distributed import all_reduce_sum
 
 BASELINES = ("none", "group")
 # Floor on the variance in the whitening, as in the method; keeps zero-variance batches finite.
 VAR_FLOOR = 1e-8
-# Upper bound on the float32 scratch one chunk of [rows, V] logits may take (bytes).
-_CHUNK_BYTES = 256 * 2**20
 
 
 @dataclass
@@ -199,73 +197,3 @@ def policy_loss(
             "tokens": float(n_tok.item()),
         }
     return loss, stats
-
-
-def _row_chunks(logits: Tensor):
-    """Yield (b, start, [n, V] view) pieces of [B, L, V] logits, each <= ~_CHUNK_BYTES as float32.
-
-    Chunking per batch row keeps every piece a view even for sliced logits such as
-    `out.logits[:, :-1]`, which `reshape(-1, V)` would copy whole.
-    """
-    batch, length, vocab = logits.shape
-    step = max(1, _CHUNK_BYTES // (4 * max(vocab, 1)))
-    for b in range(batch):
-        for start in range(0, length, step):
-            yield b, start, logits[b, start : start + step]
-
-
-def _chunk_logprobs(logits: Tensor, tokens: Tensor, dtype: torch.dtype) -> Tensor:
-    """log_softmax(logits)[row, token] for [n, V] logits and [n] tokens, computed in `dtype`."""
-    x = logits.to(dtype)  # [n, V]
-    return x.gather(1, tokens.unsqueeze(1)).squeeze(1) - torch.logsumexp(x, dim=-1)  # [n]
-
-
-def token_logprobs(logits: Tensor, tokens: Tensor) -> Tensor:
-    """Log-probability of each token: logits [B, L, V] (already aligned with tokens [B, L]).
-
-    Returns [B, L] in float32 (float64 for float64 logits). Never materialises a full-precision
-    copy of the logits: rows are processed in chunks of at most ~256 MiB of float32, and for
-    half-precision logits that need a gradient each chunk is recomputed in the backward pass
-    (activation checkpointing) instead of keeping its float32 copy alive. Token ids must be
-    real vocabulary ids (pad with the pad token, not -100).
-    """
-    if logits.dim() != 3 or tokens.shape != logits.shape[:2]:
-        raise ValueError(f"logits {tuple(logits.shape)} must be [B, L, V] for tokens {tuple(tokens.shape)}")
-    vocab = logits.shape[-1]
-    if tokens.numel() and (tokens.min().item() < 0 or tokens.max().item() >= vocab):
-        raise ValueError(f"token ids must be in [0, {vocab}); replace padding ids (e.g. -100) first")
-    dtype = _float_dtype(logits.dtype)
-    tokens = tokens.long()
-    recompute = logits.dtype != dtype and logits.requires_grad and torch.is_grad_enabled()
-    rows: list[list[Tensor]] = [[] for _ in range(logits.shape[0])]
-    for b, start, piece in _row_chunks(logits):
-        toks = tokens[b, start : start + piece.shape[0]]  # [n]
-        if recompute:
-            rows[b].append(checkpoint(_chunk_logprobs, piece, toks, dtype, use_reentrant=False))
-        else:
-            rows[b].append(_chunk_logprobs(piece, toks, dtype))
-    if logits.shape[1] == 0:
-        return torch.zeros(tokens.shape, dtype=dtype, device=logits.device)
-    return torch.stack([torch.cat(r) for r in rows])  # [B, L]
-
-
-@torch.no_grad()
-def masked_entropy(logits: Tensor, mask: Tensor) -> float:
-    """Mean per-token entropy (nats) of the softmax of logits [B, L, V] over valid tokens.
-
-    mask: [B, L]. Local to this process (a logging statistic). 0.0 when no token is valid.
-    """
-    if logits.dim() != 3 or mask.shape != logits.shape[:2]:
-        raise ValueError(f"logits {tuple(logits.shape)} must be [B, L, V] for mask {tuple(mask.shape)}")
-    valid = mask != 0  # [B, L]
-    total = torch.zeros((), dtype=torch.float64, device=logits.device)
-    for b, start, piece in _row_chunks(logits):
-        keep = valid[b, start : start + piece.shape[0]]  # [n]
-        if not keep.any():
-            continue
-        logp = torch.log_softmax(piece[keep].float(), dim=-1)  # [n_valid, V]
-        p = logp.exp()
-        # where(): a -inf logit has p = 0 and must add 0, not 0 * -inf = NaN.
-        total += -torch.where(p > 0, p * logp, 0.0).sum().double()
-    count = int(valid.sum().item())
-    return float(total.item() / count) if count else 0.0

@@ -14,11 +14,14 @@ import json
 from pathlib import Path
 from typing import Any
 
+import torch
 import yaml
 
 from viarl.atomic import write_text
 from viarl.errors import UserError
 from viarl.train import checkpoint as ckpt
+from viarl.train.engine import plan
+from viarl.train.runfiles import check_run_folder, checkpoints
 
 CHANGES = "recipe.changes.yaml"
 # The run folder is named by --resume itself, so the recipe's output_dir may differ freely
@@ -111,16 +114,11 @@ def record_changes(run_dir: Path, changes: list[tuple[str, Any, Any]], global_st
 
 def resume_point(run_dir: Path, recipe, state: dict) -> tuple[int, str | None]:
     """(global step, stage) where the resumed run continues."""
-    from viarl.train.engine import plan
-    from viarl.train.runfiles import checkpoints
-
     current = next((s.id for s in plan(recipe) if s.id not in state["done"]), None)
     partial = next((c for c in checkpoints(run_dir, recipe) if c.partial and c.stage == current
                     and c.problem is None), None)
     if partial is None:
         return int(state.get("global_step", 0)), current
-    import torch
-
     saved = torch.load(partial.folder / "trainer.pt", weights_only=False)
     return int(saved["extra"]["global_step"]), f"{current} step {saved['step']}"
 
@@ -155,9 +153,6 @@ def rewind(run_dir: Path, recipe, spec: str) -> None:
     stages' checkpoints, other mid-stage checkpoints and the old state.json are set aside
     (renamed `….set-aside`), not deleted.
     """
-    from viarl.train.engine import plan
-    from viarl.train.runfiles import checkpoints
-
     found = checkpoints(run_dir, recipe)
     good = [c for c in found if c.problem is None]
     chosen = next((c for c in good if c.name == spec), None)
@@ -192,8 +187,6 @@ def prepare_resume(run_dir: Path, recipe, resolved: str, *, allow_changes: bool,
                    from_checkpoint: str | None) -> None:
     """Every check of a resume, before anything is loaded: the recipe guard, then the run's files
     (rewound first with --from-checkpoint); accepted changes are recorded last."""
-    from viarl.train.runfiles import check_run_folder
-
     changes = guard_resume(run_dir, resolved, allow_changes)
     if from_checkpoint:
         rewind(run_dir, recipe, from_checkpoint)

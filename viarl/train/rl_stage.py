@@ -10,18 +10,20 @@ in optimiser steps of `minibatch_size` × `grad_accum` sequences (default: one s
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 
 import numpy as np
 import torch
 
 from viarl.models.loading import load_vlm
 from viarl.train import checkpoint as ckpt
-from viarl.train.answerer import AnswerRequest
+from viarl.policy.answerer import AnswerRequest
 from viarl.train.logprobs import completion_logprobs
 from viarl.train.minibatch import micro_batches, optimizer_steps
 from viarl.train.precision import frozen_copy
 from viarl.train.reinforce_pp import compute_advantages, policy_loss
-from viarl.train.selector import banned_token_ids, indices_from_text, sample, selector_batch, selector_inputs
+from viarl.policy.sampler import banned_token_ids, left_padded, sample, selector_inputs
+from viarl.selection import effective_select, parse_selection
 from viarl.train.stage import TrainingStage
 
 
@@ -37,6 +39,26 @@ def pad_right(rows: list[torch.Tensor], value: float = 0) -> torch.Tensor:
     width = max(r.shape[1] for r in rows)
     out = [torch.nn.functional.pad(r, (0, width - r.shape[1]), value=value) for r in rows]
     return torch.cat(out, 0)
+
+
+@dataclass
+class Rollout:
+    """One RL step's samples: P prompts, k completions each (prompt-major, like the sampler).
+
+    prompts: P batch-1 processor outputs (each prompt encoded once).
+    tokens, masks, logp_old: P tensors [k, L_i] (right-padded completions, 1.0 on valid tokens,
+        log π_old of each sampled token; L_i is the longest completion of prompt i).
+    rewards: [P·k] the rule file's total per completion.
+    stats: metrics of the step so far; texts: the P·k decoded completions.
+    """
+
+    prompts: list
+    tokens: list[torch.Tensor]
+    masks: list[torch.Tensor]
+    logp_old: list[torch.Tensor]
+    rewards: torch.Tensor
+    stats: dict
+    texts: list[str]
 
 
 class RLStage(TrainingStage):
@@ -84,20 +106,20 @@ class RLStage(TrainingStage):
                           device=str(ctx.accelerator.device))
         return frozen_copy(ref, precision)
 
-    def rollout(self, samples):
-        """Sample, score and return everything the update needs for these prompts."""
+    def rollout(self, samples) -> Rollout:
+        """Sample k completions of each prompt, score them, and return what the update needs."""
         ctx, cfg, fr = self.ctx, self.cfg, self.ctx.recipe.frames
         k = cfg.samples_per_prompt
         model, proc = self.generation_model(), ctx.selector.processor  # whole weights under FSDP
         model.eval()
         cands = [ctx.candidates(s) for s in samples]
-        batch_inputs = selector_batch(proc, [s.question for s in samples], [c.selector for c in cands],
-                                      fr.select, fr.index_text)
-        comp = sample(model, proc, batch_inputs, k, max_new_tokens=ctx.recipe.models.selector.max_new_tokens,
-                      temperature=cfg.temperature, top_p=cfg.top_p, generator=ctx.generator)
-        # Per-prompt views for the scoring passes, which share each prompt's prefill.
+        # Each prompt is encoded once: batch-1 for the scoring passes (which share its prefill),
+        # padded together for the sampler.
         prompts = [selector_inputs(proc, s.question, c.selector, fr.select, fr.index_text)
                    for s, c in zip(samples, cands)]
+        comp = sample(model, proc, left_padded(prompts, proc.tokenizer.pad_token_id), k,
+                      max_new_tokens=ctx.recipe.models.selector.max_new_tokens,
+                      temperature=cfg.temperature, top_p=cfg.top_p, generator=ctx.generator)
         tokens, masks, olds = [], [], []
         for i in range(len(samples)):
             rows = slice(i * k, (i + 1) * k)
@@ -105,16 +127,28 @@ class RLStage(TrainingStage):
             tokens.append(comp.tokens[rows, :width])
             masks.append(comp.mask[rows, :width])
             olds.append(comp.logprobs[rows, :width])
-        texts, entropy = comp.texts, comp.entropy_sum
-        counts = [c.count for c in cands for _ in range(k)]
         rep = [s for s in samples for _ in range(k)]
         self.scored_samples = rep  # names the sample of a non-finite reward (see TrainingStage.checked_step)
+        scores, stats = self.score(rep, comp.texts, masks)
+        ntok = float(sum(m.sum() for m in masks))
+        stats["entropy"] = comp.entropy_sum / max(ntok, 1.0)
+        stats["response_length"] = ntok / len(comp.texts)
+        return Rollout(prompts=prompts, tokens=tokens, masks=masks, logp_old=olds,
+                       rewards=torch.tensor(scores["total"], dtype=torch.float32), stats=stats, texts=comp.texts)
+
+    def score(self, rep, texts: list[str], masks: list[torch.Tensor]) -> tuple[dict, dict]:
+        """The rule file's scores of the P·k completions (`rep`: each one's sample), and stats.
+
+        The answer model is asked only where the rules can use its prediction.
+        """
+        ctx, fr = self.ctx, self.ctx.recipe.frames
+        counts = [ctx.candidates(s).count for s in rep]
         batch = {
             "completion": texts,
             "completion_tokens": np.array([int(row.sum()) for m in masks for row in m], dtype=np.int64),
             "answer": [s.answer for s in rep],
             "candidates": np.array(counts, dtype=np.int64),
-            "select": np.array([min(fr.select, c) for c in counts], dtype=np.int64),
+            "select": np.array([effective_select(fr.select, c) for c in counts], dtype=np.int64),
             "prediction": [""] * len(rep),
             "answer_tokens": np.zeros(len(rep), dtype=np.int64),  # the answer model's length
         }
@@ -122,10 +156,9 @@ class RLStage(TrainingStage):
             batch[name] = [s.meta.get(name) for s in rep]
         calls_before, saved_before = ctx.answerer.calls, ctx.answerer.saved
         if ctx.needs_prediction:
-            need = ctx.scorer.prediction_needed(batch)
             requests, where = [], []
-            for i in np.flatnonzero(need):
-                chosen = indices_from_text(texts[i], counts[i], batch["select"][i])
+            for i in np.flatnonzero(ctx.scorer.prediction_needed(batch)):
+                chosen = parse_selection(texts[i], counts[i], fr.select)
                 if chosen is None:
                     continue
                 s, c = rep[i], ctx.candidates(rep[i])
@@ -140,32 +173,29 @@ class RLStage(TrainingStage):
                  for name, v in scores.items()}
         stats["answer_calls"] = ctx.answerer.calls - calls_before
         stats["answer_calls_saved"] = ctx.answerer.saved - saved_before
-        ntok = float(sum(m.sum() for m in masks))
-        stats["entropy"] = entropy / max(ntok, 1.0)
-        stats["response_length"] = ntok / len(texts)
-        rewards = torch.tensor(scores["total"], dtype=torch.float32)
-        return prompts, tokens, masks, olds, rewards, stats, texts
+        return scores, stats
 
     def step(self, step: int) -> dict:
         cfg, ctx = self.cfg, self.ctx
         t0 = time.perf_counter()
         samples = self.batch_samples(step, cfg.prompts_per_step)
         with self.autocast():
-            prompts, tokens, masks, old, rewards, stats, texts = self.rollout(samples)
+            ro = self.rollout(samples)
+        stats = ro.stats
         # π_old comes from the rollout itself (same weights, KV-cached); only π_ref needs a pass.
         with torch.no_grad(), self.autocast():
-            ref = [completion_logprobs(self.ref, p, t, m, self.banned) for p, t, m in zip(prompts, tokens, masks)]
-        mask = pad_right(masks)  # [P·k, L]
-        logp_old, logp_ref = pad_right(old).cpu(), pad_right(ref).cpu()
+            ref = [completion_logprobs(self.ref, p, t, m, self.banned) for p, t, m in zip(ro.prompts, ro.tokens, ro.masks)]
+        mask = pad_right(ro.masks)  # [P·k, L]
+        logp_old, logp_ref = pad_right(ro.logp_old).cpu(), pad_right(ref).cpu()
         bonus = None
         if cfg.index_entropy_coef > 0:
-            tok = pad_right(tokens, value=-1)  # [B·k, L]
+            tok = pad_right(ro.tokens, value=-1)  # [B·k, L]
             digits = torch.isin(tok, self.digit_ids) & (mask != 0)
             bonus = torch.where(digits, -cfg.index_entropy_coef * logp_old, 0.0)  # [B·k, L]
             stats["index_entropy"] = float(-(logp_old * digits).sum() / max(int(digits.sum()), 1))
         # Whitened over the WHOLE rollout (all processes), before it is cut into minibatches.
         adv = compute_advantages(
-            rewards, logp_old, logp_ref, mask, kl_coef=cfg.kl_coef, kl_clamp=cfg.kl_clamp,
+            ro.rewards, logp_old, logp_ref, mask, kl_coef=cfg.kl_coef, kl_clamp=cfg.kl_clamp,
             reward_clip=cfg.reward_clip, baseline=cfg.baseline, group_size=cfg.samples_per_prompt,
             token_bonus=bonus,
         )
@@ -173,14 +203,14 @@ class RLStage(TrainingStage):
         losses, clipfrac, norms = [], [], []
         for _ in range(cfg.epochs):
             for batches in self.schedule:
-                self.accumulate(batches, prompts, tokens, masks, logp_old, adv.advantages, losses, clipfrac)
+                self.accumulate(batches, ro.prompts, ro.tokens, ro.masks, logp_old, adv.advantages, losses, clipfrac)
                 norms.append(self.optimizer_step(cfg.grad_clip))
         total_tok = float(mask.sum())
         kl = float((adv.kl * mask).sum() / max(total_tok, 1.0))
-        self.examples = texts[:4]
+        self.examples = ro.texts[:4]
         stats.update(loss=float(np.mean(losses)), grad_norm=float(np.mean(norms)), kl=kl,
                      clip_fraction=float(np.mean(clipfrac)), optimizer_steps=len(norms),
-                     samples_per_s=len(texts) / (time.perf_counter() - t0))
+                     samples_per_s=len(ro.texts) / (time.perf_counter() - t0))
         return stats
 
     def accumulate(self, batches, prompts, tokens, masks, logp_old, advantages, losses, clipfrac) -> None:

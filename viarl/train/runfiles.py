@@ -15,8 +15,11 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
+import torch
+
 from viarl.errors import UserError
 from viarl.train import checkpoint as ckpt
+from viarl.train.engine import plan
 
 STEPS_SECTION = {"warmup": "warmup", "answer_warmup": "answer_warmup", "rl": "rl", "sft": "sft"}
 
@@ -120,8 +123,6 @@ def stage_steps(recipe, kind: str) -> int:
 
 def checkpoints(run_dir: Path, recipe) -> list[Checkpoint]:
     """Every checkpoint on disk for the recipe's stages, in plan order, each checked."""
-    from viarl.train.engine import plan
-
     out = []
     for item in plan(recipe):
         if item.kind == "eval":
@@ -143,8 +144,6 @@ def _partial(stage: str, folder: Path) -> Checkpoint:
         problem = torch_file_problem(folder / name)
         if problem:
             return Checkpoint(stage, -1, folder, True, f"{folder / name}: {problem}")
-    import torch
-
     try:
         step = int(torch.load(folder / "trainer.pt", weights_only=False)["step"])
     except Exception as e:  # noqa: BLE001 - any unpickling failure means the same: damaged

@@ -14,9 +14,10 @@ import time
 
 import numpy as np
 
-from viarl.selection import uniform_indices
-from viarl.train.prompts import answer_messages, selector_messages, selector_target
-from viarl.train.selector import TrainedSelector, indices_from_text, sample, selector_batch
+from viarl.selection import parse_selection, uniform_indices
+from viarl.policy.prompts import answer_messages, selector_messages, selector_target
+from viarl.policy.sampler import sample, selector_batch
+from viarl.policy.selector import TrainedSelector
 from viarl.train.stage import TrainingStage
 from viarl.train.supervised import IGNORE, supervised_batch, supervised_loss
 
@@ -81,7 +82,7 @@ class SFTStage(TrainingStage):
                               generator=ctx.generator)
             out = []
             for text, c in zip(comp.texts, cands):
-                idx = indices_from_text(text, c.count, fr.select)
+                idx = parse_selection(text, c.count, fr.select)
                 out.append(tuple(idx) if idx is not None else tuple(uniform_indices(c.count, fr.select)))
             return out
         todo = [s for s in samples if s.id not in self.picks]

@@ -22,6 +22,7 @@ import numpy as np
 
 from viarl.console import console, progress
 from viarl.errors import UserError
+from viarl.rewards.columns import NonFiniteScore
 from viarl.train import checkpoint as ckpt
 from viarl.train.distributed import all_gather_objects, rank, world_size
 from viarl.train.finite import NonFinite, check_finite, poisoned_step
@@ -135,8 +136,6 @@ class TrainingStage:
 
     def checked_step(self, step: int) -> dict:
         """`step(step)`, with a non-finite reward, loss or gradient norm turned into a UserError."""
-        from viarl.rewards.columns import NonFiniteScore
-
         try:
             return self.step(step)
         except (NonFinite, NonFiniteScore) as e:

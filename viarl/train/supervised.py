@@ -13,7 +13,7 @@ from typing import Sequence
 import torch
 from PIL import Image
 
-from viarl.train.prompts import encode, render
+from viarl.policy.prompts import encode, render
 
 IGNORE = -100  # label of tokens that carry no loss
 

@@ -1,6 +1,8 @@
 """Write uint8 frames to an H.264 MP4 with PyAV (synthetic videos, tests, benchmarks).
 
 Decoding is decord's job (decode.py); encoding only exists so viarl can make its own videos.
+The encoder runs on one thread without B-frames: the same frames give the same bytes, and
+decoders count exactly the frames written.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Iterable
 
+import av
 import numpy as np
 
 from viarl.atomic import honour_umask
@@ -47,8 +50,6 @@ def write_video(
 
 
 def _encode(out: str, frames: Iterable[np.ndarray], rate: Fraction, crf: int, gop: int) -> None:
-    import av  # lazy: only video writers need the encoder
-
     with av.open(out, mode="w") as container:
         stream = None
         for frame in frames:
@@ -58,7 +59,8 @@ def _encode(out: str, frames: Iterable[np.ndarray], rate: Fraction, crf: int, go
                 stream = container.add_stream("libx264", rate=rate)
                 stream.width, stream.height = width, height
                 stream.pix_fmt = "yuv420p"
-                stream.options = {"crf": str(crf), "g": str(gop), "preset": "veryfast"}
+                stream.codec_context.thread_count = 1
+                stream.options = {"crf": str(crf), "g": str(gop), "preset": "veryfast", "bf": "0", "threads": "1"}
             for packet in stream.encode(av.VideoFrame.from_ndarray(frame, format="rgb24")):
                 container.mux(packet)
         if stream is None:

@@ -13,7 +13,7 @@ from typing import Hashable, Sequence
 import torch
 from PIL import Image
 
-from viarl.train.prompts import answer_messages, encode, render
+from viarl.policy.prompts import answer_messages, encode, render
 
 
 @dataclass(frozen=True)

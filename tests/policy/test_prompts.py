@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from viarl.train.prompts import (
+from viarl.policy.prompts import (
     answer_messages, format_options, render, selector_messages, selector_target, think_keywords,
 )
 
@@ -15,7 +15,7 @@ def _text(messages):
 
 
 @given(count=st.integers(1, 64), select=st.integers(1, 16),
-       index_text=st.sampled_from([True, False, "before", "after", "none"]))
+       index_text=st.sampled_from(["before", "after", "none"]))
 @settings(max_examples=60, deadline=None)
 def test_selector_prompt_states_true_count(count, select, index_text):
     msgs = selector_messages("What colour was the square?", count, select, index_text)
@@ -24,7 +24,7 @@ def test_selector_prompt_states_true_count(count, select, index_text):
     assert f"exactly {min(select, count)} distinct" in system
     user = msgs[1]["content"]
     assert sum(c["type"] == "image" for c in user) == count
-    mode = {True: "before", False: "none"}.get(index_text, index_text)
+    mode = index_text
     texts = [c["text"] for c in user if c["type"] == "text"][:-1]
     expected = {"before": [f"Frame {i}:" for i in range(count)],
                 "after": [f"(frame {i})" for i in range(count)], "none": []}[mode]
@@ -48,7 +48,7 @@ def test_answer_prompt_letters_follow_candidate_order():
 
 def test_prompts_render_through_the_chat_template(selector):
     _, proc = selector
-    text = render(proc, selector_messages("Q?", 3, 2, True))
+    text = render(proc, selector_messages("Q?", 3, 2, "before"))
     assert text.count("<|image_pad|>") == 3 and text.rstrip().endswith("<|im_start|>assistant")
 
 

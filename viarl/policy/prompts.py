@@ -14,6 +14,8 @@ from typing import Any, Sequence
 
 from PIL import Image
 
+from viarl.selection import effective_select
+
 LETTERS = string.ascii_uppercase
 
 SELECTOR_SYSTEM = (
@@ -40,16 +42,10 @@ def format_options(options: Sequence[str]) -> str:
     return "\n".join(f"{LETTERS[i]}. {text}" for i, text in enumerate(options))
 
 
-def index_text_mode(index_text: bool | str) -> str:
-    """"before", "after" or "none" (True/False are the older spelling of before/none)."""
-    if isinstance(index_text, bool):
-        return "before" if index_text else "none"
-    if index_text not in ("before", "after", "none"):
-        raise ValueError(f"index_text must be before, after or none, not {index_text!r}")
-    return index_text
+INDEX_TEXT_MODES = ("before", "after", "none")
 
 
-def selector_messages(question: str, count: int, select: int, index_text: bool | str) -> list[dict[str, Any]]:
+def selector_messages(question: str, count: int, select: int, index_text: str) -> list[dict[str, Any]]:
     """Chat messages for the selector: system task, then `count` frames, then the question stem.
 
     `count` is the TRUE number of candidates (a short video may have fewer than T). With
@@ -57,14 +53,15 @@ def selector_messages(question: str, count: int, select: int, index_text: bool |
     read far more easily than the drawn digits; with "after" the label follows the frame, so its
     text token can already carry what the frame shows (one attention hop for a tiny model).
     """
-    mode = index_text_mode(index_text)
-    system = SELECTOR_SYSTEM.format(count=count, last=count - 1, select=min(select, count))
+    if index_text not in INDEX_TEXT_MODES:
+        raise ValueError(f"index_text must be before, after or none, not {index_text!r}")
+    system = SELECTOR_SYSTEM.format(count=count, last=count - 1, select=effective_select(select, count))
     content: list[dict[str, Any]] = []
     for i in range(count):
-        if mode == "before":
+        if index_text == "before":
             content.append({"type": "text", "text": f"Frame {i}:"})
         content.append({"type": "image"})
-        if mode == "after":
+        if index_text == "after":
             content.append({"type": "text", "text": f"(frame {i})"})
     content.append({"type": "text", "text": f"Question: {question}"})
     return [

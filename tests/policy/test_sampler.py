@@ -3,19 +3,16 @@
 from __future__ import annotations
 
 import torch
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
-from viarl.selection import Selection
 from viarl.train.logprobs import completion_logprobs
-from viarl.train.selector import (
-    TrainedSelector, banned_token_ids, indices_from_text, sample, selector_batch, selector_inputs,
+from viarl.policy.sampler import (
+    banned_token_ids, left_padded, sample, selector_batch, selector_inputs,
 )
 
 
 def test_shared_prefix_logprobs_equal_full_forward_values_and_grads(selector, frames):
     model, proc = selector
-    inputs = selector_inputs(proc, "What colour was the large triangle?", frames, 4, True)
+    inputs = selector_inputs(proc, "What colour was the large triangle?", frames, 4, "before")
     banned = banned_token_ids(proc)
     comp = sample(model, proc, inputs, 3, max_new_tokens=12, generator=torch.Generator().manual_seed(3))
     full = completion_logprobs(model, inputs, comp.tokens, comp.mask, banned, share_prefix=False)
@@ -38,9 +35,9 @@ def test_batched_prompts_decode_like_single_prompts(selector, frames):
     model, proc = selector
     qs = ["What colour?", "What colour was the large triangle that appeared briefly?", "Which?"]
     ims = [frames, frames[:12], frames[4:]]
-    batch = sample(model, proc, selector_batch(proc, qs, ims, 4, True), 1, max_new_tokens=10, temperature=0.0)
+    batch = sample(model, proc, selector_batch(proc, qs, ims, 4, "before"), 1, max_new_tokens=10, temperature=0.0)
     for i, (q, im) in enumerate(zip(qs, ims)):
-        one = sample(model, proc, selector_inputs(proc, q, im, 4, True), 1, max_new_tokens=10, temperature=0.0)
+        one = sample(model, proc, selector_inputs(proc, q, im, 4, "before"), 1, max_new_tokens=10, temperature=0.0)
         n = one.tokens.shape[1]
         assert one.tokens[0].tolist() == batch.tokens[i, :n].tolist()
         assert torch.allclose(one.logprobs[0], batch.logprobs[i, :n], atol=1e-5)
@@ -48,7 +45,7 @@ def test_batched_prompts_decode_like_single_prompts(selector, frames):
 
 def test_samples_never_hold_vision_placeholders_and_stop_at_the_end_token(selector, frames):
     model, proc = selector
-    inputs = selector_inputs(proc, "Q?", frames, 4, True)
+    inputs = selector_inputs(proc, "Q?", frames, 4, "before")
     comp = sample(model, proc, inputs, 8, max_new_tokens=24, generator=torch.Generator().manual_seed(0))
     banned = set(banned_token_ids(proc))
     assert len(banned) >= 4
@@ -61,29 +58,12 @@ def test_samples_never_hold_vision_placeholders_and_stop_at_the_end_token(select
         assert (row[n:] == proc.tokenizer.pad_token_id).all()
 
 
-@given(idx=st.lists(st.integers(0, 30), min_size=0, max_size=6), count=st.integers(1, 20),
-       select=st.integers(1, 6))
-@settings(max_examples=150, deadline=None)
-def test_indices_from_text_accepts_exactly_valid_choices(idx, count, select):
-    text = "<think>x</think><index>" + ", ".join(map(str, idx)) + "</index>"
-    got = indices_from_text(text, count, select)
-    ok = len(idx) == min(select, count) and len(set(idx)) == len(idx) and all(i < count for i in idx)
-    assert (got is not None) == ok
-    if ok:
-        assert got == sorted(idx)
-
-
-def test_trained_selector_falls_back_to_uniform_on_garbage(selector, frames):
-    model, proc = selector
-    from viarl.data.sample import Sample
-
-    s = Sample(id="q1", video="v.mp4", question="Q?", options=("a", "b"), answer="A",
-               question_type="findNeedle", duration=None, meta={})
-
-    class Cands:
-        count, selector = 16, frames
-
-    out = TrainedSelector(model, proc, max_new_tokens=6).select([s], [Cands()], 4)
-    assert len(out) == 1 and isinstance(out[0], Selection)
-    # A random 6-token completion is never a valid index list: the fallback is uniform spacing.
-    assert out[0].fallback and out[0].indices == (2, 6, 10, 14) and out[0].raw is not None
+def test_prompts_encoded_once_pad_into_the_batch_encoding(selector, frames):
+    _, proc = selector
+    qs, ims = ["What colour?", "What colour was the large triangle?"], [frames, frames[:12]]
+    together = selector_batch(proc, qs, ims, 4, "after")
+    apart = left_padded([selector_inputs(proc, q, im, 4, "after") for q, im in zip(qs, ims)],
+                        proc.tokenizer.pad_token_id)
+    assert set(apart) == {k for k, v in together.items() if isinstance(v, torch.Tensor)}
+    for name in apart:
+        assert torch.equal(apart[name], together[name]), name

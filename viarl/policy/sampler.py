@@ -1,4 +1,4 @@
-"""Selector rollout: k completions per prompt from ONE shared prefill, and the trained selector.
+"""The sampler: k completions per prompt from ONE shared prefill, and its KV-cache plumbing.
 
 The prompt (T frames + question) is by far the longest part of a selector call, and its vision
 encoding and prefill are identical for the k samples of one prompt. So we run the prefill once
@@ -10,13 +10,11 @@ from __future__ import annotations
 
 import inspect
 from dataclasses import dataclass
-from typing import Sequence
 
 import torch
+from transformers import BatchFeature
 
-from viarl.rewards.primitives import first_index_block, parse_index_list
-from viarl.selection import Selection, uniform_indices
-from viarl.train.prompts import encode, render, selector_messages
+from viarl.policy.prompts import encode, render, selector_messages
 
 
 @dataclass
@@ -81,16 +79,41 @@ def ban(logits: torch.Tensor, banned: list[int]) -> torch.Tensor:
     return logits
 
 
-def selector_inputs(processor, question: str, images, select: int, index_text: bool | str):
+def selector_inputs(processor, question: str, images, select: int, index_text: str):
     """The batch-1 processor output for one selector prompt (the true candidate count is len(images))."""
     return selector_batch(processor, [question], [images], select, index_text)
 
 
-def selector_batch(processor, questions, images, select: int, index_text: bool | str):
+def selector_batch(processor, questions, images, select: int, index_text: str):
     """Left-padded processor output for several selector prompts (one image list per question)."""
     texts = [render(processor, selector_messages(q, len(imgs), select, index_text))
              for q, imgs in zip(questions, images)]
     return encode(processor, texts, [list(imgs) for imgs in images], padding_side="left")
+
+
+# Processor outputs with one row per image (or patch) rather than one per prompt.
+IMAGE_ROWS = ("pixel_values", "image_grid_thw", "pixel_values_videos", "video_grid_thw")
+
+
+def left_padded(prompts: list, pad_id: int) -> BatchFeature:
+    """Batch-1 processor outputs (each prompt encoded once) as one left-padded batch.
+
+    Token-aligned tensors [1, P_i] are left-padded to [B, max P_i] (input_ids with `pad_id`,
+    everything else with 0); image tensors (rows are patches or images) are concatenated in
+    prompt order. Equal to encoding the prompts together with `selector_batch`.
+    """
+    width = max(p["input_ids"].shape[1] for p in prompts)
+    out: dict[str, torch.Tensor] = {}
+    for name, value in prompts[0].items():
+        if not isinstance(value, torch.Tensor):
+            continue
+        if name in IMAGE_ROWS:
+            out[name] = torch.cat([p[name] for p in prompts], 0)
+        else:
+            fill = pad_id if name == "input_ids" else 0
+            out[name] = torch.cat([torch.nn.functional.pad(p[name], (width - p[name].shape[1], 0), value=fill)
+                                   for p in prompts], 0)  # [B, width]
+    return BatchFeature(out)
 
 
 def _pick(logits: torch.Tensor, temperature: float, top_p: float, generator) -> torch.Tensor:
@@ -163,40 +186,3 @@ def sample(
     texts = processor.batch_decode(tokens, skip_special_tokens=True)
     return Completions(tokens=tokens.cpu(), mask=mask.cpu(), texts=texts, entropy_sum=entropy_sum,
                        logprobs=logprobs.cpu())
-
-
-def indices_from_text(text: str, count: int, select: int) -> list[int] | None:
-    """The chosen candidate positions in a completion, or None when they are not a valid choice."""
-    parsed = parse_index_list(first_index_block(text))
-    if parsed is None or len(parsed) != min(select, count) or len(set(parsed)) != len(parsed):
-        return None
-    if any(i >= count for i in parsed):
-        return None
-    return sorted(parsed)
-
-
-class TrainedSelector:
-    """A selector VLM used greedily at evaluation; invalid output falls back to uniform spacing."""
-
-    def __init__(self, model, processor, *, index_text: bool | str = "before", max_new_tokens: int = 512,
-                 name: str = "trained"):
-        self.model, self.processor = model, processor
-        self.index_text, self.max_new_tokens, self.name = index_text, max_new_tokens, name
-
-    def select(self, samples: Sequence, cands: Sequence, n: int, batch_size: int = 8) -> list[Selection]:
-        """One greedy completion per question, parsed into candidate positions."""
-        texts: list[str] = []
-        for i in range(0, len(samples), batch_size):
-            part = list(zip(samples[i : i + batch_size], cands[i : i + batch_size]))
-            inputs = selector_batch(self.processor, [s.question for s, _ in part],
-                                    [c.selector for _, c in part], n, self.index_text)
-            texts += sample(self.model, self.processor, inputs, 1, max_new_tokens=self.max_new_tokens,
-                            temperature=0.0).texts
-        out = []
-        for text, c in zip(texts, cands):
-            chosen = indices_from_text(text, c.count, n)
-            if chosen is None:
-                out.append(Selection(tuple(uniform_indices(c.count, n)), raw=text, fallback=True))
-            else:
-                out.append(Selection(tuple(chosen), raw=text, fallback=False))
-        return out

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from viarl.models.loading import load_vlm
-from viarl.train.answerer import Answerer, AnswerRequest
+from viarl.policy.answerer import Answerer, AnswerRequest
 
 
 def test_memo_counts_calls_and_savings(tiny_answer_dir, frames):

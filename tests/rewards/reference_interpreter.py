@@ -1,4 +1,4 @@
-"""A per-sample tree-walking reference interpreter for checked rules.
+"""A per-sample tree-walking reference interpreter for checked rules (the compiler's test oracle).
 
 Deliberately simple and slow: plain Python values, one sample at a time, straight from the
 AST. Tests use it as the specification the vectorised compiler must agree with.

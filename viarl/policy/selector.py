@@ -1,0 +1,61 @@
+"""The trained selector at inference: one greedy completion per question, parsed into frames.
+
+Invalid output falls back to uniform spacing (and says so in `Selection.fallback`). A selector
+folder written by `viarl run` carries `viarl_selector.json`, the prompt settings it was trained
+with, so evaluation prompts it the same way.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Sequence
+
+from viarl.models.loading import load_vlm
+from viarl.policy.sampler import sample, selector_batch
+from viarl.selection import Selection, parse_selection, uniform_indices
+
+SELECTOR_SETTINGS = "viarl_selector.json"
+
+
+def selector_settings(folder: str | Path) -> dict:
+    """The prompt settings saved with a trained selector ({} for a folder without them)."""
+    path = Path(folder) / SELECTOR_SETTINGS
+    return json.loads(path.read_text()) if path.exists() else {}
+
+
+class TrainedSelector:
+    """A selector VLM used greedily at evaluation; invalid output falls back to uniform spacing."""
+
+    def __init__(self, model, processor, *, index_text: str = "before", max_new_tokens: int = 512,
+                 name: str = "trained"):
+        self.model, self.processor = model, processor
+        self.index_text, self.max_new_tokens, self.name = index_text, max_new_tokens, name
+
+    def select(self, samples: Sequence, cands: Sequence, n: int, batch_size: int = 8) -> list[Selection]:
+        """One greedy completion per question, parsed into candidate positions."""
+        texts: list[str] = []
+        for i in range(0, len(samples), batch_size):
+            part = list(zip(samples[i : i + batch_size], cands[i : i + batch_size]))
+            inputs = selector_batch(self.processor, [s.question for s, _ in part],
+                                    [c.selector for _, c in part], n, self.index_text)
+            texts += sample(self.model, self.processor, inputs, 1, max_new_tokens=self.max_new_tokens,
+                            temperature=0.0).texts
+        out = []
+        for text, c in zip(texts, cands):
+            chosen = parse_selection(text, c.count, n)
+            if chosen is None:
+                out.append(Selection(tuple(uniform_indices(c.count, n)), raw=text, fallback=True))
+            else:
+                out.append(Selection(tuple(chosen), raw=text, fallback=False))
+        return out
+
+
+def load_trained_selector(folder: str | Path, *, index_text: str | None = None, max_new_tokens: int = 512,
+                          name: str = "trained", device: str = "cpu", dtype: str = "float32",
+                          attn_implementation: str = "sdpa") -> TrainedSelector:
+    """A trained selector from its folder; index_text None: as saved beside it, else "before"."""
+    if index_text is None:
+        index_text = selector_settings(folder).get("index_text", "before")
+    model, processor = load_vlm(str(folder), dtype=dtype, attn_implementation=attn_implementation, device=device)
+    return TrainedSelector(model, processor, index_text=index_text, max_new_tokens=max_new_tokens, name=name)
