@@ -253,7 +253,7 @@ def run(args: argparse.Namespace) -> int:
     from viarl.eval.selectors import make_selector
     from viarl.models.clip import load_clip
     from viarl.config.preflight import require_output_folder
-    from viarl.models.loading import load_vlm
+    from viarl.models.lora import load_policy
     from viarl.train.answerer import Answerer
     from viarl.video.cache import FrameCache
 
@@ -273,8 +273,8 @@ def run(args: argparse.Namespace) -> int:
                         fix="check the path and format (`viarl data check` lists what was skipped)")
     root = Path(plan.data_path)
     truth = load_truth(root if root.is_dir() else root.parent)
-    answer_model, answer_proc = load_vlm(plan.answer_path, dtype=plan.answer_dtype,
-                                         attn_implementation=plan.answer_attn, device=device)
+    answer_model, answer_proc = load_policy(plan.answer_path, None, dtype=plan.answer_dtype,
+                                            attn_implementation=plan.answer_attn, device=device)
     answerer = Answerer(answer_model, answer_proc, max_new_tokens=plan.answer_max_new_tokens,
                         batch_size=plan.batch_size)
     clip_bundle = None

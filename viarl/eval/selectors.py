@@ -22,6 +22,7 @@ from typing import Any, Protocol, Sequence
 import numpy as np
 
 from viarl.errors import UserError
+from viarl.models.lora import load_policy
 from viarl.selection import Selection, uniform_indices
 
 
@@ -152,12 +153,11 @@ def make_selector(spec: str, *, name: str | None = None, clip=None, clip_diversi
     if not path.is_dir():
         raise UserError(f"selector {spec!r} is not uniform, clip, or an existing model folder",
                         where="--selector", fix="use uniform, clip, or the folder of a trained selector")
-    from viarl.models.loading import load_vlm
-
     from viarl.train.checkpoint import selector_settings
 
     if index_text is None:
         index_text = selector_settings(path).get("index_text", "before")
-    model, processor = load_vlm(str(path), dtype=dtype, attn_implementation=attn_implementation, device=device)
+    # A LoRA checkpoint (adapter folder) loads as its base with the adapters merged in.
+    model, processor = load_policy(path, None, dtype=dtype, attn_implementation=attn_implementation, device=device)
     return TrainedSelector(model, processor, index_text=index_text, max_new_tokens=max_new_tokens,
                            name=name or "trained")

@@ -14,6 +14,7 @@ from typing import Sequence
 
 import torch
 
+from viarl.models.lora import is_peft_model
 from viarl.rewards.primitives import first_index_block, parse_index_list
 from viarl.selection import Selection, uniform_indices
 from viarl.train.prompts import encode, render, selector_messages
@@ -39,10 +40,11 @@ class Completions:
 
 
 def unwrap(model):
-    """The bare Hugging Face model under DDP/FSDP/accelerate wrappers."""
+    """The bare Hugging Face model under DDP/FSDP/accelerate and peft wrappers."""
     while hasattr(model, "module"):
         model = model.module
-    return model
+    # peft injects its adapters into the transformers model, so that model runs with them on.
+    return model.get_base_model() if is_peft_model(model) else model
 
 
 def cache_kw(base) -> str:
