@@ -70,13 +70,19 @@ def add_lora(model, lora, *, seed: int, where: str):
                         where=f"{where}.target_modules", fix=f"use some of: {', '.join(have)}")
     config = LoraConfig(r=lora.r, lora_alpha=lora.alpha, lora_dropout=lora.dropout,
                         target_modules=target_pattern(list(lora.target_modules)), bias="none")
-    with torch.random.fork_rng(devices=[]), warnings.catch_warnings():
-        # peft asks transformers a deprecated question (is_gradient_checkpointing): not ours to fix
-        warnings.simplefilter("ignore", FutureWarning)
+    with torch.random.fork_rng(devices=[]), _quiet():
         torch.manual_seed(seed)
         peft_model = get_peft_model(model, config)
     _record_base(peft_model, model.name_or_path)
     return peft_model
+
+
+@contextlib.contextmanager
+def _quiet():
+    """peft asks transformers a deprecated question (is_gradient_checkpointing): not ours to fix."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)
+        yield
 
 
 def _record_base(peft_model, base: str) -> None:
@@ -133,7 +139,8 @@ def load_policy(path: str | Path, lora=None, *, seed: int = 0, dtype: str = "flo
         return (model if lora is None else add_lora(model, lora, seed=seed, where=where)), processor
     base = adapter_base(path)
     model, processor = load_vlm(base, dtype=dtype, attn_implementation=attn_implementation, device=device)
-    peft_model = PeftModel.from_pretrained(model, str(path), is_trainable=lora is not None)
+    with _quiet():
+        peft_model = PeftModel.from_pretrained(model, str(path), is_trainable=lora is not None)
     _record_base(peft_model, base)
     if lora is None:
         return peft_model.merge_and_unload().eval(), processor
