@@ -5,6 +5,7 @@ without a second copy of the weights, resume is exact, and checkpoints are adapt
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -132,3 +133,25 @@ def test_lora_cycle_reference_is_each_cycles_start(shared_runs):
     # Against the adapters as each RL stage found them, the first step's KL is 0 in both cycles.
     assert abs(_first_kl(run, "c1-rl")) < 1e-6 and abs(_first_kl(run, "c2-rl")) < 1e-6
     assert any(abs(r["kl"]) > 1e-5 for r in _rows(run) if r["stage_id"] == "c2-rl")
+
+
+@pytest.mark.slow
+def test_lora_switched_on_mid_run_resumes_from_a_moved_copy(shared_runs, tmp_path, capsys):
+    """Full-weight warm-ups, then LoRA RL on their checkpoint (a base inside the run folder); the
+    run folder then moves, and the next cycle finds that base in the moved folder."""
+    run, args = shared_runs("lora-switch", **{"stages.cycles": 0, "evaluation.selectors": "[uniform]",
+                                              "evaluation.after_each_cycle": "false"})
+    assert main(["run", str(RECIPE), *args]) == 0
+    lora = [f"{k}={v}" for k, v in SELECTOR_LORA.items()] + ["rl.reference=cycle", "stages.cycle=[rl]"]
+    assert main(["run", str(RECIPE), *args, *lora, "stages.cycles=1", "--resume", str(run), "--allow-changes"]) == 0
+    adapter = run / "checkpoints" / "c1-rl" / "selector"
+    base = json.loads((adapter / "adapter_config.json").read_text())["base_model_name_or_path"]
+    assert Path(base) == (run / "checkpoints" / "pre0-warmup" / "selector").resolve()
+    moved = tmp_path / "moved"
+    shutil.move(str(run), str(moved))
+    code = main(["run", str(RECIPE), *args, *lora, f"output_dir={moved}", "stages.cycles=2",
+                 "--resume", str(moved), "--allow-changes"])
+    assert code == 0, capsys.readouterr().err
+    assert (moved / "checkpoints" / "c2-rl" / "selector" / "adapter_config.json").exists()
+    assert json.loads((moved / "state.json").read_text())["models"]["selector"] == "checkpoints/c2-rl/selector"
+    assert abs(_first_kl(moved, "c2-rl")) < 1e-6  # the cycle reference: the adapters c2 started from

@@ -14,8 +14,7 @@ import time
 import numpy as np
 import torch
 
-from viarl.models.loading import load_vlm
-from viarl.models.lora import AdapterReference, adapter_reference, is_peft_model, reference_model
+from viarl.models.lora import AdapterReference, adapter_reference, is_peft_model, load_policy, reference_model
 from viarl.train import checkpoint as ckpt
 from viarl.train.answerer import AnswerRequest
 from viarl.train.logprobs import completion_logprobs
@@ -85,8 +84,8 @@ class RLStage(TrainingStage):
         path = ckpt.in_run(ctx.run_dir, first["path"]) if first["in_run"] else first["path"]
         if lora:
             return adapter_reference(model, path)
-        ref, _ = load_vlm(str(path), dtype="float32", attn_implementation=ctx.recipe.models.selector.attn_implementation,
-                          device=str(ctx.accelerator.device))
+        ref, _ = load_policy(path, None, dtype="float32", attn_implementation=ctx.recipe.models.selector.attn_implementation,
+                             device=str(ctx.accelerator.device))  # an adapter checkpoint: merged into its base
         return frozen_copy(ref, precision)
 
     def rollout(self, samples):
