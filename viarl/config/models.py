@@ -82,8 +82,8 @@ class VlmModel(BaseModel):
         "hold only the adapters (adapter_config.json + adapter_model.safetensors, naming the base folder); "
         "resume and `viarl eval` load base + adapters, and `viarl models merge` folds them into a full "
         "model. The selector's RL reference is this same model with the adapters as the reference point "
-        "had them (see `rl.reference`): switched off while they are still untrained (always so for "
-        "`initial` when RL is the first selector stage), else a frozen copy of the adapter weights "
+        "had them (see `rl.reference`): switched off while they are still untrained (e.g. for "
+        "`initial` when RL is the first stage to train them), else a frozen copy of the adapter weights "
         "swapped in for the reference pass; never a second copy of the base weights. Not under FSDP.")
 
     @model_validator(mode="after")

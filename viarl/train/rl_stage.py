@@ -157,7 +157,7 @@ class RLStage(TrainingStage):
         with self.autocast():
             prompts, tokens, masks, old, rewards, stats, texts = self.rollout(samples)
         # π_old comes from the rollout itself (same weights, KV-cached); only π_ref needs a pass.
-        with reference_model(self.ref) as ref_model, torch.no_grad(), self.autocast():  # swap before autocast
+        with reference_model(self.ref) as ref_model, torch.no_grad(), self.autocast():  # adapters in before autocast caches casts
             ref = [completion_logprobs(ref_model, p, t, m, self.banned) for p, t, m in zip(prompts, tokens, masks)]
         mask = pad_right(masks)  # [P·k, L]
         logp_old, logp_ref = pad_right(old).cpu(), pad_right(ref).cpu()
