@@ -179,3 +179,28 @@ def test_two_process_fsdp_bf16_keeps_fp32_masters_and_saves_bf16(shared_runs, tm
 
     weights = load_file(run / "checkpoints" / "c1-rl" / "selector" / "model.safetensors")
     assert {t.dtype for t in weights.values() if t.is_floating_point()} == {torch.bfloat16}
+
+
+LORA = {"models.selector.lora.r": 4, "models.selector.lora.alpha": 8, "models.answer.lora.r": 4}
+
+
+@pytest.mark.slow
+def test_two_process_ddp_run_with_lora(shared_runs, tmp_path):
+    run, args = shared_runs("ddp-lora", **RUN_ARGS, **LORA)
+    out = launch("ddp_cpu.yaml", args, tmp_path)
+    assert "accelerate: 2 process(es), MULTI_CPU" in out
+    for stage, role in (("pre0-warmup", "selector"), ("c1-rl", "selector"), ("c1-sft", "answer")):
+        folder = run / "checkpoints" / stage / role
+        assert (folder / "adapter_config.json").exists() and not (folder / "model.safetensors").exists()
+    rl = [r for r in rows(run) if r["stage"] == "rl"]
+    # The reference is the warm-up's adapters, swapped in on each rank: KL 0 at RL's first step.
+    assert len(rl) == 3 and abs(rl[0]["kl"]) < 1e-6 and all(abs(r["loss"]) < 1e3 for r in rl)
+
+
+@pytest.mark.slow
+def test_lora_under_fsdp_is_refused(shared_runs, tmp_path):
+    _, args = shared_runs("fsdp-lora", **RUN_ARGS, **LORA)
+    cmd, env = _launch_cmd("fsdp_cpu.yaml", args, tmp_path)
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=600)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode != 0 and "LoRA does not run under FSDP" in out

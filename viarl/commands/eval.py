@@ -245,7 +245,7 @@ def run(args: argparse.Namespace) -> int:
     from viarl.eval.compare import compare_selectors
     from viarl.eval.selectors import make_selector
     from viarl.models.clip import load_clip
-    from viarl.models.loading import load_vlm
+    from viarl.models.lora import load_policy
     from viarl.policy.answerer import Answerer
     from viarl.video.cache import FrameCache
 
@@ -271,8 +271,8 @@ def run(args: argparse.Namespace) -> int:
                         fix="check the path and format (`viarl data check` lists what was skipped)")
     root = Path(ev.path)
     truth = load_truth(root if root.is_dir() else root.parent)
-    answer_model, answer_proc = load_vlm(m.answer.path, dtype=m.answer.dtype,
-                                         attn_implementation=m.answer.attn_implementation, device=device)
+    answer_model, answer_proc = load_policy(m.answer.path, None, dtype=m.answer.dtype,
+                                            attn_implementation=m.answer.attn_implementation, device=device)
     answerer = Answerer(answer_model, answer_proc, max_new_tokens=m.answer.max_new_tokens,
                         batch_size=r.evaluation.answer_batch_size)
     clip = (lambda: load_clip(m.clip.model, m.clip.pretrained, device=device)) if "clip" in plan.selectors else None

@@ -1,5 +1,5 @@
 """`viarl models`: model utilities; `tiny` writes a tiny offline model, `pretrain` grounding-pretrains
-a tiny selector."""
+a tiny selector, `merge` folds LoRA adapters into a full model."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ ROLES = ("selector", "answer", "clip")
 
 
 def register(subparsers) -> None:
-    """Add the `models` subcommand and its `tiny` subcommand."""
+    """Add the `models` subcommand and its `tiny`, `pretrain` and `merge` subcommands."""
     p = subparsers.add_parser(
         "models",
         help="model utilities (tiny offline models for tests and CPU runs)",
@@ -57,6 +57,22 @@ def register(subparsers) -> None:
     g.add_argument("--size", type=int, default=56, metavar="PX", help="selector view long side (default: 56)")
     g.set_defaults(func=run_pretrain)
 
+    mg = sub.add_parser(
+        "merge",
+        help="fold a LoRA checkpoint's adapters into its base model and save a full model",
+        description=(
+            "Load the base model an adapter folder names (adapter_config.json), merge the adapters "
+            "into its weights, and write a full Hugging Face model folder (weights, processor, and "
+            "a selector's prompt settings) to OUT_DIR, atomically. The result loads and evaluates "
+            "like any model folder, without peft."
+        ),
+    )
+    mg.add_argument("adapter_dir", metavar="ADAPTER_DIR", help="a LoRA checkpoint (holds adapter_config.json)")
+    mg.add_argument("out_dir", metavar="OUT_DIR", help="output folder (created or replaced)")
+    mg.add_argument("--dtype", default="float32", choices=("float32", "bfloat16", "float16"),
+                    help="dtype of the merged weights (default: float32)")
+    mg.set_defaults(func=run_merge)
+
 
 def _no_subcommand(parser: argparse.ArgumentParser) -> int:
     parser.print_help()
@@ -97,4 +113,28 @@ def run_tiny(args: argparse.Namespace) -> int:
 
     out = write_tiny_model(args.dir, args.role, seed=args.seed)
     console.print(f"wrote tiny {args.role} model (seed {args.seed}) to {out}")
+    return 0
+
+
+def run_merge(args: argparse.Namespace) -> int:
+    """Merge an adapter folder into its base and save the full model; returns 0."""
+    from pathlib import Path
+
+    from viarl.console import console
+    from viarl.errors import UserError
+    from viarl.models.lora import ADAPTER_CONFIG, is_adapter_dir, load_policy
+    from viarl.policy.selector import selector_settings
+    from viarl.train.checkpoint import save_model
+
+    if not is_adapter_dir(args.adapter_dir):
+        what = "does not exist" if not Path(args.adapter_dir).exists() else f"holds no {ADAPTER_CONFIG}"
+        raise UserError(f"{args.adapter_dir} {what}, so it is not a LoRA checkpoint", where="ADAPTER_DIR",
+                        fix="pass the folder of a stage trained with models.<role>.lora set "
+                            "(runs/NAME/checkpoints/STAGE/selector)")
+    if Path(args.out_dir).resolve() == Path(args.adapter_dir).resolve():
+        raise UserError("OUT_DIR is the adapter folder itself", where="OUT_DIR", fix="write the merged model elsewhere")
+    model, processor = load_policy(args.adapter_dir, None)  # lora None: adapters merged into the base
+    settings = selector_settings(args.adapter_dir) or None
+    save_model(model, processor, Path(args.out_dir), selector_settings=settings, dtype=args.dtype)
+    console.print(f"merged {args.adapter_dir} into its base; wrote the full model to {args.out_dir}")
     return 0

@@ -18,7 +18,7 @@ from pydantic import ValidationError
 from viarl.config.messages import error_lines
 from viarl.config.recipe import Recipe
 from viarl.config.rewards import Rewards
-from viarl.config.yaml_source import _RecipeLoader, read_yaml
+from viarl.config.yaml_source import RecipeDumper, _RecipeLoader, read_yaml
 from viarl.errors import UserError
 
 _OVERRIDE_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*(\.[A-Za-z0-9_-]+)*$")
@@ -202,4 +202,5 @@ def _resolve(data: dict, locations: Locations, overrides: Iterable[str], origins
 
 def resolved_yaml(recipe: Recipe) -> str:
     """The recipe as standalone YAML (base merged, overrides applied, every default written out)."""
-    return yaml.safe_dump(recipe.model_dump(mode="json"), sort_keys=False, allow_unicode=True, width=100)
+    return yaml.dump(recipe.model_dump(mode="json"), Dumper=RecipeDumper, sort_keys=False, allow_unicode=True,
+                     width=100)

@@ -8,6 +8,7 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field, PositiveInt, model_validator
 
 from viarl.config.issues import Issue, raise_issues
+from viarl.config.lora import Lora
 from viarl.config.preflight import local_looking
 from viarl.config.pretrain import GroundingPretrain
 from viarl.config.types import AttnImplementation, Dtype
@@ -74,6 +75,16 @@ class VlmModel(BaseModel):
         False, description="Keep the vision tower's weights fixed while training this model."
     )
     max_new_tokens: PositiveInt = Field(512, description="Generation budget per completion.")
+    lora: Lora | None = Field(
+        None, description="Train LoRA adapters (through peft) instead of every weight; null: full fine-tuning. "
+        "Only the adapters train (fp32, with their AdamW state); the base weights, the vision tower "
+        "included, stay as loaded, so `freeze_vision` has no further effect. Finished stages' checkpoints "
+        "hold only the adapters (adapter_config.json + adapter_model.safetensors, naming the base folder); "
+        "resume and `viarl eval` load base + adapters, and `viarl models merge` folds them into a full "
+        "model. The selector's RL reference is this same model with the adapters as the reference point "
+        "had them (see `rl.reference`): switched off while they are still untrained (e.g. for "
+        "`initial` when RL is the first stage to train them), else a frozen copy of the adapter weights "
+        "swapped in for the reference pass; never a second copy of the base weights. Not under FSDP.")
 
     @model_validator(mode="after")
     def check_path(self) -> "VlmModel":

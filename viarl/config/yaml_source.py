@@ -52,6 +52,14 @@ _RecipeLoader.yaml_implicit_resolvers = {
 _RecipeLoader.add_implicit_resolver("tag:yaml.org,2002:float", _FLOAT, list("-+0123456789."))
 
 
+class RecipeDumper(yaml.SafeDumper):
+    """Writes recipes that `_RecipeLoader` reads back unchanged: text that the loader would take
+    for a number (e.g. "0e0", which plain YAML 1.1 calls text) is quoted."""
+
+
+RecipeDumper.add_implicit_resolver("tag:yaml.org,2002:float", _FLOAT, list("-+0123456789."))
+
+
 @dataclass
 class YamlSource:
     """A parsed recipe file: its data (None when empty) and where each key was written."""

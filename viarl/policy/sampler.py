@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import torch
 from transformers import BatchFeature
 
+from viarl.models.lora import is_peft_model
 from viarl.policy.prompts import encode, render, selector_messages
 
 
@@ -37,10 +38,11 @@ class Completions:
 
 
 def unwrap(model):
-    """The bare Hugging Face model under DDP/FSDP/accelerate wrappers."""
+    """The bare Hugging Face model under DDP/FSDP/accelerate and peft wrappers."""
     while hasattr(model, "module"):
         model = model.module
-    return model
+    # peft injects its adapters into the transformers model, so that model runs with them on.
+    return model.get_base_model() if is_peft_model(model) else model
 
 
 def cache_kw(base) -> str:

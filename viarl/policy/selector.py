@@ -11,7 +11,7 @@ import json
 from pathlib import Path
 from typing import Sequence
 
-from viarl.models.loading import load_vlm
+from viarl.models.lora import load_policy
 from viarl.policy.sampler import sample, selector_batch
 from viarl.selection import Selection, parse_selection, uniform_indices
 
@@ -57,5 +57,6 @@ def load_trained_selector(folder: str | Path, *, index_text: str | None = None, 
     """A trained selector from its folder; index_text None: as saved beside it, else "before"."""
     if index_text is None:
         index_text = selector_settings(folder).get("index_text", "before")
-    model, processor = load_vlm(str(folder), dtype=dtype, attn_implementation=attn_implementation, device=device)
+    # A LoRA checkpoint (adapter folder) loads as its base with the adapters merged in.
+    model, processor = load_policy(folder, None, dtype=dtype, attn_implementation=attn_implementation, device=device)
     return TrainedSelector(model, processor, index_text=index_text, max_new_tokens=max_new_tokens, name=name)

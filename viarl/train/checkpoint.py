@@ -21,6 +21,7 @@ import numpy as np
 import torch
 
 from viarl.atomic import atomic_dir, write_json
+from viarl.models.lora import is_peft_model, save_adapter
 from viarl.policy.selector import SELECTOR_SETTINGS
 from viarl.train.precision import cast_state
 
@@ -64,11 +65,15 @@ def save_model(model, processor, folder: Path, selector_settings: dict | None = 
     `dtype` (e.g. "bfloat16"): the weights are written in it, whatever the model holds (fp32
     master weights); config.json names it, so loading with dtype "auto" gives it back.
 
+    A model with LoRA adapters is saved as an adapter folder (see `viarl.models.lora`).
+
     A selector also gets `viarl_selector.json`: the prompt settings it was trained with (index
     text placement, frame counts), so `viarl eval --selector FOLDER` prompts it the same way.
     """
     with atomic_dir(folder) as tmp:
-        if dtype is None:
+        if is_peft_model(model):  # LoRA: the adapters and their config (naming the base), no base weights
+            save_adapter(model, tmp, dtype)
+        elif dtype is None:
             model.save_pretrained(tmp, safe_serialization=True)
         else:
             state = cast_state(model.state_dict(), getattr(torch, dtype))

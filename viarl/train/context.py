@@ -20,7 +20,7 @@ from viarl.data.loaders import load_dataset
 from viarl.data.truth import load_truth
 from viarl.errors import UserError
 from viarl.models.clip import load_clip
-from viarl.models.loading import load_vlm
+from viarl.models.lora import load_policy
 from viarl.models.tiny import write_tiny_model
 from viarl.rewards import load_rules
 from viarl.rewards.builtins import BUILTIN_INPUTS
@@ -30,7 +30,7 @@ from viarl.policy.answerer import Answerer
 from viarl.train.precision import load_dtype
 from viarl.train.pretrain import check_pretrained, pretrain_selector, pretrain_settings
 from viarl.train.metrics import MetricsLog
-from viarl.train.sharding import make_accelerator
+from viarl.train.sharding import is_sharded, make_accelerator
 from viarl.video.cache import FrameCache
 from viarl.video.candidates import load_candidates
 
@@ -144,6 +144,9 @@ class RunContext:
             ensure_model(m.selector, "selector", recipe)
             ensure_model(m.answer, "answer", recipe)
             ensure_data(recipe)
+        if is_sharded(acc) and (m.selector.lora is not None or m.answer.lora is not None):
+            raise UserError("LoRA does not run under FSDP", where="models.selector.lora / models.answer.lora",
+                            fix="set lora: null to train every weight under FSDP, or launch without FSDP")
         state = ckpt.load_state(run_dir)
         bundles = {}
         for role, cfg in (("selector", m.selector), ("answer", m.answer)):
@@ -153,10 +156,14 @@ class RunContext:
             # fp32 master weights for a role the run trains, whatever the checkpoint's dtype (see
             # `precision`); the compute dtype is applied per forward pass, `cfg.dtype` when saving.
             dtype = load_dtype(role, cfg.dtype, recipe.stages.kinds())
-            model, proc = load_vlm(path, dtype=dtype, attn_implementation=cfg.attn_implementation,
-                                   device=str(acc.device))
+            # An adapter checkpoint loads as base + adapters; `cfg.lora` makes the adapters train.
+            model, proc = load_policy(path, cfg.lora, seed=recipe.seed, dtype=dtype,
+                                      attn_implementation=cfg.attn_implementation, device=str(acc.device),
+                                      where=f"models.{role}.lora")
             if cfg.gradient_checkpointing:
                 model.gradient_checkpointing_enable()
+                if cfg.lora is not None:  # a frozen base: recomputed blocks need inputs that want gradients
+                    model.enable_input_require_grads()
             bundles[role] = ModelBundle(model, proc)
         # No rule file: a recipe that never runs RL (the recipe checks that), so nothing is scored.
         program = load_rules(recipe.rewards.file) if recipe.rewards.file else None

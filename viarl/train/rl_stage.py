@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from viarl.models.loading import load_vlm
+from viarl.models.lora import AdapterReference, adapter_reference, is_peft_model, load_policy, reference_model
 from viarl.train import checkpoint as ckpt
 from viarl.policy.answerer import AnswerRequest
 from viarl.train.logprobs import completion_logprobs
@@ -90,8 +90,10 @@ class RLStage(TrainingStage):
         cycle: its KL then bounds how far the policy drifts in total, not only within one cycle.
         """
         ctx, precision = self.ctx, self.ctx.recipe.run.precision
+        # LoRA: the policy's own base with the reference point's adapters (see `AdapterReference`).
+        lora = is_peft_model(model)
         if self.cfg.reference == "cycle":
-            return frozen_copy(model, precision)
+            return AdapterReference.snapshot(model) if lora else frozen_copy(model, precision)
         # Where the selector came from when RL first started: kept in state.json (relative to
         # the run folder when it is one of the run's checkpoints, like every state.json path), so
         # every later cycle and a resumed run load the same weights.
@@ -99,11 +101,13 @@ class RLStage(TrainingStage):
         start = {"path": stored, "in_run": True} if stored else {"path": ctx.recipe.models.selector.path,
                                                                   "in_run": False}
         first = ctx.state.setdefault("rl_reference", start)
-        if first == start:
-            return frozen_copy(model, precision)  # the first RL stage: it starts from the reference
+        if first == start:  # the first RL stage: it starts from the reference
+            return AdapterReference.snapshot(model) if lora else frozen_copy(model, precision)
         path = ckpt.in_run(ctx.run_dir, first["path"]) if first["in_run"] else first["path"]
-        ref, _ = load_vlm(str(path), dtype="float32", attn_implementation=ctx.recipe.models.selector.attn_implementation,
-                          device=str(ctx.accelerator.device))
+        if lora:
+            return adapter_reference(model, path)
+        ref, _ = load_policy(path, None, dtype="float32", attn_implementation=ctx.recipe.models.selector.attn_implementation,
+                             device=str(ctx.accelerator.device))  # an adapter checkpoint: merged into its base
         return frozen_copy(ref, precision)
 
     def rollout(self, samples) -> Rollout:
@@ -183,8 +187,8 @@ class RLStage(TrainingStage):
             ro = self.rollout(samples)
         stats = ro.stats
         # π_old comes from the rollout itself (same weights, KV-cached); only π_ref needs a pass.
-        with torch.no_grad(), self.autocast():
-            ref = [completion_logprobs(self.ref, p, t, m, self.banned) for p, t, m in zip(ro.prompts, ro.tokens, ro.masks)]
+        with reference_model(self.ref) as ref_model, torch.no_grad(), self.autocast():  # adapters in before autocast caches casts
+            ref = [completion_logprobs(ref_model, p, t, m, self.banned) for p, t, m in zip(ro.prompts, ro.tokens, ro.masks)]
         mask = pad_right(ro.masks)  # [P·k, L]
         logp_old, logp_ref = pad_right(ro.logp_old).cpu(), pad_right(ref).cpu()
         bonus = None

@@ -77,7 +77,8 @@ def model_folder_problem(folder: Path) -> tuple[Path, str] | None:
     """(file, what is wrong) for a saved model folder, or None when it is complete."""
     if not folder.is_dir():
         return folder, "the model folder is missing"
-    config = folder / "config.json"
+    adapter = folder / "adapter_config.json"  # a LoRA checkpoint: adapters on a base named there
+    config = adapter if adapter.is_file() else folder / "config.json"
     try:
         json.loads(config.read_text())
     except (OSError, ValueError):

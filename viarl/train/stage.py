@@ -22,6 +22,7 @@ import numpy as np
 
 from viarl.console import console, progress
 from viarl.errors import UserError
+from viarl.models.lora import adapter_state, is_peft_model, load_adapter_state, mark_adapters_trainable
 from viarl.rewards.columns import NonFiniteScore
 from viarl.train import checkpoint as ckpt
 from viarl.train.distributed import all_gather_objects, rank, world_size
@@ -59,8 +60,11 @@ class TrainingStage:
         # The other role's model only runs forward in this stage: without requires_grad, autocast
         # does not cache compute-dtype copies of its weights while it answers or picks frames.
         other.model.requires_grad_(False)
-        model.requires_grad_(True)
-        _freeze(model, freeze_vision)
+        if is_peft_model(model):
+            mark_adapters_trainable(model)  # LoRA: the base, vision tower included, stays fixed
+        else:
+            model.requires_grad_(True)
+            _freeze(model, freeze_vision)
         optimizer = build_optimizer(model, lr, weight_decay)
         scheduler = build_scheduler(optimizer, schedule, max(optimizer_steps or self.steps, 1), warmup_ratio)
         acc = self.ctx.accelerator
@@ -158,6 +162,8 @@ class TrainingStage:
         rngs = all_gather_objects(ckpt.rng_state(ctx.generator))  # a collective: every rank calls it
         if ctx.accelerator.is_main_process:
             model = ctx.accelerator.unwrap_model(self.model)
+            if is_peft_model(model):  # the base never changes: the adapters are all there is to keep
+                weights = adapter_state(model)
             extra = {"global_step": ctx.global_step, "fsdp": self.plain is not None}
             ckpt.save_partial(self.partial_dir(), model, self.optimizer, self.scheduler, next_step,
                               ctx.generator, extra, model_state=weights, optimizer_state=optim, rng_states=rngs)
@@ -177,7 +183,11 @@ class TrainingStage:
         if sharded:
             load_full_state(self.model, self.optimizer, weights, state["optimizer"])
         else:
-            self.ctx.accelerator.unwrap_model(self.model).load_state_dict(weights, strict=True)
+            model = self.ctx.accelerator.unwrap_model(self.model)
+            if is_peft_model(model):
+                load_adapter_state(model, weights)
+            else:
+                model.load_state_dict(weights, strict=True)
             self.optimizer.load_state_dict(state["optimizer"])
         self.scheduler.load_state_dict(state["scheduler"])
         ckpt.set_rng_state(ckpt.rank_rng_state(state["rng"], rank(), world_size()), self.ctx.generator)
