@@ -97,6 +97,8 @@ def load_split(recipe, ds):
                           limit=ds.limit, video_dir=ds.video_dir)
     if loaded.skips.total:
         console.print(f"[yellow]{ds.path}: skipped {loaded.skips.total} entries[/] {dict(loaded.skips.counts)}")
+        for line in loaded.skips.lines(10):
+            console.print(f"  {line}", markup=False)
     return loaded.samples
 
 
