@@ -66,7 +66,8 @@ def start_trackers(accelerator, recipe, run_dir: Path) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     if "wandb" in report_to and not (os.environ.get("WANDB_MODE") or os.environ.get("WANDB_API_KEY")):
         os.environ["WANDB_MODE"] = "offline"
-        console.print(f"wandb: offline (no WANDB_API_KEY); upload later with `wandb sync {folder}/wandb/offline-*`")
+        console.print(f"wandb: offline (no WANDB_API_KEY); upload later with `wandb sync {folder}/wandb/offline-*`",
+                      soft_wrap=True)
     init = {"wandb": {"dir": str(folder), "name": run_dir.name}, "mlflow": {"run_name": run_dir.name}}
     accelerator.init_trackers(recipe.name, config=_hparams(recipe), init_kwargs=init)
     console.print(f"trackers: {', '.join(report_to)} → [bold]{folder}[/]")
