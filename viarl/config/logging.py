@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, NonNegativeInt, PositiveInt, field_validator
 
 from viarl.config.preflight import missing_tracker_package
-
-Tracker = Literal["tensorboard", "wandb", "mlflow"]
+from viarl.config.types import Tracker, distinct
 
 
 class Logging(BaseModel):
@@ -38,10 +37,7 @@ class Logging(BaseModel):
     @field_validator("report_to")
     @classmethod
     def check_report_to(cls, value: list[str]) -> list[str]:
-        dupes = sorted({t for t in value if value.count(t) > 1})
-        if dupes:
-            raise ValueError(f"tracker listed twice: {', '.join(dupes)}")
-        for name in value:
+        for name in distinct(value, "tracker"):
             package = missing_tracker_package(name)
             if package:
                 raise ValueError(f"tracker `{name}` needs the `{package}` package, which is not installed; "
