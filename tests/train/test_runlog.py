@@ -4,6 +4,7 @@ final line only, no blank-line runs, one clean line per unreadable video, and wh
 from __future__ import annotations
 
 import io
+import json
 import shutil
 from pathlib import Path
 
@@ -11,6 +12,7 @@ import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 from viarl.cli import main
 from viarl.models.loading import load_vlm
@@ -72,12 +74,13 @@ def test_run_log_after_an_interruption_a_resume_and_a_corrupt_video(overrides, t
     run = tmp_path / "run"
     args = overrides(**{"data.train.path": train, "stages.before": "[warmup]", "stages.cycles": 0,
                         "evaluation.selectors": "[uniform]", "evaluation.after_each_cycle": "false",
-                        "warmup.steps": 3, "run.save_every": 2})
-    # Killed (Ctrl-C) at step 2 of the warm-up, after its mid-stage checkpoint at step 2.
+                        "warmup.steps": 4, "run.save_every": 2, "logging.report_to": "[tensorboard]"})
+    # Killed (Ctrl-C) at step 3 of the warm-up: after its mid-stage checkpoint at step 2 and
+    # after logging step 2, which the resumed run logs again.
     real_step = WarmupStage.step
 
     def step(self, i):
-        if i == 2:
+        if i == 3:
             raise KeyboardInterrupt
         return real_step(self, i)
     monkeypatch.setattr(WarmupStage, "step", step)
@@ -99,10 +102,17 @@ def test_run_log_after_an_interruption_a_resume_and_a_corrupt_video(overrides, t
         "started", "interrupted", "resumed", "finished", "resumed", "finished"]
     assert "resumed from checkpoint checkpoints/pre0-warmup.partial: cycle 0, stage pre0-warmup, step 2 " \
            "(global step 2)" in lines
-    assert "resumed from the last finished stage: cycle 1, stage c1-sft, step 0 (global step 3)" in lines
-    # Each bar leaves its final state once: 2/3 when interrupted, 3/3 after the resume.
+    assert "resumed from the last finished stage: cycle 1, stage c1-sft, step 0 (global step 4)" in lines
+    # TensorBoard shows each step once: the interrupted run's step 2 (global step 3) was dropped
+    # when the resumed run logged it again, so its curve is metrics.jsonl's.
+    metrics = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+    events = EventAccumulator(str(run / "trackers" / "needle"), size_guidance={"scalars": 0})
+    events.Reload()
+    assert [(e.step, pytest.approx(e.value)) for e in events.Scalars("loss")] == [
+        (r["global_step"], r["loss"]) for r in metrics]
+    # Each bar leaves its final state once: 3/4 when interrupted, 4/4 after the resume.
     bars = [line.split()[2] for line in lines if line.startswith("pre0-warmup ━")]
-    assert bars == ["2/3", "3/3"]
+    assert bars == ["3/4", "4/4"]
     assert sum(line.startswith("c1-sft ━") for line in lines) == 1
     # The corrupt video: one clean skip line per load (three starts), no C++ line anywhere.
     skips = [line for line in lines if line.lstrip().startswith("skipped ") and "video unreadable" in line]

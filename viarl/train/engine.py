@@ -21,6 +21,7 @@ from viarl.console import console
 from viarl.errors import UserError
 from viarl.train import checkpoint as ckpt
 from viarl.train.context import RunContext
+from viarl.train.resume import resume_point
 from viarl.train.eval_stage import EvalStage
 from viarl.train.rl_stage import RLStage
 from viarl.train.runlog import RunLog, launched_as_main, resume_line
@@ -119,7 +120,7 @@ def _run(recipe, resolved_yaml: str, run_dir: Path, resume: str | None, t0: floa
             not (run_dir / "checkpoints" / f"{current}.partial").exists():
         item = next(s for s in stages if s.id == current)
         console.print(resume_line(item.id, item.cycle, 0, ctx.global_step, None), markup=False)
-    start_trackers(ctx.accelerator, recipe, run_dir)
+    start_trackers(ctx.accelerator, recipe, run_dir, resume_point(run_dir, recipe, ctx.state)[0] if resume else None)
     try:
         for item in stages:
             if item.id in done:

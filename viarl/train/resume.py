@@ -121,7 +121,7 @@ def resume_point(run_dir: Path, recipe, state: dict) -> tuple[int, str | None]:
         return int(state.get("global_step", 0)), current
     import torch
 
-    saved = torch.load(partial.folder / "trainer.pt", weights_only=False)
+    saved = torch.load(partial.folder / "trainer.pt", weights_only=False, mmap=True)  # reads only what it uses
     return int(saved["extra"]["global_step"]), f"{current} step {saved['step']}"
 
 

@@ -57,8 +57,12 @@ def _hparams(recipe) -> dict:
     return out
 
 
-def start_trackers(accelerator, recipe, run_dir: Path) -> None:
-    """Open the recipe's trackers (main process only) with the resolved recipe as their config."""
+def start_trackers(accelerator, recipe, run_dir: Path, resume_step: int | None = None) -> None:
+    """Open the recipe's trackers (main process only) with the resolved recipe as their config.
+
+    resume_step: the global step a resumed run continues after. TensorBoard then drops the
+    points the interrupted run logged past it, since the resumed run logs those steps again.
+    """
     report_to = recipe.logging.report_to
     if not report_to or not accelerator.is_main_process:
         return
@@ -68,7 +72,8 @@ def start_trackers(accelerator, recipe, run_dir: Path) -> None:
         os.environ["WANDB_MODE"] = "offline"
         console.print(f"wandb: offline (no WANDB_API_KEY); upload later with `wandb sync {folder}/wandb/offline-*`",
                       soft_wrap=True)
-    init = {"wandb": {"dir": str(folder), "name": run_dir.name}, "mlflow": {"run_name": run_dir.name}}
+    init = {"wandb": {"dir": str(folder), "name": run_dir.name}, "mlflow": {"run_name": run_dir.name},
+            "tensorboard": {} if resume_step is None else {"purge_step": resume_step + 1}}
     accelerator.init_trackers(recipe.name, config=_hparams(recipe), init_kwargs=init)
     console.print(f"trackers: {', '.join(report_to)} → [bold]{folder}[/]")
 
