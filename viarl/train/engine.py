@@ -114,13 +114,16 @@ def _run(recipe, resolved_yaml: str, run_dir: Path, resume: str | None, t0: floa
     stages = plan(recipe)
     done = set(ctx.state["done"])
     current = next((s.id for s in stages if s.id not in done), None)
-    ctx.metrics.keep_stages(done, current if (run_dir / "checkpoints" / f"{current}.partial").exists() else None)
+    partial = (run_dir / "checkpoints" / f"{current}.partial").exists()
+    ctx.metrics.keep_stages(done, current if partial else None)
     ckpt.prune_partials(run_dir, keep=f"{current}.partial")
-    if resume and ctx.accelerator.is_main_process and current is not None and \
-            not (run_dir / "checkpoints" / f"{current}.partial").exists():
-        item = next(s for s in stages if s.id == current)
-        console.print(resume_line(item.id, item.cycle, 0, ctx.global_step, None), markup=False)
-    start_trackers(ctx.accelerator, recipe, run_dir, resume_point(run_dir, recipe, ctx.state)[0] if resume else None)
+    resume_step = None
+    if resume and ctx.accelerator.is_main_process:
+        resume_step = resume_point(run_dir, recipe, ctx.state)[0]
+        if current is not None and not partial:  # with a checkpoint, the stage says where it resumes
+            item = next(s for s in stages if s.id == current)
+            console.print(resume_line(item.id, item.cycle, 0, ctx.global_step, None), markup=False)
+    start_trackers(ctx.accelerator, recipe, run_dir, resume_step)
     try:
         for item in stages:
             if item.id in done:

@@ -9,7 +9,8 @@ so the evaluation points line up with the training curves. Tracker files go to
 
 W&B: without WANDB_API_KEY or WANDB_MODE in the environment the run logs offline (WANDB_MODE=
 offline), so a machine with no account or network still gets its files; `wandb sync` uploads
-them later. A resumed run opens a new run in each tracker; its steps continue the old ones.
+them later. A resumed run opens a new run in each tracker; its steps continue the old ones, and
+TensorBoard drops the points the interrupted run logged past the checkpoint (they come again).
 """
 
 from __future__ import annotations
