@@ -14,7 +14,7 @@ import pytest
 
 from viarl.cli import main
 from viarl.config.load import load_recipe
-from viarl.train.engine import plan
+from viarl.train.stage_plan import plan
 
 RECIPE = Path(__file__).resolve().parents[2] / "recipes" / "needle.yaml"
 

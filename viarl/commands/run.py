@@ -27,6 +27,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--from-checkpoint", metavar="STAGE/STEP",
                    help="with --resume: continue from this complete checkpoint (e.g. pre0-warmup/80) instead "
                         "of the newest, e.g. when the newest is damaged")
+    p.add_argument("--verbose", action="store_true",
+                   help="also show the libraries' own output (transformers' \"Loading weights\" bars, warnings)")
     p.set_defaults(func=handle)
 
 
@@ -51,5 +53,5 @@ def handle(args: argparse.Namespace) -> int:
                        from_checkpoint=args.from_checkpoint)
     from viarl.train.engine import run_recipe  # torch and transformers: only once the checks pass
 
-    run_recipe(recipe, text, resume=args.resume)
+    run_recipe(recipe, text, resume=args.resume, verbose=args.verbose)
     return 0

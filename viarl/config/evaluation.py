@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field, PositiveInt, field_validator
 
-from viarl.config.types import SelectorKind
+from viarl.config.types import SelectorKind, distinct
 
 
 class Evaluation(BaseModel):
@@ -27,7 +27,4 @@ class Evaluation(BaseModel):
     @field_validator("selectors")
     @classmethod
     def check_selectors_distinct(cls, value: list[str]) -> list[str]:
-        dupes = sorted({s for s in value if value.count(s) > 1})
-        if dupes:
-            raise ValueError(f"selector listed twice: {', '.join(dupes)}")
-        return value
+        return distinct(value, "selector")

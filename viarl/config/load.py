@@ -204,3 +204,13 @@ def resolved_yaml(recipe: Recipe) -> str:
     """The recipe as standalone YAML (base merged, overrides applied, every default written out)."""
     return yaml.dump(recipe.model_dump(mode="json"), Dumper=RecipeDumper, sort_keys=False, allow_unicode=True,
                      width=100)
+
+
+def flatten(tree: Any, prefix: str = "") -> dict[str, Any]:
+    """Dotted path → value for every leaf of a nested mapping (lists are leaves)."""
+    if not isinstance(tree, dict) or not tree:
+        return {prefix: tree} if prefix else {}
+    out: dict[str, Any] = {}
+    for key, value in tree.items():
+        out.update(flatten(value, f"{prefix}.{key}" if prefix else str(key)))
+    return out

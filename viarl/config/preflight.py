@@ -8,6 +8,7 @@ only, never the network.
 
 from __future__ import annotations
 
+import importlib.util
 from pathlib import Path
 
 from viarl.errors import UserError
@@ -21,6 +22,16 @@ FORMAT_FIELDS: dict[str, frozenset[str] | None] = {
     "jsonl": None,
     "paper": None,
 }
+
+
+# The package each experiment tracker (`logging.report_to`) imports, as pip names it.
+TRACKER_PACKAGES = {"tensorboard": "tensorboard", "wandb": "wandb", "mlflow": "mlflow"}
+
+
+def missing_tracker_package(tracker: str) -> str | None:
+    """The pip package `tracker` needs when it is not installed here, else None (nothing imported)."""
+    package = TRACKER_PACKAGES[tracker]
+    return package if importlib.util.find_spec(package) is None else None
 
 
 def missing_inputs(inputs: set[str], data_format: str) -> list[str]:

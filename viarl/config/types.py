@@ -23,3 +23,14 @@ Device = Literal["auto", "cpu", "cuda"]
 Precision = Literal["fp32", "bf16", "fp16"]
 Dtype = Literal["float32", "bfloat16", "float16"]
 AttnImplementation = Literal["sdpa", "eager", "flash_attention_2"]
+
+#: An experiment tracker `logging.report_to` can name (through accelerate).
+Tracker = Literal["tensorboard", "wandb", "mlflow"]
+
+
+def distinct(values: list[str], what: str) -> list[str]:
+    """`values` unchanged, or ValueError naming each value listed more than once."""
+    dupes = sorted({v for v in values if values.count(v) > 1})
+    if dupes:
+        raise ValueError(f"{what} listed twice: {', '.join(dupes)}")
+    return values

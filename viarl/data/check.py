@@ -74,10 +74,8 @@ def check_command(args) -> int:
         )
     console.print(table)
     print_slot_histogram(Path(args.path), getattr(args, "candidates", 8) or 8)
-    for skip in loaded.skips.skips[:10]:
-        console.print(f"  skipped {skip.render()}", markup=False)
-    if loaded.skips.total > 10:
-        console.print(f"  ... and {loaded.skips.total - 10} more skipped entries")
+    for line in loaded.skips.lines(10):
+        console.print(f"  {line}", markup=False)
     if not loaded.samples:
         console.print("[bold red]no usable samples[/]")
         return 2

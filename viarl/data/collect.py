@@ -14,7 +14,7 @@ from typing import Any
 
 from viarl.data.sample import Sample, make_sample, sample_problem
 from viarl.data.skips import BAD_FIELD, DUPLICATE_ID, MISSING_FIELD, SkipLog
-from viarl.video.decode import video_problem
+from viarl.video.decode import video_problem, video_problem_detail
 
 
 @dataclass
@@ -86,7 +86,8 @@ class Collector:
             self.videos[key] = video_problem(video) if self.check_videos else None
         problem = self.videos[key]
         if problem is not None:
-            self.skip(file, entry, problem, str(video))
+            why = video_problem_detail(video)  # the decoder's words, e.g. "Invalid data found …"
+            self.skip(file, entry, problem, f"{video} ({why})" if why else str(video))
             return False
         return True
 

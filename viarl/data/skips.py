@@ -65,3 +65,10 @@ class SkipLog:
 
     def __len__(self) -> int:
         return len(self.skips)
+
+    def lines(self, limit: int = 10) -> list[str]:
+        """One line per skipped entry, the first `limit` of them, then how many more there are."""
+        out = [f"skipped {s.render()}" for s in self.skips[:limit]]
+        if self.total > limit:
+            out.append(f"... and {self.total - limit} more skipped entries")
+        return out

@@ -30,6 +30,7 @@ from viarl.policy.answerer import Answerer
 from viarl.train.precision import load_dtype
 from viarl.train.pretrain import check_pretrained, pretrain_selector, pretrain_settings
 from viarl.train.metrics import MetricsLog
+from viarl.train.trackers import accelerator_options, log_step
 from viarl.train.sharding import is_sharded, make_accelerator
 from viarl.video.cache import FrameCache
 from viarl.video.candidates import load_candidates
@@ -109,6 +110,8 @@ def load_split(recipe, ds):
                           limit=ds.limit, video_dir=ds.video_dir)
     if loaded.skips.total:
         console.print(f"[yellow]{ds.path}: skipped {loaded.skips.total} entries[/] {dict(loaded.skips.counts)}")
+        for line in loaded.skips.lines(10):
+            console.print(f"  {line}", markup=False, soft_wrap=True)  # one line, however long the path
     return loaded.samples
 
 
@@ -138,7 +141,8 @@ class RunContext:
     def build(cls, recipe, run_dir: Path) -> "RunContext":
         if recipe.run.threads:
             torch.set_num_threads(recipe.run.threads)
-        acc = make_accelerator(recipe.run.precision, cpu=recipe.run.device == "cpu")  # DDP, or FSDP from the launcher
+        acc = make_accelerator(recipe.run.precision, cpu=recipe.run.device == "cpu",  # DDP, or FSDP from the launcher
+                               **accelerator_options(recipe.logging.report_to, run_dir))
         m = recipe.models
         with acc.main_process_first():  # one process creates what is missing; the others then read it
             ensure_model(m.selector, "selector", recipe)
@@ -206,8 +210,10 @@ class RunContext:
         """One metrics line (main process only)."""
         self.global_step += 1
         if self.accelerator.is_main_process:
-            self.metrics.append({"stage": stage.kind, "stage_id": stage.id, "cycle": stage.cycle,
-                                 "step": step, "global_step": self.global_step, **stats})
+            record = {"stage": stage.kind, "stage_id": stage.id, "cycle": stage.cycle,
+                      "step": step, "global_step": self.global_step, **stats}
+            self.metrics.append(record)
+            log_step(self.accelerator, record)
 
     def mark_done(self, stage_id: str, models: dict[str, str], eval_rows: list | None = None) -> None:
         """Record a finished stage (and where its model now lives) in state.json."""

@@ -11,7 +11,6 @@ mid-stage checkpoint.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 import torch
@@ -21,45 +20,32 @@ from viarl.console import console
 from viarl.errors import UserError
 from viarl.train import checkpoint as ckpt
 from viarl.train.context import RunContext
+from viarl.train.resume import resume_point
 from viarl.train.eval_stage import EvalStage
 from viarl.train.rl_stage import RLStage
+from viarl.train.runlog import RunLog, launched_as_main, resume_line
 from viarl.train.sft_stage import AnswerWarmupStage, SFTStage, WarmupStage
+from viarl.train.stage_plan import plan
 from viarl.train.summary import print_summary, summary_dict
+from viarl.train.trackers import close_trackers, start_trackers
 
 STAGES = {"warmup": WarmupStage, "answer_warmup": AnswerWarmupStage, "rl": RLStage, "sft": SFTStage,
           "eval": EvalStage}
 
 
-@dataclass(frozen=True)
-class PlannedStage:
-    id: str  # e.g. "pre0-warmup", "c1-rl", "c1-eval"
-    kind: str
-    cycle: int
-
-
-def plan(recipe) -> list[PlannedStage]:
-    """The ordered stages of a run; ids are stable, so state.json can name what is done."""
-    out = [PlannedStage(f"pre{i}-{k}", k, 0) for i, k in enumerate(recipe.stages.before)]
-    evaluate_each = recipe.evaluation.after_each_cycle and bool(recipe.evaluation.selectors)
-    if evaluate_each:
-        out.append(PlannedStage("c0-eval", "eval", 0))
-    for c in range(1, recipe.stages.cycles + 1):
-        out += [PlannedStage(f"c{c}-{k}", k, c) for k in recipe.stages.cycle if k != "eval"]
-        if evaluate_each or (c == recipe.stages.cycles and recipe.evaluation.selectors):
-            out.append(PlannedStage(f"c{c}-eval", "eval", c))
-    if recipe.stages.cycles == 0 and not evaluate_each and recipe.evaluation.selectors:
-        out.append(PlannedStage("c0-eval", "eval", 0))
-    return out
-
-
-def quiet_libraries() -> None:
-    """Our rich bars report progress; the libraries' own tqdm bars and advisories are noise here."""
+def quiet_libraries(verbose: bool = False) -> None:
+    """Our rich bars report progress; the libraries' own tqdm bars and advisories are noise here
+    (`viarl run --verbose` keeps transformers' "Loading weights" bars and warnings)."""
     import warnings
 
     import transformers
 
-    transformers.utils.logging.disable_progress_bar()
-    transformers.utils.logging.set_verbosity_error()
+    if verbose:
+        transformers.utils.logging.enable_progress_bar()
+        transformers.utils.logging.set_verbosity_warning()
+    else:
+        transformers.utils.logging.disable_progress_bar()
+        transformers.utils.logging.set_verbosity_error()
     warnings.filterwarnings("ignore", message=".*generation flags are not valid.*")
 
 
@@ -80,11 +66,17 @@ def prepare_run_dir(recipe, resume: str | None) -> Path:
     return run_dir
 
 
-def run_recipe(recipe, resolved_yaml: str, resume: str | None = None) -> Path:
-    """Run (or resume) a recipe end to end; returns the run folder."""
+def run_recipe(recipe, resolved_yaml: str, resume: str | None = None, verbose: bool = False) -> Path:
+    """Run (or resume) a recipe end to end, its console copied to run.log; returns the run folder."""
     t0 = time.perf_counter()
-    quiet_libraries()
+    quiet_libraries(verbose)
     run_dir = prepare_run_dir(recipe, resume)
+    with RunLog(run_dir, enabled=launched_as_main(), resumed=resume is not None):
+        return _run(recipe, resolved_yaml, run_dir, resume, t0)
+
+
+def _run(recipe, resolved_yaml: str, run_dir: Path, resume: str | None, t0: float) -> Path:
+    """The run itself: its context, then every stage not done yet, then the summary."""
     torch.manual_seed(recipe.seed)
     ctx = RunContext.build(recipe, run_dir)
     if ctx.accelerator.is_main_process:
@@ -100,16 +92,27 @@ def run_recipe(recipe, resolved_yaml: str, resume: str | None = None) -> Path:
     stages = plan(recipe)
     done = set(ctx.state["done"])
     current = next((s.id for s in stages if s.id not in done), None)
-    ctx.metrics.keep_stages(done, current if (run_dir / "checkpoints" / f"{current}.partial").exists() else None)
+    partial = (run_dir / "checkpoints" / f"{current}.partial").exists()
+    ctx.metrics.keep_stages(done, current if partial else None)
     ckpt.prune_partials(run_dir, keep=f"{current}.partial")
-    for item in stages:
-        if item.id in done:
-            continue
-        stage = STAGES[item.kind](ctx, item.id, item.cycle)
-        stage.setup()
-        stage.run()
-        stage.save()
-        ckpt.prune_partials(run_dir)
+    resume_step = None
+    if resume and ctx.accelerator.is_main_process:
+        resume_step = resume_point(run_dir, recipe, ctx.state)[0]
+        if current is not None and not partial:  # with a checkpoint, the stage says where it resumes
+            item = next(s for s in stages if s.id == current)
+            console.print(resume_line(item.id, item.cycle, 0, ctx.global_step, None), markup=False)
+    start_trackers(ctx.accelerator, recipe, run_dir, resume_step)
+    try:
+        for item in stages:
+            if item.id in done:
+                continue
+            stage = STAGES[item.kind](ctx, item.id, item.cycle)
+            stage.setup()
+            stage.run()
+            stage.save()
+            ckpt.prune_partials(run_dir)
+    finally:
+        close_trackers(ctx.accelerator)
     summary = summary_dict(ctx, wall_s=time.perf_counter() - t0)
     if ctx.accelerator.is_main_process:
         write_json(run_dir / "summary.json", summary)

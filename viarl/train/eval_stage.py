@@ -12,6 +12,7 @@ from viarl.console import console
 from viarl.eval.evaluate import evaluate
 from viarl.eval.selectors import ClipSelector, UniformSelector
 from viarl.policy.selector import TrainedSelector
+from viarl.train.trackers import log_eval
 
 
 def make_selectors(ctx) -> list:
@@ -57,6 +58,7 @@ class EvalStage:
                            cache=ctx.frame_cache, truth=ctx.truth, out_dir=out,
                            batch_size=ctx.recipe.evaluation.answer_batch_size)
             self.rows.append({"cycle": self.cycle, **res.to_json()})
+        log_eval(ctx.accelerator, self.rows, self.cycle, ctx.global_step)
         console.print(f"[bold]eval cycle {self.cycle}[/]  " + "  ".join(
             f"{r['selector']}: acc={_fmt(r['accuracy'])}"
             + (f" hit={r['hit_rate']:.3f}" if r["hit_rate"] is not None else "")

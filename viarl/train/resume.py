@@ -18,25 +18,16 @@ import torch
 import yaml
 
 from viarl.atomic import write_text
+from viarl.config.load import flatten
 from viarl.errors import UserError
 from viarl.train import checkpoint as ckpt
-from viarl.train.engine import plan
+from viarl.train.stage_plan import plan
 from viarl.train.runfiles import check_run_folder, checkpoints
 
 CHANGES = "recipe.changes.yaml"
 # The run folder is named by --resume itself, so the recipe's output_dir may differ freely
 # (a copied or moved run is resumed where it now is).
 IGNORED = {"output_dir"}
-
-
-def flatten(tree: Any, prefix: str = "") -> dict[str, Any]:
-    """Dotted path → value for every leaf of a nested mapping (lists are leaves)."""
-    if not isinstance(tree, dict) or not tree:
-        return {prefix: tree} if prefix else {}
-    out: dict[str, Any] = {}
-    for key, value in tree.items():
-        out.update(flatten(value, f"{prefix}.{key}" if prefix else str(key)))
-    return out
 
 
 def _read_yaml(path: Path, what: str) -> Any:
@@ -119,7 +110,7 @@ def resume_point(run_dir: Path, recipe, state: dict) -> tuple[int, str | None]:
                     and c.problem is None), None)
     if partial is None:
         return int(state.get("global_step", 0)), current
-    saved = torch.load(partial.folder / "trainer.pt", weights_only=False)
+    saved = torch.load(partial.folder / "trainer.pt", weights_only=False, mmap=True)  # reads only what it uses
     return int(saved["extra"]["global_step"]), f"{current} step {saved['step']}"
 
 

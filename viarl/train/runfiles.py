@@ -19,7 +19,7 @@ import torch
 
 from viarl.errors import UserError
 from viarl.train import checkpoint as ckpt
-from viarl.train.engine import plan
+from viarl.train.stage_plan import plan
 
 STEPS_SECTION = {"warmup": "warmup", "answer_warmup": "answer_warmup", "rl": "rl", "sft": "sft"}
 

@@ -44,8 +44,10 @@ def _env_flag(name: str, default: str) -> bool:
     return os.environ.get(name, default).lower() in ("1", "true", "yes")
 
 
-def make_accelerator(precision: str, cpu: bool):
+def make_accelerator(precision: str, cpu: bool, **options):
     """The run's Accelerator, with FSDP switched on where the launcher asked for it.
+
+    `options` go to `Accelerator` as they are (the experiment trackers, see `trackers`).
 
     `precision` is the recipe's `run.precision`. accelerate's own mixed precision stays off (viarl
     autocasts its forward passes itself, see `precision`); under FSDP it becomes the plugin's
@@ -72,7 +74,7 @@ def make_accelerator(precision: str, cpu: bool):
             raise UserError("viarl needs every process to load the whole model",
                             where="accelerate config: fsdp_cpu_ram_efficient_loading",
                             fix="set fsdp_cpu_ram_efficient_loading: false, or " + _CONFIG_FIX)
-    acc = Accelerator(mixed_precision="no", cpu=cpu)
+    acc = Accelerator(mixed_precision="no", cpu=cpu, **options)
     if fsdp_requested() and acc.distributed_type == DistributedType.MULTI_CPU:
         acc.state.fsdp_plugin = FullyShardedDataParallelPlugin()
         acc.state.distributed_type = DistributedType.FSDP

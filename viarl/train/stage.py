@@ -29,6 +29,7 @@ from viarl.train.distributed import all_gather_objects, rank, world_size
 from viarl.train.finite import NonFinite, check_finite, poisoned_step
 from viarl.train.optim import build_optimizer, build_scheduler, clip_and_step, freeze_vision
 from viarl.train.precision import autocast
+from viarl.train.runlog import resume_line
 from viarl.train.sharding import full_model_state, full_optimizer_state, is_sharded, load_full_state, refresh
 
 
@@ -193,6 +194,10 @@ class TrainingStage:
         ckpt.set_rng_state(ckpt.rank_rng_state(state["rng"], rank(), world_size()), self.ctx.generator)
         self.ctx.global_step = state["extra"]["global_step"]
         self.ctx.metrics.truncate(self.id, state["step"])
+        if self.ctx.accelerator.is_main_process:
+            where = folder.relative_to(self.ctx.run_dir)
+            console.print(resume_line(self.id, self.cycle, int(state["step"]), self.ctx.global_step, str(where)),
+                          markup=False)
         return int(state["step"])
 
     def save(self) -> None:

@@ -2,9 +2,10 @@
 
 Everything about a video (frame count, fps, duration, size) is read from the container, never
 assumed. A video that is missing, empty or undecodable is a user problem: `probe` raises
-`UserError`, `video_problem` returns the reason (a short key that `SkipLog` counts). Both share
-one check per file and process, keyed by (absolute path, mtime, size), so a dataset that names
-the same video for many questions opens it once.
+`UserError`, `video_problem` returns the reason (a short key that `SkipLog` counts) and
+`video_problem_detail` the decoder's own words for it (decord's C++ error lines are caught, never
+printed: see `native_log`). Both share one check per file and process, keyed by (absolute path,
+mtime, size), so a dataset that names the same video for many questions opens it once.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from viarl.errors import UserError
+from viarl.video.native_log import DecoderError, decoder_errors
 
 # Reasons a video is unusable (the keys SkipLog counts), with a fix for each.
 VIDEO_MISSING = "video missing"
@@ -46,6 +48,7 @@ class VideoInfo:
 
 
 _checked: dict[tuple[str, int, int], VideoInfo | str] = {}
+_reasons: dict[tuple[str, int, int], str] = {}  # the decoder's words for an unreadable file
 
 
 def open_reader(path: str | os.PathLike, width: int = -1, height: int = -1):
@@ -59,7 +62,8 @@ def open_reader(path: str | os.PathLike, width: int = -1, height: int = -1):
     # ffmpeg's own log lines ("moov atom not found") would interleave with viarl's report of
     # the same problem; viarl names every unusable video itself.
     decord.logging.set_level(decord.logging.QUIET)
-    return decord.VideoReader(str(path), width=width, height=height, num_threads=0)
+    with decoder_errors():  # decord's C++ error lines become the DecoderError's one-line reason
+        return decord.VideoReader(str(path), width=width, height=height, num_threads=0)
 
 
 def _file_key(path: Path) -> tuple[str, int, int] | None:
@@ -68,6 +72,22 @@ def _file_key(path: Path) -> tuple[str, int, int] | None:
     except OSError:
         return None
     return (str(path.resolve()), st.st_mtime_ns, st.st_size)
+
+
+def _read_info(path: Path) -> VideoInfo | str:
+    """Open `path` and read what the container says (DecoderError when decord cannot)."""
+    with decoder_errors():
+        reader = open_reader(path)
+        n = len(reader)
+        if n <= 0:
+            return VIDEO_NO_FRAMES
+        fps = float(reader.get_avg_fps())
+        # The container's timestamp for the end of the last frame; fall back to n / fps
+        # only when the timestamps are unusable (some streams carry none).
+        end = float(reader.get_frame_timestamp(n - 1)[1])
+        duration = end if end > 0 else (n / fps if fps > 0 else 0.0)
+        height, width = reader[0].shape[:2]
+        return VideoInfo(n, fps, duration, int(width), int(height))
 
 
 def _inspect(path: Path) -> VideoInfo | str:
@@ -81,20 +101,10 @@ def _inspect(path: Path) -> VideoInfo | str:
         result: VideoInfo | str = VIDEO_EMPTY
     else:
         try:
-            reader = open_reader(path)
-            n = len(reader)
-            if n <= 0:
-                result = VIDEO_NO_FRAMES
-            else:
-                fps = float(reader.get_avg_fps())
-                # The container's timestamp for the end of the last frame; fall back to n / fps
-                # only when the timestamps are unusable (some streams carry none).
-                end = float(reader.get_frame_timestamp(n - 1)[1])
-                duration = end if end > 0 else (n / fps if fps > 0 else 0.0)
-                height, width = reader[0].shape[:2]
-                result = VideoInfo(n, fps, duration, int(width), int(height))
-        except Exception:  # noqa: BLE001 - decord raises RuntimeError or its own DECORDError
+            result = _read_info(path)
+        except DecoderError as e:
             result = VIDEO_UNREADABLE
+            _reasons[key] = str(e)
     _checked[key] = result
     return result
 
@@ -105,11 +115,17 @@ def video_problem(path: str | os.PathLike) -> str | None:
     return result if isinstance(result, str) else None
 
 
+def video_problem_detail(path: str | os.PathLike) -> str | None:
+    """The decoder's own words for why `path` is unreadable (one clean line), or None."""
+    return _reasons.get(_file_key(Path(path)) or ("", 0, 0))
+
+
 def probe(path: str | os.PathLike) -> VideoInfo:
     """Frame count, fps, duration and size of a video; UserError if it is unusable."""
     result = _inspect(Path(path))
     if isinstance(result, str):
-        raise UserError(result, where=str(path), fix=_FIXES[result])
+        detail = video_problem_detail(path)
+        raise UserError(f"{result} ({detail})" if detail else result, where=str(path), fix=_FIXES[result])
     return result
 
 
@@ -159,11 +175,12 @@ def read_frames(
     if idx.size and (idx.min() < 0 or idx.max() >= info.num_frames):
         raise ValueError(f"frame indices out of range [0, {info.num_frames}) for {path}")
     try:
-        reader = open_reader(path, width=width, height=height)
-        frames = reader.get_batch(idx.tolist()).asnumpy()  # [n, H, W, 3]
-    except Exception as e:  # noqa: BLE001 - RuntimeError or DECORDError, file-specific
+        with decoder_errors():
+            reader = open_reader(path, width=width, height=height)
+            frames = reader.get_batch(idx.tolist()).asnumpy()  # [n, H, W, 3]
+    except DecoderError as e:
         raise UserError(
-            f"decoding failed: {str(e).splitlines()[0][:200]}",
+            f"decoding failed: {e}",
             where=str(path),
             fix=_FIXES[VIDEO_UNREADABLE],
         ) from None
