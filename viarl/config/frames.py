@@ -9,6 +9,18 @@ from pydantic import BaseModel, ConfigDict, Field, PositiveInt, field_validator,
 from viarl.config.issues import Issue, raise_issues
 
 
+class Prefilter(BaseModel):
+    """CLIP pre-filtering: the selector's T candidates are the best of M uniform frames."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    frames: PositiveInt = Field(
+        32, description="M: frames sampled uniformly over the video and scored with `models.clip` "
+        "against the question; the best T (`frames.candidates`) are kept in time order.",
+    )
+    batch_size: PositiveInt = Field(32, description="Frames per CLIP forward pass while scoring.")
+
+
 class Frames(BaseModel):
     """Candidate frames (T, small, indexed) and selected frames (N, large)."""
 
@@ -32,6 +44,10 @@ class Frames(BaseModel):
         '"before"/"none".',
     )
     cache_dir: str = Field(".cache/frames", description="Folder for decoded, resized frame caches.")
+    prefilter: Prefilter | None = Field(
+        None, description="CLIP pre-filtering of the candidates (training and evaluation); null: the "
+        "T candidates are spread uniformly. Turn on with e.g. `frames.prefilter.frames=32`.",
+    )
 
     @field_validator("index_text", mode="before")
     @classmethod
@@ -47,5 +63,16 @@ class Frames(BaseModel):
                 "select",
                 f"select ({self.select}) is larger than candidates ({self.candidates})",
                 "pick at most as many frames as there are candidates",
+            )])
+        return self
+
+    @model_validator(mode="after")
+    def check_prefilter_pool(self) -> "Frames":
+        if self.prefilter is not None and self.prefilter.frames <= self.candidates:
+            raise_issues([Issue(
+                "prefilter.frames",
+                f"the pre-filter pool ({self.prefilter.frames} frames) is not larger than candidates "
+                f"({self.candidates}), so it would keep every frame",
+                f"use more pool frames than candidates (e.g. {4 * self.candidates}), or prefilter: null",
             )])
         return self
