@@ -7,6 +7,19 @@ from pydantic import BaseModel, ConfigDict, Field, PositiveInt, field_validator
 from viarl.config.types import SelectorKind, distinct
 
 
+class EvalPrefilter(BaseModel):
+    """Extra evaluation rows with CLIP pre-filtering, to measure what the pre-filter adds."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    frames: PositiveInt = Field(32, description="M: pool frames scored with `models.clip`; the best "
+                                "`frames.candidates` are kept in time order.")
+    selectors: list[SelectorKind] = Field(
+        default_factory=lambda: ["trained", "uniform"], min_length=1,
+        description="Selectors evaluated again on pre-filtered candidates (rows `<selector>+prefilter`).",
+    )
+
+
 class Evaluation(BaseModel):
     """Side-by-side accuracy of frame selectors with the same answer model."""
 
@@ -23,6 +36,11 @@ class Evaluation(BaseModel):
         0.5, ge=0.0, le=1.0, description="CLIP selector: 0 = top similarity only, 1 = spread over time."
     )
     answer_batch_size: PositiveInt = Field(8, description="Questions per answer-model forward pass.")
+    prefilter: EvalPrefilter | None = Field(
+        None, description="Also evaluate some selectors with CLIP pre-filtering (rows named "
+        "`<selector>+prefilter`) beside the plain rows; null: no extra rows. Not needed when "
+        "`frames.prefilter` is on: then every row is pre-filtered.",
+    )
 
     @field_validator("selectors")
     @classmethod

@@ -10,6 +10,18 @@ from viarl.config.issues import Issue, raise_issues
 from viarl.selection import select_problem
 
 
+class Prefilter(BaseModel):
+    """CLIP pre-filtering: the selector's T candidates are the best of M uniform frames."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    frames: PositiveInt = Field(
+        32, description="M: frames sampled uniformly over the video and scored with `models.clip` "
+        "against the question; the best T (`frames.candidates`) are kept in time order.",
+    )
+    batch_size: PositiveInt = Field(32, description="Frames per CLIP forward pass while scoring.")
+
+
 class Frames(BaseModel):
     """Candidate frames (T, small, indexed) and selected frames (N, large)."""
 
@@ -32,10 +44,25 @@ class Frames(BaseModel):
         'seen far sooner), or "none". The index is drawn on the frame either way.',
     )
     cache_dir: str = Field(".cache/frames", description="Folder for decoded, resized frame caches.")
+    prefilter: Prefilter | None = Field(
+        None, description="CLIP pre-filtering of the candidates (training and evaluation); null: the "
+        "T candidates are spread uniformly. Turn on with e.g. `frames.prefilter.frames=32`.",
+    )
 
     @model_validator(mode="after")
     def check_select_fits(self) -> "Frames":
         problem = select_problem(self.select, self.candidates)
         if problem:
             raise_issues([Issue("select", problem, "pick at most as many frames as there are candidates")])
+        return self
+
+    @model_validator(mode="after")
+    def check_prefilter_pool(self) -> "Frames":
+        if self.prefilter is not None and self.prefilter.frames <= self.candidates:
+            raise_issues([Issue(
+                "prefilter.frames",
+                f"the pre-filter pool ({self.prefilter.frames} frames) is not larger than candidates "
+                f"({self.candidates}), so it would keep every frame",
+                f"use more pool frames than candidates (e.g. {4 * self.candidates}), or prefilter: null",
+            )])
         return self

@@ -112,6 +112,19 @@ class Recipe(BaseModel):
                       for name in missing])
         return self
 
+    def _prefilter_issues(self) -> list[Issue]:
+        extra, T = self.evaluation.prefilter, self.frames.candidates
+        if extra is None:
+            return []
+        if self.frames.prefilter is not None:
+            return [Issue("evaluation.prefilter", "frames.prefilter is on, so every evaluation row is "
+                          "already pre-filtered", "set evaluation.prefilter: null")]
+        if extra.frames <= T:
+            return [Issue("evaluation.prefilter.frames", f"the pre-filter pool ({extra.frames} frames) is "
+                          f"not larger than frames.candidates ({T}), so it would keep every frame",
+                          f"use more pool frames than candidates, e.g. {4 * T}")]
+        return []
+
     @model_validator(mode="after")
     def check_cross_sections(self) -> "Recipe":
         issues: list[Issue] = []
@@ -138,5 +151,6 @@ class Recipe(BaseModel):
         if self.data.synthetic is not None and missing and missing not in {i.path for i in issues}:
             issues.append(Issue(missing, "data.synthetic generates data at data.train.path and data.eval.path",
                                 f"set {missing}, or set data.synthetic: null"))
+        issues += self._prefilter_issues()
         raise_issues(issues)
         return self

@@ -1,6 +1,7 @@
 """On-disk cache of decoded candidate frames.
 
-One entry per (absolute path, mtime, size, T, selector_size, answer_size, overlay version),
+One entry per (absolute path, mtime, size, T, selector_size, answer_size, overlay version, and a
+`variant`: what else chose the frames, e.g. the CLIP pre-filter and its question),
 stored as a folder `<dir>/<key[:2]>/<key>/` holding `meta.json`, `selector.npy` and
 `answer.npy` (raw, uncompressed .npy: a reload is one sequential read per view, no zip layer).
 
@@ -34,14 +35,21 @@ class FrameCache:
     def __init__(self, directory: str | os.PathLike):
         self.directory = Path(directory)
 
-    def key(self, path: str | os.PathLike, T: int, selector_size: int, answer_size: int) -> str:
-        """Hex key of one entry; changes when the video file changes (mtime or size)."""
+    def key(self, path: str | os.PathLike, T: int, selector_size: int, answer_size: int,
+            variant: dict | None = None) -> str:
+        """Hex key of one entry; changes when the video file changes (mtime or size).
+
+        variant: JSON-able facts beyond the sizes that decide which frames an entry holds (the
+        pre-filter's pool size, scorer and question); None for plain uniform candidates.
+        """
         p = Path(path).resolve()
         st = p.stat()
         parts = [
             CACHE_FORMAT, str(p), st.st_mtime_ns, st.st_size,
             int(T), int(selector_size), int(answer_size), OVERLAY_VERSION,
         ]  # fmt: skip
+        if variant is not None:
+            parts.append(variant)  # appended only when set, so plain entries keep their old keys
         return hashlib.sha256(json.dumps(parts).encode("utf-8")).hexdigest()
 
     def entry_dir(self, key: str) -> Path:
@@ -49,11 +57,12 @@ class FrameCache:
         return self.directory / key[:2] / key
 
     def get(
-        self, path: str | os.PathLike, T: int, selector_size: int, answer_size: int
+        self, path: str | os.PathLike, T: int, selector_size: int, answer_size: int,
+        variant: dict | None = None,
     ) -> Candidates | None:
         """The cached candidates, or None on a miss (absent, stale or corrupt entry)."""
         try:
-            entry = self.entry_dir(self.key(path, T, selector_size, answer_size))
+            entry = self.entry_dir(self.key(path, T, selector_size, answer_size, variant))
         except OSError:
             return None  # the video itself is gone: let the decoder report it
         try:
@@ -81,10 +90,11 @@ class FrameCache:
         selector_size: int,
         answer_size: int,
         cands: Candidates,
+        variant: dict | None = None,
     ) -> bool:
         """Store `cands`; returns False (and leaves the cache as it was) if writing failed."""
         try:
-            entry = self.entry_dir(self.key(path, T, selector_size, answer_size))
+            entry = self.entry_dir(self.key(path, T, selector_size, answer_size, variant))
             with atomic.atomic_dir(entry) as tmp:
                 np.save(tmp / "selector.npy", np.ascontiguousarray(cands.selector_frames))
                 np.save(tmp / "answer.npy", np.ascontiguousarray(cands.answer_frames))
@@ -95,6 +105,7 @@ class FrameCache:
                     "answer_shape": list(cands.answer_frames.shape),
                     "info": vars(cands.info),
                     "overlay_version": OVERLAY_VERSION,
+                    "variant": variant,
                 }
                 (tmp / "meta.json").write_text(json.dumps(meta), encoding="utf-8")
         except OSError:
