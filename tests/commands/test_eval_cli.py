@@ -46,11 +46,37 @@ def test_recipe_mode_with_overrides(tmp_path, needle_test_dir, tiny_answer_dir, 
     assert data["selectors"][0]["cells"]["overall"]["n"] == 1
 
 
+@pytest.mark.slow
+def test_prefilter_flag_shows_every_selector_the_best_T_of_M(tmp_path, needle_test_dir, tiny_answer_dir,
+                                                             tiny_clip_dir):
+    from viarl.video.decode import candidate_indices, probe
+
+    out, cache = tmp_path / "out", tmp_path / "cache"
+    argv = ["eval", "--data", f"mlvu:{needle_test_dir}", "--selector", "uniform", "--selector", "clip",
+            "--answer", str(tiny_answer_dir), "--clip", str(tiny_clip_dir), "--prefilter", "24",
+            "--out", str(out), "--cache", str(cache), *SMALL]
+    assert main(argv) == 0
+    seen = {}
+    for name in ("uniform", "clip"):
+        for p in [json.loads(x) for x in (out / name / "predictions.jsonl").read_text().splitlines()]:
+            pool = candidate_indices(probe(p["video"]).num_frames, 24).tolist()
+            frames = p["candidate_frames"]
+            assert p["candidates"] == 8 and frames == sorted(frames) and set(frames) <= set(pool)
+            assert all(p["chosen_frames"][i] == frames[c] for i, c in enumerate(p["chosen"]))
+            # the pre-filter depends on the question, not on the selector that reads its output
+            assert seen.setdefault(p["id"], frames) == frames
+    # Both the pool (T = 24) and the filtered entries (one per question) are in the cache.
+    assert len(list(cache.glob("*/*/meta.json"))) >= 3
+
+
 @pytest.mark.parametrize("argv, message", [
     (["eval"], "nothing to evaluate"),
     (["eval", "--data", "nope:x", "--answer", "a"], "is not FORMAT:PATH"),
     (["eval", "--data", "mlvu:x"], "no answer model"),
-    (["eval", "--data", "mlvu:x", "--answer", "a", "--selector", "clip"], "needs a CLIP model"),
+    (["eval", "--data", "mlvu:x", "--answer", "a", "--selector", "clip"], "need a CLIP model"),
+    (["eval", "--data", "mlvu:x", "--answer", "a", "--prefilter", "32"], "need a CLIP model"),
+    (["eval", "--data", "mlvu:x", "--answer", "ANSWER", "--clip", "c", "-T", "8", "--prefilter", "6"],
+     "`frames.prefilter.frames` (at flag `--prefilter 6`)"),
     (["eval", "--data", "mlvu:x", "--answer", "ANSWER", "-T", "2", "-N", "3"],
      "`frames.select` (at flag `--select 3`): select (3) is larger than candidates (2)"),
     (["eval", "--data", "mlvu:/no/such/dir", "--answer", "ANSWER"], "does not exist"),
@@ -111,7 +137,8 @@ def test_every_flag_is_a_recipe_override(tmp_path):
 
     values = {"answer": str(tmp_path), "answer_tokens": 5, "selector_tokens": 6, "clip": str(tmp_path),
               "clip_pretrained": "tag", "candidates": 12, "select": 3, "selector_size": 40, "answer_size": 60,
-              "index_text": "after", "cache": str(tmp_path / "c"), "seed": 7, "limit": 2, "device": "cpu"}
+              "index_text": "after", "cache": str(tmp_path / "c"), "seed": 7, "limit": 2, "device": "cpu",
+              "prefilter": 40}
     assert set(values) == set(FLAG_FIELDS)
     argv = [x for flag, v in values.items() for x in (f"--{flag.replace('_', '-')}", str(v))]
     for recipe in ([], ["recipes/needle.yaml", "data.synthetic=null"]):

@@ -121,3 +121,20 @@ def test_minibatches_must_tile_the_rollout_and_every_problem_is_reported_at_once
     with pytest.raises(UserError) as e:
         load_recipe("recipes/needle.yaml", ["rl.minibatch_size=64"])
     assert "`rl.minibatch_size`" in e.value.render() and "at most 32" in e.value.render()
+
+
+@pytest.mark.parametrize("override, field", [
+    ("frames.prefilter.frames=8", "frames.prefilter.frames"),      # needle: T = 8
+    ("evaluation.prefilter.frames=4", "evaluation.prefilter.frames"),
+    ("frames.prefilter.batch_size=0", "frames.prefilter.batch_size"),
+])
+def test_a_prefilter_pool_must_be_larger_than_the_candidates(override, field):
+    with pytest.raises(UserError) as e:
+        load_recipe("recipes/needle.yaml", [override])
+    assert f"`{field}`" in e.value.render()
+
+
+def test_prefilter_overrides_fill_in_defaults_on_a_null_section():
+    r = load_recipe("recipes/needle.yaml", ["frames.prefilter.frames=24"])
+    assert (r.frames.prefilter.frames, r.frames.prefilter.batch_size) == (24, 32)
+    assert load_recipe("recipes/needle.yaml", ["frames.prefilter=null"]).frames.prefilter is None

@@ -1,11 +1,17 @@
 """Selectors: uniform spacing, CLIP similarity with a temporal gap, CLIP pre-filter, the factory."""
 
+import shutil
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from viarl.errors import UserError
+from viarl.models.clip import clip_identity
+from viarl.video.cache import FrameCache
+from viarl.video.candidates import load_candidates
+from viarl.video.prefilter import load_prefiltered
 from viarl.eval.selectors import (ClipSelector, UniformSelector, clip_prefilter, clip_scores,
                                   make_selector, spread_top_n)
 
@@ -38,7 +44,6 @@ def test_uniform_selector_uses_candidate_count():
 
 @pytest.fixture(scope="module")
 def cands(eval_layouts):
-    from viarl.video.candidates import load_candidates
 
     return load_candidates(eval_layouts["mlvu"] / "video/1_needle/vA.mp4", 8, 32, 32)
 
@@ -54,10 +59,32 @@ def test_clip_selector_on_real_frames_ignores_overlay(clip_bundle, cands):
     sel = ClipSelector(clip_bundle, diversity=0.0).select([s], [cands], 3)[0]
     assert list(sel.indices) == sorted(np.argsort(-sims, kind="stable")[:3].tolist())
     assert sel.raw is None and not sel.fallback
-    kept = clip_prefilter(clip_bundle, s, cands, 5)
-    assert kept == sorted(kept) and len(kept) == 5
-    assert set(kept) == set(np.argsort(-sims, kind="stable")[:5].tolist())
-    assert clip_prefilter(clip_bundle, s, cands, 20) == list(range(8))
+
+
+def test_clip_prefilter_keeps_the_most_similar_frames_in_time_order(clip_bundle, eval_layouts, tmp_path):
+
+    video, question = eval_layouts["mlvu"] / "video/1_needle/vA.mp4", "a bright square"
+    pool = load_candidates(video, 16, 32, 32)
+    sims = clip_scores(clip_bundle, question, pool.answer)  # [16]
+    pre = clip_prefilter(clip_bundle, 16, clip_identity("tiny", None), batch_size=5)
+    cache = FrameCache(tmp_path / "cache")
+    kept = load_prefiltered(video, question, 5, 32, 32, pre, cache=cache)
+    best = sorted(np.argsort(-sims, kind="stable")[:5].tolist())
+    assert kept.count == 5 and kept.frame_indices.tolist() == [int(pool.frame_indices[i]) for i in best]
+    assert kept.frame_indices.tolist() == sorted(kept.frame_indices.tolist())
+    again = load_prefiltered(video, question, 5, 32, 32, pre, cache=cache)  # from the cache entry
+    assert np.array_equal(again.selector_frames, kept.selector_frames)
+
+
+def test_clip_identity_changes_with_the_weights(tiny_clip_dir, tmp_path):
+
+    copy = shutil.copytree(tiny_clip_dir, tmp_path / "clip")
+    first = clip_identity(str(copy))
+    assert clip_identity(str(copy)) == first and clip_identity(str(tiny_clip_dir)) != first
+    weights = next(p for p in copy.iterdir() if p.suffix == ".safetensors")
+    weights.write_bytes(weights.read_bytes() + b"\0")
+    assert clip_identity(str(copy)) != first
+    assert clip_identity("ViT-B-32", "openai") != clip_identity("ViT-B-32", "laion2b_s34b_b79k")
 
 
 def test_make_selector_specs(clip_bundle, tmp_path):

@@ -18,6 +18,7 @@ the same numbers.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -45,6 +46,8 @@ def register(subparsers) -> None:
     p.add_argument("--answer", metavar="PATH", help="answer model folder (or hub id)")
     p.add_argument("--clip", metavar="NAME_OR_PATH", help="open_clip model name or local folder for --selector clip")
     p.add_argument("--clip-pretrained", metavar="TAG", help="open_clip pretrained tag for a named CLIP model")
+    p.add_argument("--prefilter", type=int, metavar="M",
+                   help="CLIP pre-filter: every selector sees the best T of M uniform frames (needs --clip)")
     p.add_argument("--candidates", "-T", type=int, metavar="T", help="candidate frames per video (default 128, or the trained selector's)")
     p.add_argument("--select", "-N", type=int, metavar="N", help="frames the selector picks (default 8, or the trained selector's)")
     p.add_argument("--selector-size", type=int, metavar="PX", help="long side of selector frames (default 112)")
@@ -70,7 +73,7 @@ FLAG_FIELDS = {
     "clip_pretrained": "models.clip.pretrained", "candidates": "frames.candidates", "select": "frames.select",
     "selector_size": "frames.selector_size", "answer_size": "frames.answer_size",
     "index_text": "frames.index_text", "cache": "frames.cache_dir", "seed": "seed",
-    "limit": "evaluation.limit", "device": "run.device",
+    "limit": "evaluation.limit", "device": "run.device", "prefilter": "frames.prefilter.frames",
 }
 
 # The recipe under the flags when no recipe file is given: evaluation only, nothing trained.
@@ -176,9 +179,9 @@ def make_plan(args: argparse.Namespace) -> Plan:
     if args.recipe is None and args.answer is None:
         raise UserError("no answer model", where="--answer", fix="pass --answer PATH (a Qwen2.5-VL folder)")
     selectors = list(args.selector or [])
-    if args.recipe is None and "clip" in selectors and args.clip is None:
-        raise UserError("the clip selector needs a CLIP model", where="--clip",
-                        fix="pass --clip NAME_OR_FOLDER, or drop --selector clip")
+    if args.recipe is None and ("clip" in selectors or args.prefilter) and args.clip is None:
+        raise UserError("the clip selector and the pre-filter need a CLIP model", where="--clip",
+                        fix="pass --clip NAME_OR_FOLDER, or drop --selector clip and --prefilter")
     flags = flag_overrides(args, selectors)
     if args.recipe is not None:
         recipe = load_recipe(args.recipe, [*args.overrides, *flags], origins=flags)
@@ -224,7 +227,7 @@ def _ensure_models(plan: Plan) -> None:
     ensure_model(m.answer, "answer")
     if "trained" in plan.selectors:
         ensure_model(m.selector, "selector")
-    if "clip" in plan.selectors:
+    if "clip" in plan.selectors or plan.recipe.frames.prefilter:
         ensure_clip(m.clip)
     ensure_data(plan.recipe)
 
@@ -243,8 +246,8 @@ def run(args: argparse.Namespace) -> int:
     from viarl.data.loaders import load_dataset
     from viarl.data.truth import load_truth
     from viarl.eval.compare import compare_selectors
-    from viarl.eval.selectors import make_selector
-    from viarl.models.clip import load_clip
+    from viarl.eval.selectors import clip_prefilter, make_selector
+    from viarl.models.clip import clip_identity, load_clip
     from viarl.models.lora import load_policy
     from viarl.policy.answerer import Answerer
     from viarl.video.cache import FrameCache
@@ -275,7 +278,9 @@ def run(args: argparse.Namespace) -> int:
                                             attn_implementation=m.answer.attn_implementation, device=device)
     answerer = Answerer(answer_model, answer_proc, max_new_tokens=m.answer.max_new_tokens,
                         batch_size=r.evaluation.answer_batch_size)
-    clip = (lambda: load_clip(m.clip.model, m.clip.pretrained, device=device)) if "clip" in plan.selectors else None
+    clip = functools.cache(lambda: load_clip(m.clip.model, m.clip.pretrained, device=device))  # loaded once, if needed
+    pre = fr.prefilter and clip_prefilter(clip(), fr.prefilter.frames, clip_identity(m.clip.model, m.clip.pretrained),
+                                          batch_size=fr.prefilter.batch_size)
     selectors = [make_selector(m.selector.path if spec == "trained" else spec, name=name, clip=clip,
                                clip_diversity=r.evaluation.clip_diversity, index_text=fr.index_text,
                                max_new_tokens=m.selector.max_new_tokens, device=device, dtype=m.selector.dtype,
@@ -284,7 +289,8 @@ def run(args: argparse.Namespace) -> int:
     table, _ = compare_selectors(loaded.samples, selectors, answerer, candidates=fr.candidates,
                                  select=fr.select, selector_size=fr.selector_size,
                                  answer_size=fr.answer_size, out_dir=plan.out, cache=FrameCache(fr.cache_dir),
-                                 truth=truth, loader_skips=skips, batch_size=r.evaluation.answer_batch_size)
+                                 truth=truth, loader_skips=skips, batch_size=r.evaluation.answer_batch_size,
+                                 prefilter=pre or None)
     table.print()
     console.print(f"predictions and results in [bold]{plan.out}[/]")
     return 0

@@ -38,8 +38,8 @@ class Evaluation(BaseModel):
     answer_batch_size: PositiveInt = Field(8, description="Questions per answer-model forward pass.")
     prefilter: EvalPrefilter | None = Field(
         None, description="Also evaluate some selectors with CLIP pre-filtering (rows named "
-        "`<selector>+prefilter`) beside the plain rows; null: no extra rows. Not needed when "
-        "`frames.prefilter` is on: then every row is pre-filtered.",
+        "`<selector>+prefilter`) beside the plain rows; null: no extra rows. Ignored while "
+        "`frames.prefilter` is on, since every row is then pre-filtered already.",
     )
 
     @field_validator("selectors")

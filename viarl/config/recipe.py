@@ -116,9 +116,6 @@ class Recipe(BaseModel):
         extra, T = self.evaluation.prefilter, self.frames.candidates
         if extra is None:
             return []
-        if self.frames.prefilter is not None:
-            return [Issue("evaluation.prefilter", "frames.prefilter is on, so every evaluation row is "
-                          "already pre-filtered", "set evaluation.prefilter: null")]
         if extra.frames <= T:
             return [Issue("evaluation.prefilter.frames", f"the pre-filter pool ({extra.frames} frames) is "
                           f"not larger than frames.candidates ({T}), so it would keep every frame",

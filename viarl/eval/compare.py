@@ -19,14 +19,16 @@ from viarl.eval.tables import ResultsTable
 def compare_selectors(samples: Sequence[Any], selectors: Sequence[Any], answerer, *, candidates: int,
                       select: int, selector_size: int, answer_size: int, out_dir: str | Path,
                       cache=None, truth=None, loader_skips: Mapping[str, int] | None = None,
-                      batch_size: int = 8, progress: bool = True) -> tuple[ResultsTable, list[EvalResult]]:
+                      batch_size: int = 8, progress: bool = True,
+                      prefilter=None) -> tuple[ResultsTable, list[EvalResult]]:
     """Evaluate each selector (in order) and write predictions and results; see the module docstring."""
     out_dir = Path(out_dir)
     results = []
     for sel in selectors:
         res = evaluate(samples, sel, answerer, candidates=candidates, select=select,
                        selector_size=selector_size, answer_size=answer_size, cache=cache, truth=truth,
-                       out_dir=out_dir / sel.name, progress=progress, batch_size=batch_size)
+                       out_dir=out_dir / sel.name, progress=progress, batch_size=batch_size,
+                       prefilter=prefilter)
         for reason, count in (loader_skips or {}).items():
             res.skipped[reason] = res.skipped.get(reason, 0) + count
         results.append(res)

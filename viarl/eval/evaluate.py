@@ -30,6 +30,7 @@ from viarl.policy.answerer import AnswerRequest
 from viarl.selection import select_problem
 from viarl.video.candidates import load_candidates
 from viarl.video.decode import VIDEO_UNREADABLE, video_problem
+from viarl.video.prefilter import Prefilter, load_prefiltered
 
 PREDICTIONS = "predictions.jsonl"
 
@@ -95,9 +96,12 @@ def _check_sizes(candidates: int, select: int) -> None:
         raise UserError(problem, where="frames.select", fix="pick between 1 and as many frames as there are candidates")
 
 
-def _load(sample, candidates, selector_size, answer_size, cache):
+def _load(sample, candidates, selector_size, answer_size, cache, prefilter=None):
     """(Candidates, None) or (None, skip reason) for the sample's video."""
     try:
+        if prefilter is not None:
+            return load_prefiltered(sample.video, sample.question, candidates, selector_size, answer_size,
+                                    prefilter, cache=cache), None
         return load_candidates(sample.video, candidates, selector_size, answer_size, cache=cache), None
     except UserError:
         return None, video_problem(sample.video) or VIDEO_UNREADABLE
@@ -115,16 +119,20 @@ def _hit(frame_numbers: list[int], video: Path, truth) -> bool | None:
 def evaluate(samples: Sequence[Any], selector, answerer, *, candidates: int, select: int,
              selector_size: int, answer_size: int, cache=None, truth=None,
              out_dir: str | Path | None = None, progress: bool = True,
-             batch_size: int = 8) -> EvalResult:
+             batch_size: int = 8, prefilter: Prefilter | None = None) -> EvalResult:
     """Run `selector` then `answerer` over `samples`; see the module docstring.
 
     samples: viarl.data Samples; selector: has `name` and `select(samples, cands, n)`;
     answerer: viarl.policy.answerer.Answerer (or anything with its `answer(requests)`);
     truth: {video file name: [(start, end_exclusive), ...]} or None; out_dir: when given,
     `predictions.jsonl` is written there. Questions go through in batches of `batch_size`, so
-    only one batch's frames are held in memory.
+    only one batch's frames are held in memory. prefilter: when given, the T candidates of each
+    question are the best of its M pool frames (`video.prefilter`), not T uniform ones.
     """
     _check_sizes(candidates, select)
+    if prefilter is not None and prefilter.frames <= candidates:
+        raise UserError(f"the pre-filter pool ({prefilter.frames} frames) is not larger than the {candidates} "
+                        "candidates", where="frames.prefilter.frames", fix=f"use more, e.g. {4 * candidates}")
     skipped: Counter = Counter()
     rows: list[dict[str, Any]] = []
     bar = make_progress(transient=True) if progress else None
@@ -136,7 +144,7 @@ def evaluate(samples: Sequence[Any], selector, answerer, *, candidates: int, sel
             chunk = samples[start:start + max(1, batch_size)]
             loaded = []
             for s in chunk:
-                cands, reason = _load(s, candidates, selector_size, answer_size, cache)
+                cands, reason = _load(s, candidates, selector_size, answer_size, cache, prefilter)
                 if cands is None:
                     skipped[reason] += 1
                 else:

@@ -19,12 +19,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Protocol, Sequence
 
-import numpy as np
-import torch
-
 from viarl.errors import UserError
+from viarl.models.clip import clip_scores
 from viarl.policy.selector import TrainedSelector, load_trained_selector
 from viarl.selection import Selection, uniform_indices
+from viarl.video.prefilter import Prefilter
 
 
 class FrameSelector(Protocol):
@@ -43,23 +42,6 @@ class UniformSelector:
     def select(self, samples: Sequence[Any], cands: Sequence[Any], n: int) -> list[Selection]:
         """Uniform positions for each question; needs no model."""
         return [Selection(tuple(uniform_indices(c.count, n))) for c in cands]
-
-
-def clip_scores(bundle, text: str, images: Sequence[Any], *, batch_size: int = 32) -> np.ndarray:
-    """Cosine similarity [len(images)] between `text` and each PIL image under CLIP `bundle`."""
-    model = bundle.model
-    device = next(model.parameters()).device
-    with torch.no_grad():
-        tokens = bundle.tokenizer([text]).to(device)
-        t = model.encode_text(tokens).float()  # [1, D]
-        t = t / t.norm(dim=-1, keepdim=True).clamp_min(1e-12)
-        sims = []
-        for start in range(0, len(images), batch_size):
-            batch = torch.stack([bundle.preprocess(im) for im in images[start:start + batch_size]]).to(device)  # [B, 3, H, W]
-            f = model.encode_image(batch).float()  # [B, D]
-            f = f / f.norm(dim=-1, keepdim=True).clamp_min(1e-12)
-            sims.append((f @ t.T).squeeze(-1).cpu())  # [B]
-    return torch.cat(sims).numpy() if sims else np.zeros(0, dtype=np.float32)
 
 
 def spread_top_n(scores: Sequence[float], n: int, diversity: float) -> list[int]:
@@ -106,17 +88,14 @@ class ClipSelector:
         return out
 
 
-def clip_prefilter(bundle, sample, pool, T: int, *, batch_size: int = 32) -> list[int]:
-    """The T positions of `pool` (Candidates) most similar to the question, in temporal order.
+def clip_prefilter(bundle, frames: int, scorer_id: str, *, batch_size: int = 32) -> Prefilter:
+    """The pre-filter that keeps, of M = `frames` uniform frames, the ones most similar to the
+    question under CLIP `bundle` (scored on the answer view: no index overlay to sway it).
 
-    Used to show the selector T candidates chosen from a larger pool instead of T uniform ones.
-    With T >= pool.count every position is kept.
+    scorer_id names the CLIP weights in frame-cache keys (see `models.clip.clip_identity`).
     """
-    if T >= pool.count:
-        return list(range(pool.count))
-    scores = clip_scores(bundle, sample.question, pool.answer, batch_size=batch_size)
-    order = sorted(range(pool.count), key=lambda i: (-float(scores[i]), i))
-    return sorted(order[:T])
+    return Prefilter(frames=int(frames), scorer_id=scorer_id,
+                     score=lambda question, images: clip_scores(bundle, question, images, batch_size=batch_size))
 
 
 def make_selector(spec: str, *, name: str | None = None, clip=None, clip_diversity: float = 0.5,

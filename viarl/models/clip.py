@@ -8,7 +8,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+import os
+from typing import Any, Callable, Sequence
+
+import numpy as np
+import torch
 
 from viarl.errors import UserError
 
@@ -60,3 +64,30 @@ def load_clip(name_or_path: str, pretrained: str | None = None, device: str = "c
         raise UserError(f"cannot load CLIP model {name_or_path!r} (pretrained={pretrained!r}): {first[:300]}",
                         where=str(name_or_path), fix=fix) from None
     return ClipBundle(model=model.eval(), preprocess=preprocess, tokenizer=tokenizer)
+
+
+def clip_scores(bundle, text: str, images: Sequence[Any], *, batch_size: int = 32) -> np.ndarray:
+    """Cosine similarity [len(images)] between `text` and each PIL image under CLIP `bundle`."""
+    model = bundle.model
+    device = next(model.parameters()).device
+    with torch.no_grad():
+        tokens = bundle.tokenizer([text]).to(device)
+        t = model.encode_text(tokens).float()  # [1, D]
+        t = t / t.norm(dim=-1, keepdim=True).clamp_min(1e-12)
+        sims = []
+        for start in range(0, len(images), batch_size):
+            batch = torch.stack([bundle.preprocess(im) for im in images[start:start + batch_size]]).to(device)  # [B, 3, H, W]
+            f = model.encode_image(batch).float()  # [B, D]
+            f = f / f.norm(dim=-1, keepdim=True).clamp_min(1e-12)
+            sims.append((f @ t.T).squeeze(-1).cpu())  # [B]
+    return torch.cat(sims).numpy() if sims else np.zeros(0, dtype=np.float32)
+
+
+def clip_identity(name_or_path: str, pretrained: str | None = None) -> str:
+    """A short text that changes when the CLIP weights change: folder + weight file times and
+    sizes for a local folder, name + pretrained tag otherwise (for frame-cache keys)."""
+    path = Path(str(name_or_path)).expanduser()
+    if path.is_dir():
+        stats = sorted((f.name, f.stat().st_mtime_ns, f.stat().st_size) for f in path.iterdir() if f.is_file())
+        return f"{os.path.realpath(path)}:{stats}"
+    return f"{name_or_path}:{pretrained}"

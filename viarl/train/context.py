@@ -19,7 +19,8 @@ from viarl.data.files import read_json
 from viarl.data.loaders import load_dataset
 from viarl.data.truth import load_truth
 from viarl.errors import UserError
-from viarl.models.clip import load_clip
+from viarl.eval.selectors import clip_prefilter
+from viarl.models.clip import clip_identity, load_clip
 from viarl.models.lora import load_policy
 from viarl.models.tiny import write_tiny_model
 from viarl.rewards import load_rules
@@ -34,6 +35,7 @@ from viarl.train.trackers import accelerator_options, log_step
 from viarl.train.sharding import is_sharded, make_accelerator
 from viarl.video.cache import FrameCache
 from viarl.video.candidates import load_candidates
+from viarl.video.prefilter import Prefilter, load_prefiltered
 
 
 @dataclass
@@ -136,6 +138,7 @@ class RunContext:
     global_step: int = 0
     _candidates: dict = field(default_factory=dict)
     _clip: Any = None
+    _prefilters: dict = field(default_factory=dict)
 
     @classmethod
     def build(cls, recipe, run_dir: Path) -> "RunContext":
@@ -148,6 +151,9 @@ class RunContext:
             ensure_model(m.selector, "selector", recipe)
             ensure_model(m.answer, "answer", recipe)
             ensure_data(recipe)
+            ev = recipe.evaluation
+            if recipe.frames.prefilter or ev.prefilter or "clip" in ev.selectors:
+                ensure_clip(m.clip)
         if is_sharded(acc) and (m.selector.lora is not None or m.answer.lora is not None):
             raise UserError("LoRA does not run under FSDP", where="models.selector.lora / models.answer.lora",
                             fix="set lora: null to train every weight under FSDP, or launch without FSDP")
@@ -190,13 +196,27 @@ class RunContext:
         )
 
     def candidates(self, sample):
-        """Both views of a sample's candidate frames (disk cache + an in-memory memo)."""
-        key = str(sample.video)
+        """Both views of a sample's candidate frames (disk cache + an in-memory memo); with
+        `frames.prefilter` the best T of M frames for the sample's question."""
+        fr = self.recipe.frames
+        pre = self.prefilter(fr.prefilter.frames, fr.prefilter.batch_size) if fr.prefilter else None
+        key = (str(sample.video), sample.question if pre else None)  # pre-filtered frames depend on the question
         if key not in self._candidates:
-            fr = self.recipe.frames
-            self._candidates[key] = load_candidates(sample.video, fr.candidates, fr.selector_size,
-                                                    fr.answer_size, cache=self.frame_cache)
+            if pre is None:
+                self._candidates[key] = load_candidates(sample.video, fr.candidates, fr.selector_size,
+                                                        fr.answer_size, cache=self.frame_cache)
+            else:
+                self._candidates[key] = load_prefiltered(sample.video, sample.question, fr.candidates,
+                                                         fr.selector_size, fr.answer_size, pre, cache=self.frame_cache)
         return self._candidates[key]
+
+    def prefilter(self, frames: int, batch_size: int = 32) -> Prefilter:
+        """CLIP pre-filtering over `frames` pool frames with the recipe's CLIP model."""
+        if (frames, batch_size) not in self._prefilters:
+            cfg = self.recipe.models.clip
+            self._prefilters[frames, batch_size] = clip_prefilter(
+                self.clip(), frames, clip_identity(cfg.model, cfg.pretrained), batch_size=batch_size)
+        return self._prefilters[frames, batch_size]
 
     def clip(self):
         """The CLIP bundle for the CLIP baseline (created tiny on first use when the recipe allows)."""

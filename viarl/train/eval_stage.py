@@ -15,18 +15,20 @@ from viarl.policy.selector import TrainedSelector
 from viarl.train.trackers import log_eval
 
 
-def make_selectors(ctx) -> list:
-    """The selectors the recipe asks for, in its order."""
+def make_selectors(ctx, names=None, suffix: str = "") -> list:
+    """The selectors the recipe asks for (or `names`), in its order; `suffix` is added to their
+    names (e.g. "+prefilter" for the rows evaluated on pre-filtered candidates)."""
     out = []
-    for name in ctx.recipe.evaluation.selectors:
+    for name in ctx.recipe.evaluation.selectors if names is None else names:
         if name == "trained":
-            out.append(TrainedSelector(ctx.selector.model, ctx.selector.processor,
-                                       index_text=ctx.recipe.frames.index_text,
-                                       max_new_tokens=ctx.recipe.models.selector.max_new_tokens))
+            sel = TrainedSelector(ctx.selector.model, ctx.selector.processor, index_text=ctx.recipe.frames.index_text,
+                                  max_new_tokens=ctx.recipe.models.selector.max_new_tokens)
         elif name == "uniform":
-            out.append(UniformSelector())
-        elif name == "clip":
-            out.append(ClipSelector(ctx.clip(), diversity=ctx.recipe.evaluation.clip_diversity))
+            sel = UniformSelector()
+        else:
+            sel = ClipSelector(ctx.clip(), diversity=ctx.recipe.evaluation.clip_diversity)
+        sel.name = sel.name + suffix  # an instance attribute: the class keeps its plain name
+        out.append(sel)
     return out
 
 
@@ -42,7 +44,14 @@ class EvalStage:
         self.rows: list[dict] = []
 
     def setup(self) -> None:
-        self.selectors = make_selectors(self.ctx)
+        ctx, fr, extra = self.ctx, self.ctx.recipe.frames, self.ctx.recipe.evaluation.prefilter
+        # (selector, pre-filter or None): with frames.prefilter every row sees pre-filtered
+        # candidates; evaluation.prefilter adds rows that do, beside rows that do not.
+        pre = ctx.prefilter(fr.prefilter.frames, fr.prefilter.batch_size) if fr.prefilter else None
+        self.selectors = [(sel, pre) for sel in make_selectors(ctx)]
+        if extra is not None and pre is None:
+            pre = ctx.prefilter(extra.frames)
+            self.selectors += [(sel, pre) for sel in make_selectors(ctx, extra.selectors, "+prefilter")]
 
     def run(self) -> None:
         ctx, fr = self.ctx, self.ctx.recipe.frames
@@ -51,12 +60,12 @@ class EvalStage:
         samples = ctx.eval
         if ctx.recipe.evaluation.limit:
             samples = samples[: ctx.recipe.evaluation.limit]
-        for sel in self.selectors:
+        for sel, pre in self.selectors:
             out = ctx.run_dir / "eval" / f"cycle_{self.cycle}" / sel.name
             res = evaluate(samples, sel, ctx.answerer, candidates=fr.candidates, select=fr.select,
                            selector_size=fr.selector_size, answer_size=fr.answer_size,
                            cache=ctx.frame_cache, truth=ctx.truth, out_dir=out,
-                           batch_size=ctx.recipe.evaluation.answer_batch_size)
+                           batch_size=ctx.recipe.evaluation.answer_batch_size, prefilter=pre)
             self.rows.append({"cycle": self.cycle, **res.to_json()})
         log_eval(ctx.accelerator, self.rows, self.cycle, ctx.global_step)
         console.print(f"[bold]eval cycle {self.cycle}[/]  " + "  ".join(
