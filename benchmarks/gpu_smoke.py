@@ -114,7 +114,7 @@ def build_context(tmp: Path, tiny: bool, s: dict, device: str) -> RunContext:
         state={"done": [], "models": {}})
     (tmp / "run").mkdir(parents=True, exist_ok=True)
     for sample in samples:  # the frame memo `ctx.candidates` reads before it would decode a video
-        ctx._candidates[str(sample.video)] = candidates(s["frames"], s, rng)
+        ctx._candidates[str(sample.video), None] = candidates(s["frames"], s, rng)  # key: (video, question if pre-filtered)
     return ctx
 
 
