@@ -42,7 +42,24 @@ def main(dirs: list[str]) -> int:
     print()
     for name, ok in checks:
         print(f"- {'PASS' if ok else 'FAIL'}  {name}")
+    prefilter_table(dirs, runs)
     return 0
+
+
+def prefilter_table(dirs: list[str], runs: list[dict]) -> None:
+    """The `+prefilter` rows (evaluation.prefilter) beside the plain ones, when the runs have them."""
+    with_rows = [(d, s) for d, s in zip(dirs, runs) if "trained+prefilter" in s["final"]]
+    if not with_rows:
+        return
+    print()
+    print("| run | trained hit | trained+prefilter hit | uniform+prefilter hit | trained acc "
+          "| trained+prefilter acc | uniform+prefilter acc |")
+    print("|---|---|---|---|---|---|---|")
+    for d, s in with_rows:
+        f = s["final"]
+        tr, tp, up = f["trained"], f["trained+prefilter"], f.get("uniform+prefilter", {})
+        print(f"| {Path(d).name} | {tr['hit_rate']:.3f} | {tp['hit_rate']:.3f} | {up.get('hit_rate', float('nan')):.3f} | "
+              f"{tr['accuracy']:.3f} | {tp['accuracy']:.3f} | {up.get('accuracy', float('nan')):.3f} |")
 
 
 if __name__ == "__main__":

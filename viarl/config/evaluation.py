@@ -37,9 +37,10 @@ class Evaluation(BaseModel):
     )
     answer_batch_size: PositiveInt = Field(8, description="Questions per answer-model forward pass.")
     prefilter: EvalPrefilter | None = Field(
-        None, description="Also evaluate some selectors with CLIP pre-filtering (rows named "
-        "`<selector>+prefilter`) beside the plain rows; null: no extra rows. Ignored while "
-        "`frames.prefilter` is on, since every row is then pre-filtered already.",
+        None, description="`viarl run`'s evaluations also run some selectors with CLIP pre-filtering "
+        "(rows named `<selector>+prefilter`) beside the plain rows; null: no extra rows. Ignored while "
+        "`frames.prefilter` is on, since every row is then pre-filtered already; `viarl eval` "
+        "pre-filters every row with `--prefilter M` instead.",
     )
 
     @field_validator("selectors")
