@@ -151,9 +151,7 @@ def evaluate(samples: Sequence[Any], selector, answerer, *, candidates: int, sel
                     loaded.append((s, cands))
             if loaded:
                 picks = selector.select([s for s, _ in loaded], [c for _, c in loaded], select)
-                requests = [AnswerRequest(key=(s.id, sel.indices), images=[c.answer[i] for i in sel.indices],
-                                          question=s.question, options=tuple(s.options))
-                            for (s, c), sel in zip(loaded, picks)]
+                requests = [AnswerRequest.for_choice(s, c, sel.indices) for (s, c), sel in zip(loaded, picks)]
                 answers = answerer.answer(requests)
                 for (s, c), sel, raw in zip(loaded, picks, answers):
                     rows.append(_row(s, c, sel, raw, truth))

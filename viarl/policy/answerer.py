@@ -1,8 +1,11 @@
 """The answer model: N chosen frames + the question → a letter, greedily, batched and memoised.
 
-The RL reward asks it once per distinct (sample, sorted frame set): k samples of one prompt
+The RL reward asks it once per distinct (video, question, frame set): k samples of one prompt
 often pick the same frames, and a memo turns those repeats into free lookups. The memo is
-cleared whenever the answer model's weights change (after each SFT stage).
+cleared whenever the answer model's weights change (after each SFT stage), and is shared by the
+evaluations and the RL step in between, so its key names what the model sees, never a sample id
+or candidate positions: ids repeat across splits ("1_needle/0" in train and test), and position 3
+of pre-filtered candidates is another frame than position 3 of uniform ones.
 """
 
 from __future__ import annotations
@@ -18,12 +21,20 @@ from viarl.policy.prompts import answer_messages, encode, render
 
 @dataclass(frozen=True)
 class AnswerRequest:
-    """One question for the answer model. `key` identifies (sample, sorted chosen frames)."""
+    """One question for the answer model. `key` identifies what it is shown (see `for_choice`)."""
 
     key: Hashable
     images: Sequence[Image.Image]
     question: str
     options: Sequence[str]
+
+    @classmethod
+    def for_choice(cls, sample, cands, chosen: Sequence[int]) -> "AnswerRequest":
+        """The request for candidate positions `chosen` (sorted) of `cands`, keyed by the video,
+        the question, its options and the chosen source frame numbers."""
+        frames = tuple(int(cands.frame_indices[j]) for j in chosen)
+        key = (str(sample.video), sample.question, tuple(sample.options), frames)
+        return cls(key, [cands.answer[j] for j in chosen], sample.question, tuple(sample.options))
 
 
 @dataclass

@@ -166,8 +166,7 @@ class RLStage(TrainingStage):
                 if chosen is None:
                     continue
                 s, c = rep[i], ctx.candidates(rep[i])
-                requests.append(AnswerRequest((s.id, tuple(chosen)), [c.answer[j] for j in chosen],
-                                              s.question, s.options))
+                requests.append(AnswerRequest.for_choice(s, c, chosen))
                 where.append(i)
             for i, (pred, ntok) in zip(where, ctx.answerer.answer_with_tokens(requests)):
                 batch["prediction"][i], batch["answer_tokens"][i] = pred, ntok
