@@ -92,7 +92,9 @@ def test_needle_hits_and_answer_keys(needle_test_dir, answerer):
 
     res = evaluate(loaded.samples, UniformSelector(), Spy(), truth=truth, progress=False, **FRAMES)
     for row, req in zip(res.rows, seen):
-        assert req.key == (row["id"], tuple(row["chosen"])) and len(req.images) == 2
+        # the memo key names what the model sees: video, question, options and source frames
+        assert req.key == (row["video"], row["question"], tuple(row["options"]), tuple(row["chosen_frames"]))
+        assert len(req.images) == 2
         spans = truth[row["video"].split("/")[-1]]
         assert row["hit"] == any(a <= f < b for f in row["chosen_frames"] for a, b in spans)
     known = [r["hit"] for r in res.rows]
