@@ -62,6 +62,23 @@ def select_problem(select: int, candidates: int) -> str | None:
     return None
 
 
+def pool_problem(pool: int, candidates: int) -> str | None:
+    """Why a pre-filter pool of M frames cannot fill T candidates usefully, or None (M > T)."""
+    if pool <= candidates:
+        return (f"the pre-filter pool ({pool} frames) is not larger than the {candidates} candidates, "
+                "so it would keep every frame")
+    return None
+
+
+def best_positions(scores: Sequence[float], n: int) -> list[int]:
+    """Positions of the n highest scores, in increasing (time) order; all of them if n >= len.
+
+    Ties go to the earlier position, so the result is deterministic.
+    """
+    order = sorted(range(len(scores)), key=lambda i: (-float(scores[i]), i))
+    return sorted(order[: max(0, int(n))])
+
+
 # A comma-separated list of ASCII decimal integers, whitespace allowed around items. `[0-9]`
 # rather than `\d` so that non-ASCII digits ('٣', '３') are rejected.
 _INDEX_LIST = re.compile(r"\s*[0-9]+\s*(?:,\s*[0-9]+\s*)*")

@@ -160,3 +160,15 @@ def test_trained_selectors_that_disagree_need_the_flag(tmp_path, capsys):
     err = " ".join(capsys.readouterr().err.split())
     assert "different `candidates`" in err and "--candidates VALUE" in err and "Traceback" not in err
     assert _plan([*argv[1:], "-T", "8"]).recipe.frames.candidates == 8
+
+
+def test_a_selector_trained_on_prefiltered_candidates_is_evaluated_on_them(tmp_path, capsys):
+    folder = _selector_folder(tmp_path / "sel", **SAVED, prefilter=24)
+    argv = ["--data", "mlvu:x", "--answer", str(tmp_path), "--selector", folder]
+    plan = _plan([*argv, "--clip", str(tmp_path)])
+    assert plan.recipe.frames.prefilter.frames == 24 and _prompting(plan)[0] == 8
+    assert _plan([*argv, "--clip", str(tmp_path), "--prefilter", "40"]).recipe.frames.prefilter.frames == 40
+    assert _plan(argv[:-2] + ["--selector", _selector_folder(tmp_path / "plain", **SAVED)]).recipe.frames.prefilter is None
+    assert main(["eval", *argv]) == 2
+    err = " ".join(capsys.readouterr().err.split())
+    assert "--clip" in err and "best of 24 frames" in err and "Traceback" not in err

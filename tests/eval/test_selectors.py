@@ -8,11 +8,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from viarl.errors import UserError
-from viarl.models.clip import clip_identity
+from viarl.models.clip import clip_identity, clip_prefilter, load_clip
 from viarl.video.cache import FrameCache
 from viarl.video.candidates import load_candidates
 from viarl.video.prefilter import load_prefiltered
-from viarl.eval.selectors import (ClipSelector, UniformSelector, clip_prefilter, clip_scores,
+from viarl.eval.selectors import (ClipSelector, UniformSelector, clip_scores,
                                   make_selector, spread_top_n)
 
 
@@ -66,7 +66,8 @@ def test_clip_prefilter_keeps_the_most_similar_frames_in_time_order(clip_bundle,
     video, question = eval_layouts["mlvu"] / "video/1_needle/vA.mp4", "a bright square"
     pool = load_candidates(video, 16, 32, 32)
     sims = clip_scores(clip_bundle, question, pool.answer)  # [16]
-    pre = clip_prefilter(clip_bundle, 16, clip_identity("tiny", None), batch_size=5)
+    pre = clip_prefilter(clip_bundle, 16, batch_size=5)
+    assert pre.scorer_id == clip_bundle.identity and pre.scorer_id is not None
     cache = FrameCache(tmp_path / "cache")
     kept = load_prefiltered(video, question, 5, 32, 32, pre, cache=cache)
     best = sorted(np.argsort(-sims, kind="stable")[:5].tolist())
@@ -81,10 +82,12 @@ def test_clip_identity_changes_with_the_weights(tiny_clip_dir, tmp_path):
     copy = shutil.copytree(tiny_clip_dir, tmp_path / "clip")
     first = clip_identity(str(copy))
     assert clip_identity(str(copy)) == first and clip_identity(str(tiny_clip_dir)) != first
+    assert load_clip(str(copy)).identity == first
     weights = next(p for p in copy.iterdir() if p.suffix == ".safetensors")
     weights.write_bytes(weights.read_bytes() + b"\0")
     assert clip_identity(str(copy)) != first
     assert clip_identity("ViT-B-32", "openai") != clip_identity("ViT-B-32", "laion2b_s34b_b79k")
+    assert clip_identity("ViT-B-32", None) is None  # random weights each load: nothing to cache by
 
 
 def test_make_selector_specs(clip_bundle, tmp_path):

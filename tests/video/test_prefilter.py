@@ -1,5 +1,7 @@
 """CLIP pre-filtering: time order, true counts for short videos, redrawn indices, cache keys."""
 
+import json
+
 import numpy as np
 import pytest
 from hypothesis import given
@@ -8,7 +10,8 @@ from hypothesis import strategies as st
 from viarl.errors import UserError
 from viarl.video.cache import FrameCache
 from viarl.video.candidates import load_candidates, selector_view
-from viarl.video.prefilter import Prefilter, keep_best, load_prefiltered
+from viarl.selection import best_positions
+from viarl.video.prefilter import Prefilter, load_prefiltered
 
 from video_codes import read_code
 
@@ -25,8 +28,8 @@ class CodeScorer:
 
 
 @given(st.lists(st.floats(-10, 10, allow_nan=False), max_size=40), st.integers(0, 45))
-def test_keep_best_keeps_the_top_in_time_order(scores, T):
-    kept = keep_best(scores, T)
+def test_best_positions_keep_the_top_in_time_order(scores, T):
+    kept = best_positions(scores, T)
     assert kept == sorted(set(kept))  # time order, no repeats
     assert len(kept) == min(T, len(scores))
     dropped = set(range(len(scores))) - set(kept)
@@ -55,12 +58,24 @@ def test_short_video_keeps_its_true_count_and_skips_scoring(short_video):
     scorer = CodeScorer()
     c = load_prefiltered(short_video, "q", 8, 112, 896, Prefilter(32, scorer, "codes"))
     assert c.count == 5 and c.frame_indices.tolist() == [0, 1, 2, 3, 4]
+    assert np.array_equal(c.selector_frames, load_candidates(short_video, 8, 112, 896).selector_frames)
     assert scorer.calls == []
 
 
-def test_pool_smaller_than_candidates_is_refused(coded_video):
-    with pytest.raises(UserError, match="frames.prefilter.frames"):
-        load_prefiltered(coded_video, "q", 8, 112, 896, Prefilter(4, CodeScorer(), "codes"))
+def test_a_scorer_without_identity_is_never_cached(coded_video, tmp_path):
+    cache, scorer = FrameCache(tmp_path / "cache"), CodeScorer()
+    pre = Prefilter(40, scorer, None)  # e.g. a named CLIP without pretrained weights: random each load
+    first = load_prefiltered(coded_video, "q", 8, 112, 896, pre, cache=cache)
+    again = load_prefiltered(coded_video, "q", 8, 112, 896, pre, cache=cache)
+    assert scorer.calls == ["q", "q"] and first.frame_indices.tolist() == again.frame_indices.tolist()
+    assert [json.loads(m.read_text())["variant"] for m in cache.directory.glob("*/*/meta.json")] == [None]
+
+
+@pytest.mark.parametrize("pool", [4, 8])
+def test_a_pool_not_larger_than_the_candidates_is_refused(coded_video, pool):
+    with pytest.raises(UserError) as e:
+        load_prefiltered(coded_video, "q", 8, 112, 896, Prefilter(pool, CodeScorer(), "codes"))
+    assert e.value.where == "frames.prefilter.frames" and "not larger than the 8 candidates" in str(e.value)
 
 
 def test_cache_keys_include_the_prefilter(coded_video, tmp_path):

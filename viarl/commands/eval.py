@@ -90,7 +90,7 @@ FLAGS_RECIPE = {
 
 # viarl_selector.json key -> the flag that overrides it
 SAVED_SETTINGS = {"candidates": "candidates", "select": "select", "selector_size": "selector_size",
-                  "index_text": "index_text", "max_new_tokens": "selector_tokens"}
+                  "index_text": "index_text", "max_new_tokens": "selector_tokens", "prefilter": "prefilter"}
 
 
 @dataclass
@@ -127,6 +127,10 @@ def flag_overrides(args: argparse.Namespace, selectors: list[str]) -> dict[str, 
     values = {flag: getattr(args, flag) for flag in FLAG_FIELDS if getattr(args, flag) is not None}
     if args.recipe is None:
         values = {**saved_selector_settings(selectors, values), **values}
+        if "prefilter" in values and args.clip is None:  # saved: trained on pre-filtered candidates
+            raise UserError(f"the trained selector saw CLIP-pre-filtered candidates (best of {values['prefilter']} "
+                            "frames), and the pre-filter needs a CLIP model", where="--clip",
+                            fix="pass --clip NAME_OR_FOLDER (the recipe's models.clip.model)")
     for flag, value in values.items():
         out[_override(FLAG_FIELDS[flag], value)] = f"flag `--{flag.replace('_', '-')} {value}`"
     folders = [s for s in selectors if s not in ("uniform", "clip", "trained")]
@@ -138,8 +142,9 @@ def flag_overrides(args: argparse.Namespace, selectors: list[str]) -> dict[str, 
 
 
 def saved_selector_settings(selectors: list[str], given: dict) -> dict:
-    """Prompt a trained selector as it was trained: T, N, view size, index text and token limit
-    default to its folder's viarl_selector.json where no flag sets them.
+    """Prompt a trained selector as it was trained: T, N, view size, index text, token limit and
+    the CLIP pre-filter's pool size default to its folder's viarl_selector.json where no flag
+    sets them.
 
     A selector trained on 8 candidates and asked about 128 sees a prompt it never saw, so the
     defaults of the flags would silently measure the wrong thing. Uniform and CLIP rows then use
@@ -246,8 +251,8 @@ def run(args: argparse.Namespace) -> int:
     from viarl.data.loaders import load_dataset
     from viarl.data.truth import load_truth
     from viarl.eval.compare import compare_selectors
-    from viarl.eval.selectors import clip_prefilter, make_selector
-    from viarl.models.clip import clip_identity, load_clip
+    from viarl.eval.selectors import make_selector
+    from viarl.models.clip import clip_prefilter, load_clip
     from viarl.models.lora import load_policy
     from viarl.policy.answerer import Answerer
     from viarl.video.cache import FrameCache
@@ -279,8 +284,7 @@ def run(args: argparse.Namespace) -> int:
     answerer = Answerer(answer_model, answer_proc, max_new_tokens=m.answer.max_new_tokens,
                         batch_size=r.evaluation.answer_batch_size)
     clip = functools.cache(lambda: load_clip(m.clip.model, m.clip.pretrained, device=device))  # loaded once, if needed
-    pre = fr.prefilter and clip_prefilter(clip(), fr.prefilter.frames, clip_identity(m.clip.model, m.clip.pretrained),
-                                          batch_size=fr.prefilter.batch_size)
+    pre = clip_prefilter(clip(), fr.prefilter.frames, fr.prefilter.batch_size) if fr.prefilter else None
     selectors = [make_selector(m.selector.path if spec == "trained" else spec, name=name, clip=clip,
                                clip_diversity=r.evaluation.clip_diversity, index_text=fr.index_text,
                                max_new_tokens=m.selector.max_new_tokens, device=device, dtype=m.selector.dtype,
@@ -290,7 +294,7 @@ def run(args: argparse.Namespace) -> int:
                                  select=fr.select, selector_size=fr.selector_size,
                                  answer_size=fr.answer_size, out_dir=plan.out, cache=FrameCache(fr.cache_dir),
                                  truth=truth, loader_skips=skips, batch_size=r.evaluation.answer_batch_size,
-                                 prefilter=pre or None)
+                                 prefilter=pre)
     table.print()
     console.print(f"predictions and results in [bold]{plan.out}[/]")
     return 0

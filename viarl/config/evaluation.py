@@ -18,6 +18,12 @@ class EvalPrefilter(BaseModel):
         default_factory=lambda: ["trained", "uniform"], min_length=1,
         description="Selectors evaluated again on pre-filtered candidates (rows `<selector>+prefilter`).",
     )
+    batch_size: PositiveInt = Field(32, description="Frames per CLIP forward pass while scoring.")
+
+    @field_validator("selectors")
+    @classmethod
+    def check_selectors_distinct(cls, value: list[str]) -> list[str]:
+        return distinct(value, "selector")
 
 
 class Evaluation(BaseModel):

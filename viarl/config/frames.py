@@ -7,7 +7,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, PositiveInt, model_validator
 
 from viarl.config.issues import Issue, raise_issues
-from viarl.selection import select_problem
+from viarl.selection import pool_problem, select_problem
 
 
 class Prefilter(BaseModel):
@@ -58,11 +58,8 @@ class Frames(BaseModel):
 
     @model_validator(mode="after")
     def check_prefilter_pool(self) -> "Frames":
-        if self.prefilter is not None and self.prefilter.frames <= self.candidates:
-            raise_issues([Issue(
-                "prefilter.frames",
-                f"the pre-filter pool ({self.prefilter.frames} frames) is not larger than candidates "
-                f"({self.candidates}), so it would keep every frame",
-                f"use more pool frames than candidates (e.g. {4 * self.candidates}), or prefilter: null",
-            )])
+        problem = pool_problem(self.prefilter.frames, self.candidates) if self.prefilter else None
+        if problem:
+            raise_issues([Issue("prefilter.frames", problem,
+                                f"use more pool frames than candidates (e.g. {4 * self.candidates}), or prefilter: null")])
         return self

@@ -93,7 +93,7 @@ class VlmModel(BaseModel):
 
 
 class ClipModel(BaseModel):
-    """The CLIP model behind the `clip` baseline selector."""
+    """The CLIP model behind the `clip` baseline selector and the CLIP pre-filter."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -173,5 +173,5 @@ class Models(BaseModel):
         description="Sees only the N chosen frames (large) and answers with a letter; tuned by SFT.",
     )
     clip: ClipModel = Field(
-        default_factory=dict, validate_default=True, description="Scores frames against the question for the clip baseline."
+        default_factory=dict, validate_default=True, description="Scores frames against the question for the clip baseline selector and the pre-filter (`frames.prefilter`)."
     )

@@ -20,6 +20,7 @@ from viarl.config.sft import SFT
 from viarl.config.stages import Stages
 from viarl.config.types import TRAINING_STAGES
 from viarl.config.warmup import Warmup
+from viarl.selection import pool_problem
 from viarl.rewards.builtins import BUILTIN_INPUTS
 
 
@@ -114,13 +115,8 @@ class Recipe(BaseModel):
 
     def _prefilter_issues(self) -> list[Issue]:
         extra, T = self.evaluation.prefilter, self.frames.candidates
-        if extra is None:
-            return []
-        if extra.frames <= T:
-            return [Issue("evaluation.prefilter.frames", f"the pre-filter pool ({extra.frames} frames) is "
-                          f"not larger than frames.candidates ({T}), so it would keep every frame",
-                          f"use more pool frames than candidates, e.g. {4 * T}")]
-        return []
+        problem = pool_problem(extra.frames, T) if extra else None
+        return [Issue("evaluation.prefilter.frames", problem, f"use more pool frames, e.g. {4 * T}")] if problem else []
 
     @model_validator(mode="after")
     def check_cross_sections(self) -> "Recipe":

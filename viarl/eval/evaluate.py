@@ -27,7 +27,7 @@ from viarl.eval.answer_parse import parse_answer
 from viarl.eval.content import pick_spread, wilson_interval
 from viarl.eval.tables import ResultsTable, SelectorSummary, summarize
 from viarl.policy.answerer import AnswerRequest
-from viarl.selection import select_problem
+from viarl.selection import pool_problem, select_problem
 from viarl.video.candidates import load_candidates
 from viarl.video.decode import VIDEO_UNREADABLE, video_problem
 from viarl.video.prefilter import Prefilter, load_prefiltered
@@ -130,9 +130,9 @@ def evaluate(samples: Sequence[Any], selector, answerer, *, candidates: int, sel
     question are the best of its M pool frames (`video.prefilter`), not T uniform ones.
     """
     _check_sizes(candidates, select)
-    if prefilter is not None and prefilter.frames <= candidates:
-        raise UserError(f"the pre-filter pool ({prefilter.frames} frames) is not larger than the {candidates} "
-                        "candidates", where="frames.prefilter.frames", fix=f"use more, e.g. {4 * candidates}")
+    problem = pool_problem(prefilter.frames, candidates) if prefilter else None
+    if problem:  # found here, not per video, where it would read as an unreadable video
+        raise UserError(problem, where="frames.prefilter.frames", fix=f"use more pool frames, e.g. {4 * candidates}")
     skipped: Counter = Counter()
     rows: list[dict[str, Any]] = []
     bar = make_progress(transient=True) if progress else None

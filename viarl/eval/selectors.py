@@ -22,8 +22,7 @@ from typing import Any, Protocol, Sequence
 from viarl.errors import UserError
 from viarl.models.clip import clip_scores
 from viarl.policy.selector import TrainedSelector, load_trained_selector
-from viarl.selection import Selection, uniform_indices
-from viarl.video.prefilter import Prefilter
+from viarl.selection import Selection, best_positions, uniform_indices
 
 
 class FrameSelector(Protocol):
@@ -55,8 +54,10 @@ def spread_top_n(scores: Sequence[float], n: int, diversity: float) -> list[int]
         return list(range(count))
     if n <= 0:
         return []
-    order = sorted(range(count), key=lambda i: (-float(scores[i]), i))
     gap = max(1, int(round(diversity * count / n)))
+    if gap == 1:
+        return best_positions(scores, n)  # no spacing asked: plain top-n
+    order = sorted(range(count), key=lambda i: (-float(scores[i]), i))
     chosen: list[int] = []
     while len(chosen) < n:
         for i in order:
@@ -86,16 +87,6 @@ class ClipSelector:
             scores = clip_scores(self.bundle, s.question, c.answer, batch_size=self.batch_size)
             out.append(Selection(tuple(spread_top_n(scores, n, self.diversity))))
         return out
-
-
-def clip_prefilter(bundle, frames: int, scorer_id: str, *, batch_size: int = 32) -> Prefilter:
-    """The pre-filter that keeps, of M = `frames` uniform frames, the ones most similar to the
-    question under CLIP `bundle` (scored on the answer view: no index overlay to sway it).
-
-    scorer_id names the CLIP weights in frame-cache keys (see `models.clip.clip_identity`).
-    """
-    return Prefilter(frames=int(frames), scorer_id=scorer_id,
-                     score=lambda question, images: clip_scores(bundle, question, images, batch_size=batch_size))
 
 
 def make_selector(spec: str, *, name: str | None = None, clip=None, clip_diversity: float = 0.5,

@@ -15,15 +15,20 @@ import numpy as np
 import torch
 
 from viarl.errors import UserError
+from viarl.video.prefilter import Prefilter
 
 
 @dataclass(frozen=True)
 class ClipBundle:
-    """A CLIP model in eval mode, its image preprocessing (PIL -> tensor) and text tokenizer."""
+    """A CLIP model in eval mode, its image preprocessing (PIL -> tensor) and text tokenizer.
+
+    identity: what names its weights in cache keys (`clip_identity`); None for random weights.
+    """
 
     model: Any
     preprocess: Callable
     tokenizer: Callable
+    identity: str | None = None
 
 
 def load_clip(name_or_path: str, pretrained: str | None = None, device: str = "cpu") -> ClipBundle:
@@ -63,7 +68,8 @@ def load_clip(name_or_path: str, pretrained: str | None = None, device: str = "c
                "once, or use a local folder (`viarl models tiny DIR --role clip`)")
         raise UserError(f"cannot load CLIP model {name_or_path!r} (pretrained={pretrained!r}): {first[:300]}",
                         where=str(name_or_path), fix=fix) from None
-    return ClipBundle(model=model.eval(), preprocess=preprocess, tokenizer=tokenizer)
+    return ClipBundle(model=model.eval(), preprocess=preprocess, tokenizer=tokenizer,
+                      identity=clip_identity(name_or_path, pretrained))
 
 
 def clip_scores(bundle, text: str, images: Sequence[Any], *, batch_size: int = 32) -> np.ndarray:
@@ -83,11 +89,19 @@ def clip_scores(bundle, text: str, images: Sequence[Any], *, batch_size: int = 3
     return torch.cat(sims).numpy() if sims else np.zeros(0, dtype=np.float32)
 
 
-def clip_identity(name_or_path: str, pretrained: str | None = None) -> str:
-    """A short text that changes when the CLIP weights change: folder + weight file times and
-    sizes for a local folder, name + pretrained tag otherwise (for frame-cache keys)."""
+def clip_identity(name_or_path: str, pretrained: str | None = None) -> str | None:
+    """A short text that changes when the CLIP weights change, for frame-cache keys: folder +
+    weight file times and sizes for a local folder, name + pretrained tag for a named model, and
+    None for a named model without a tag (open_clip draws its weights at random each time)."""
     path = Path(str(name_or_path)).expanduser()
     if path.is_dir():
         stats = sorted((f.name, f.stat().st_mtime_ns, f.stat().st_size) for f in path.iterdir() if f.is_file())
         return f"{os.path.realpath(path)}:{stats}"
-    return f"{name_or_path}:{pretrained}"
+    return f"{name_or_path}:{pretrained}" if pretrained else None
+
+
+def clip_prefilter(bundle: ClipBundle, frames: int, batch_size: int = 32) -> Prefilter:
+    """The pre-filter that keeps, of M = `frames` uniform frames, the ones most similar to the
+    question under `bundle` (scored on the answer view: no index overlay to sway it)."""
+    return Prefilter(frames=int(frames), scorer_id=bundle.identity,
+                     score=lambda question, images: clip_scores(bundle, question, images, batch_size=batch_size))

@@ -19,8 +19,7 @@ from viarl.data.files import read_json
 from viarl.data.loaders import load_dataset
 from viarl.data.truth import load_truth
 from viarl.errors import UserError
-from viarl.eval.selectors import clip_prefilter
-from viarl.models.clip import clip_identity, load_clip
+from viarl.models.clip import clip_prefilter, load_clip
 from viarl.models.lora import load_policy
 from viarl.models.tiny import write_tiny_model
 from viarl.rewards import load_rules
@@ -213,16 +212,14 @@ class RunContext:
     def prefilter(self, frames: int, batch_size: int = 32) -> Prefilter:
         """CLIP pre-filtering over `frames` pool frames with the recipe's CLIP model."""
         if (frames, batch_size) not in self._prefilters:
-            cfg = self.recipe.models.clip
-            self._prefilters[frames, batch_size] = clip_prefilter(
-                self.clip(), frames, clip_identity(cfg.model, cfg.pretrained), batch_size=batch_size)
+            self._prefilters[frames, batch_size] = clip_prefilter(self.clip(), frames, batch_size)
         return self._prefilters[frames, batch_size]
 
     def clip(self):
-        """The CLIP bundle for the CLIP baseline (created tiny on first use when the recipe allows)."""
+        """The CLIP bundle of the CLIP selector and the pre-filter, loaded on first use (`build`
+        already created a missing tiny one, under `main_process_first`)."""
         if self._clip is None:
             cfg = self.recipe.models.clip
-            ensure_clip(cfg)
             self._clip = load_clip(cfg.model, cfg.pretrained, device=str(self.accelerator.device))
         return self._clip
 

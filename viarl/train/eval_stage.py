@@ -25,7 +25,7 @@ def make_selectors(ctx, names=None, suffix: str = "") -> list:
                                   max_new_tokens=ctx.recipe.models.selector.max_new_tokens)
         elif name == "uniform":
             sel = UniformSelector()
-        else:
+        elif name == "clip":
             sel = ClipSelector(ctx.clip(), diversity=ctx.recipe.evaluation.clip_diversity)
         sel.name = sel.name + suffix  # an instance attribute: the class keeps its plain name
         out.append(sel)
@@ -50,7 +50,7 @@ class EvalStage:
         pre = ctx.prefilter(fr.prefilter.frames, fr.prefilter.batch_size) if fr.prefilter else None
         self.selectors = [(sel, pre) for sel in make_selectors(ctx)]
         if extra is not None and pre is None:
-            pre = ctx.prefilter(extra.frames)
+            pre = ctx.prefilter(extra.frames, extra.batch_size)
             self.selectors += [(sel, pre) for sel in make_selectors(ctx, extra.selectors, "+prefilter")]
 
     def run(self) -> None:

@@ -212,7 +212,8 @@ class TrainingStage:
         fr = ctx.recipe.frames
         settings = None if self.role != "selector" else {
             "index_text": fr.index_text, "candidates": fr.candidates, "select": fr.select,
-            "selector_size": fr.selector_size, "max_new_tokens": ctx.recipe.models.selector.max_new_tokens}
+            "selector_size": fr.selector_size, "max_new_tokens": ctx.recipe.models.selector.max_new_tokens,
+            **({"prefilter": fr.prefilter.frames} if fr.prefilter else {})}
         dtype = getattr(ctx.recipe.models, self.role).dtype  # checkpoints are saved in the role's dtype
         if ctx.accelerator.is_main_process:
             ckpt.save_model(model, self.bundle.processor, folder, selector_settings=settings, dtype=dtype)

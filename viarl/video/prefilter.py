@@ -25,6 +25,7 @@ from typing import Callable, Sequence
 import numpy as np
 
 from viarl.errors import UserError
+from viarl.selection import best_positions, pool_problem
 from viarl.video.cache import FrameCache
 from viarl.video.candidates import Candidates, load_candidates, selector_view
 
@@ -34,27 +35,16 @@ Scorer = Callable[[str, Sequence], np.ndarray]
 
 @dataclass(frozen=True)
 class Prefilter:
-    """How to pre-filter: M pool frames, a scorer, and the scorer's identity for cache keys."""
+    """How to pre-filter: M pool frames, a scorer, and the scorer's identity for cache keys
+    (None when it has none, e.g. a randomly initialised CLIP: then filtered sets are not cached)."""
 
     frames: int
     score: Scorer
-    scorer_id: str
+    scorer_id: str | None
 
     def cache_variant(self, question: str) -> dict:
         """What, besides the video and sizes, decides the filtered candidates."""
         return {"prefilter": int(self.frames), "scorer": self.scorer_id, "question": question}
-
-
-def keep_best(scores: Sequence[float], T: int) -> list[int]:
-    """Positions of the T highest scores, in increasing (time) order; all of them if T >= len.
-
-    Ties go to the earlier position, so the result is deterministic.
-    """
-    count = len(scores)
-    if T >= count:
-        return list(range(count))
-    order = sorted(range(count), key=lambda i: (-float(scores[i]), i))
-    return sorted(order[: max(0, int(T))])
 
 
 def subset(pool: Candidates, keep: Sequence[int], selector_size: int) -> Candidates:
@@ -76,26 +66,21 @@ def load_prefiltered(
 ) -> Candidates:
     """T candidates of `path` chosen by `prefilter` for `question` (see the module docstring).
 
-    UserError if M < T, or the video is missing or undecodable.
+    UserError if M <= T, or the video is missing or undecodable.
     """
-    if int(prefilter.frames) < int(T):
-        raise UserError(
-            f"pre-filter pool ({prefilter.frames} frames) is smaller than the {T} candidates it must fill",
-            where="frames.prefilter.frames",
-            fix=f"use at least frames.candidates ({T}) pool frames, e.g. {4 * int(T)}",
-        )
-    variant = prefilter.cache_variant(question)
-    if cache is not None:
+    problem = pool_problem(int(prefilter.frames), int(T))
+    if problem:
+        raise UserError(problem, where="frames.prefilter.frames", fix=f"use more pool frames, e.g. {4 * int(T)}")
+    variant = prefilter.cache_variant(question) if prefilter.scorer_id is not None else None
+    if cache is not None and variant is not None:
         hit = cache.get(path, T, selector_size, answer_size, variant=variant)
         if hit is not None:
             return hit
     pool = load_candidates(path, prefilter.frames, selector_size, answer_size, cache=cache)
     if pool.count <= T:
-        keep = list(range(pool.count))  # short video: nothing to filter, and no scoring to pay for
-    else:
-        scores = np.asarray(prefilter.score(question, pool.answer), dtype=np.float64)  # [M]
-        keep = keep_best(scores, T)
-    cands = subset(pool, keep, selector_size)
-    if cache is not None:
+        return pool  # a short video: every frame is a candidate already, numbered 0..count-1
+    scores = np.asarray(prefilter.score(question, pool.answer), dtype=np.float64)  # [M]
+    cands = subset(pool, best_positions(scores, T), selector_size)
+    if cache is not None and variant is not None:
         cache.put(path, T, selector_size, answer_size, cands, variant=variant)
     return cands
