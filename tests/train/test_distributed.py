@@ -102,3 +102,43 @@ def test_two_processes_give_the_single_process_advantages(tmp_path):
             per_device = torch.cat([_single_process(case, slice(0, 4)).advantages,
                                     _single_process(case, slice(4, 8)).advantages])
             assert (per_device - one.advantages).abs().max().item() > 0.1, name
+
+
+class _Reached(Exception):
+    """Raised by the spy collective: the tensor reached the backend, on `device`."""
+
+    def __init__(self, device):
+        self.device = device
+
+
+def test_whitening_reduces_on_the_device_the_backend_reports(monkeypatch):
+    """NCCL cannot reduce CPU tensors. Without a GPU, a group whose backend reduces on another
+    device ("meta" here) shows where the REINFORCE++ whitening hands its sums to the backend."""
+    monkeypatch.setitem(distributed.BACKEND_DEVICES, "fake-accel", "meta")
+    monkeypatch.setattr(distributed, "is_distributed", lambda: True)
+    monkeypatch.setattr(dist, "get_backend", lambda group=None: "fake-accel")
+
+    def spy(tensor, *args, **kwargs):
+        raise _Reached(tensor.device)
+
+    monkeypatch.setattr(dist, "all_reduce", spy)
+    case = _cases()["none"]
+    with pytest.raises(_Reached) as reached:
+        _single_process(case)  # advantages are computed on the CPU
+    assert reached.value.device.type == "meta"
+
+
+@pytest.mark.parametrize("backend, device", [("gloo", "cpu"), ("cpu:gloo,cuda:nccl", "cpu"), ("mpi", "cpu")])
+def test_backend_devices(backend, device):
+    assert distributed.backend_device(backend).type == device
+
+
+def test_only_the_distributed_module_calls_collectives():
+    """Every collective goes through viarl.train.distributed, which puts tensors where the backend needs them."""
+    import re
+
+    root = Path(__file__).resolve().parents[2] / "viarl"
+    calls = re.compile(r"\bdist\.(all_reduce|all_gather|broadcast|reduce_scatter|gather|scatter|reduce)\b")
+    offenders = [str(p.relative_to(root)) for p in root.rglob("*.py")
+                 if p.name != "distributed.py" and calls.search(p.read_text())]
+    assert offenders == []

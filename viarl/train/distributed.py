@@ -3,6 +3,11 @@
 Everything in viarl that must agree across processes (the global REINFORCE++ whitening above
 all) goes through `all_reduce_sum`, so the single-process path is the same code with the
 reduction turned into a no-op, and no caller has to ask whether it runs distributed.
+
+A backend reduces tensors only on its own device: gloo on the CPU, NCCL on the rank's GPU. The
+callers compute where it suits them (advantages on the CPU), so `all_reduce_sum` moves each
+tensor to `collective_device()` (what the group's backend reports) and back: under NCCL a CPU
+tensor would otherwise fail at the first RL step.
 """
 
 from __future__ import annotations
@@ -33,6 +38,33 @@ def rank() -> int:
     return 0
 
 
+# The device type each backend reduces on; gloo and MPI (and anything else) reduce on the CPU.
+BACKEND_DEVICES = {"nccl": "cuda", "xccl": "xpu", "hccl": "npu"}
+
+
+def backend_device(backend: str) -> torch.device:
+    """The device a process group's `backend` reduces tensors on: the rank's GPU for NCCL, else the CPU.
+
+    `backend` is what `dist.get_backend()` reports: one name ("nccl"), or device:backend pairs
+    ("cpu:gloo,cuda:nccl"), where a CPU entry means CPU tensors are fine.
+    """
+    pairs = [p.split(":", 1) for p in backend.lower().split(",")] if ":" in backend else [["", backend.lower()]]
+    if any(dev == "cpu" for dev, _ in pairs):
+        return torch.device("cpu")
+    kind = BACKEND_DEVICES.get(pairs[0][1].strip(), "cpu")
+    if kind == "cpu":
+        return torch.device("cpu")
+    module = getattr(torch, kind, None)  # torch.cuda, torch.xpu, ...: the rank's current device
+    return torch.device(kind, module.current_device()) if hasattr(module, "current_device") else torch.device(kind)
+
+
+def collective_device() -> torch.device:
+    """Where tensors must live for the default group's collectives (the CPU without a group)."""
+    if is_distributed():
+        return backend_device(str(dist.get_backend()))
+    return torch.device("cpu")
+
+
 def all_gather_objects(obj) -> list:
     """`obj` from every process, in rank order (`[obj]` in a single process).
 
@@ -50,9 +82,10 @@ def all_reduce_sum(t: torch.Tensor) -> torch.Tensor:
 
     Without an initialised multi-process group this returns a copy of `t`. Every process must
     call it with a tensor of the same shape and dtype, in the same order (it is a collective).
-    The tensor must live where the backend expects it (CPU for gloo, the rank's GPU for NCCL).
+    `t` may live anywhere: it is reduced on `collective_device()` and returned on its own device.
     """
-    out = t.detach().clone()
-    if is_distributed():
-        dist.all_reduce(out, op=dist.ReduceOp.SUM)
-    return out
+    if not is_distributed():
+        return t.detach().clone()
+    out = t.detach().to(collective_device(), copy=True)
+    dist.all_reduce(out, op=dist.ReduceOp.SUM)
+    return out.to(t.device)
