@@ -67,3 +67,32 @@ def test_prompts_encoded_once_pad_into_the_batch_encoding(selector, frames):
     assert set(apart) == {k for k, v in together.items() if isinstance(v, torch.Tensor)}
     for name in apart:
         assert torch.equal(apart[name], together[name]), name
+
+
+def test_decode_positions_never_come_from_rope_deltas(selector, frames, monkeypatch):
+    """transformers releases disagree on what `rope_deltas` is relative to (the padded width or
+    the valid length): every forward of the sampler and of the shared-prefix scoring pass gets
+    explicit positions, so a wrong `rope_deltas` cannot shift a left-padded row."""
+    from viarl.policy.sampler import unwrap
+
+    model, proc = selector
+    base = unwrap(model)
+    real = type(base).forward
+    seen = []
+
+    def forward(self, *args, **kwargs):
+        seen.append(kwargs.get("position_ids") is not None)
+        self.model.rope_deltas = torch.full((1, 1), 10_000)  # poison: any use of it would shift the rows
+        return real(self, *args, **kwargs)
+
+    qs, ims = ["What colour?", "What colour was the large triangle that appeared briefly?"], [frames, frames[:12]]
+    clean = sample(model, proc, selector_batch(proc, qs, ims, 4, "before"), 1, max_new_tokens=8, temperature=0.0)
+    monkeypatch.setattr(type(base), "forward", forward)
+    poisoned = sample(model, proc, selector_batch(proc, qs, ims, 4, "before"), 1, max_new_tokens=8, temperature=0.0)
+    scored = completion_logprobs(model, selector_inputs(proc, qs[1], ims[1], 4, "before"), clean.tokens[1:],
+                                 clean.mask[1:], banned_token_ids(proc), share_prefix=True)
+    monkeypatch.undo()
+    assert seen and all(seen)
+    assert torch.equal(poisoned.tokens, clean.tokens)
+    assert torch.allclose(poisoned.logprobs, clean.logprobs, atol=1e-6)
+    assert torch.allclose(scored, clean.logprobs[1:], atol=1e-5)

@@ -54,6 +54,27 @@ def cache_of(out):
     return out.cache if getattr(out, "cache", None) is not None else out.past_key_values
 
 
+def prompt_positions(base, inputs) -> tuple[torch.Tensor, torch.Tensor]:
+    """The prompt's 3-D rope positions [3, B, P] and each row's next text position [B].
+
+    Computed with the model's own `get_rope_index` and passed to every forward explicitly, so
+    decoding never reads `rope_deltas`, whose convention (relative to the padded width or to the
+    valid length) changed between transformers releases. The next position of row b is one past
+    the largest position of its valid tokens: text after the images continues from there.
+    """
+    index = base.model.get_rope_index
+    params = inspect.signature(index).parameters
+    kw = {n: inputs[n] for n in params if n in inputs and n != "kwargs"}
+    if "mm_token_type_ids" in params and "mm_token_type_ids" not in kw:  # text 0, image 1, video 2
+        ids, cfg = inputs["input_ids"], base.config
+        kw["mm_token_type_ids"] = ((ids == cfg.image_token_id).int()
+                                   + 2 * (ids == getattr(cfg, "video_token_id", -1)).int())
+    pos, _ = index(**kw)  # [3, B, P]
+    valid = inputs["attention_mask"].bool()[None]  # [1, B, P]
+    nxt = pos.masked_fill(~valid, -1).amax(dim=(0, 2)) + 1  # [B]
+    return pos, nxt
+
+
 def end_token_ids(processor) -> list[int]:
     """Tokens that end a completion: <|im_end|> (chat turn end) and the tokenizer's eos."""
     tok = processor.tokenizer
@@ -147,12 +168,10 @@ def sample(
     inputs = inputs.to(device)
     prompt_attn = inputs["attention_mask"]  # [B, P], zeros on the left padding
     kw = cache_kw(base)
-    out = base(**inputs, use_cache=True, logits_to_keep=1)
+    pos, nxt = prompt_positions(base, inputs)  # [3, B, P], [B]
+    out = base(**inputs, position_ids=pos, use_cache=True, logits_to_keep=1)
     cache = cache_of(out)
-    # The prefill fixed each row's 3-D rope offset for text after its images: the next text
-    # token of row b sits at (valid prompt tokens of b) + t + delta_b.
-    delta = base.model.rope_deltas.to(device).view(-1)  # [B]
-    start = (prompt_attn.sum(-1) + delta).repeat_interleave(k)  # [B·k]
+    start = nxt.repeat_interleave(k)  # [B·k]: decode step t of row b sits at nxt_b + t
     cache.batch_repeat_interleave(k)
     prompt_attn = prompt_attn.repeat_interleave(k, dim=0)  # [B·k, P]
     banned = banned_token_ids(processor)

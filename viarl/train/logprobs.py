@@ -15,7 +15,7 @@ from torch import Tensor
 from torch.utils.checkpoint import checkpoint
 
 from viarl.train.distributed import world_size
-from viarl.policy.sampler import IMAGE_ROWS, ban, cache_kw, cache_of, unwrap
+from viarl.policy.sampler import IMAGE_ROWS, ban, cache_kw, cache_of, prompt_positions, unwrap
 
 # Upper bound on the float32 scratch one chunk of [rows, V] logits may take (bytes).
 _CHUNK_BYTES = 256 * 2**20
@@ -53,15 +53,15 @@ def _shared_prefix_logits(model, inputs, tokens, device) -> torch.Tensor:
     base = unwrap(model)
     inputs = {n: v.to(device) for n, v in inputs.items() if isinstance(v, torch.Tensor)}
     prompt_len = inputs["input_ids"].shape[1]
-    out = base(**inputs, use_cache=True, logits_to_keep=1)
+    prompt_pos, nxt = prompt_positions(base, inputs)  # [3, 1, P], [1]
+    out = base(**inputs, position_ids=prompt_pos, use_cache=True, logits_to_keep=1)
     first = out.logits[:, -1:, :].expand(k, 1, -1)  # [k, 1, V] predicts token 0
     if length == 1:
         return first
     cache = cache_of(out)
-    delta = base.model.rope_deltas.to(device)  # [1, 1] text position offset after the images
     cache.batch_repeat_interleave(k)
     steps = torch.arange(length - 1, device=device)
-    pos = (prompt_len + steps + delta.view(1)).view(1, 1, -1).expand(3, k, -1)  # [3, k, L-1]
+    pos = (nxt + steps).view(1, 1, -1).expand(3, k, -1)  # [3, k, L-1]
     attn = torch.ones((k, prompt_len + length - 1), dtype=torch.long, device=device)
     rest = base(input_ids=tokens[:, :-1], attention_mask=attn, position_ids=pos, use_cache=True,
                 **{cache_kw(base): cache})
