@@ -16,7 +16,7 @@ import torch.distributed as dist
 from accelerate import PartialState
 
 from viarl.atomic import write_bytes
-from viarl.train import distributed
+from viarl import distributed
 from viarl.train.reinforce_pp import compute_advantages
 
 

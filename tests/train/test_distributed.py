@@ -1,4 +1,4 @@
-"""viarl.train.distributed helpers, and global whitening across 2 real gloo processes."""
+"""viarl.distributed helpers, and global whitening across 2 real gloo processes."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ import pytest
 import torch
 import torch.distributed as dist
 
-from viarl.train import distributed
+from viarl import distributed
 from viarl.train.reinforce_pp import compute_advantages
 
 WORKER = Path(__file__).with_name("_dist_worker.py")
@@ -134,11 +134,24 @@ def test_backend_devices(backend, device):
 
 
 def test_only_the_distributed_module_calls_collectives():
-    """Every collective goes through viarl.train.distributed, which puts tensors where the backend needs them."""
+    """Every collective goes through viarl.distributed, which puts tensors where the backend needs them."""
     import re
 
     root = Path(__file__).resolve().parents[2] / "viarl"
     calls = re.compile(r"\bdist\.(all_reduce|all_gather|broadcast|reduce_scatter|gather|scatter|reduce)\b")
     offenders = [str(p.relative_to(root)) for p in root.rglob("*.py")
-                 if p.name != "distributed.py" and calls.search(p.read_text())]
+                 if p.relative_to(root).as_posix() != "distributed.py" and calls.search(p.read_text())]
     assert offenders == []
+
+
+@pytest.mark.slow
+def test_a_collective_that_times_out_names_the_stage_that_waited(tmp_path):
+    out = tmp_path / "message.txt"
+    cmd = [sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes", "2",
+           "--num_machines", "1", "--mixed_precision", "no", "--dynamo_backend", "no",
+           "--main_process_port", str(_free_port()), str(WORKER.with_name("_timeout_worker.py")), str(out)]
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "CUDA_VISIBLE_DEVICES": "", "HF_HOME": str(tmp_path)}
+    subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=LAUNCH_TIMEOUT_S)
+    where, message = out.read_text().split("\n", 1)
+    assert where == "run.collective_timeout_s"
+    assert "process 1 waited more than 2 s" in message and "stage c1-eval" in message

@@ -13,13 +13,19 @@ the result, so `viarl eval` and `viarl run` read frames, models and data the sam
 ``OUT/<selector>/predictions.jsonl`` per selector and ``OUT/results.csv`` / ``results.json``
 side by side, and prints the table. Decoding is greedy and torch is seeded: the same inputs give
 the same numbers.
+
+Under ``accelerate launch`` every process loads the models on its own device and evaluates its
+share of the questions (`eval.evaluate`); the main process writes the same files a single
+process would. Forward passes run in the recipe's compute dtype (`run.precision`).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import functools
 import json
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -222,6 +228,21 @@ def _device(name: str) -> str:
     return name
 
 
+def _processes(plan: Plan):
+    """(device, main process?) for this process; under `accelerate launch` it first joins the
+    process group (CPU processes talk over gloo, GPU ones over NCCL)."""
+    if int(os.environ.get("WORLD_SIZE", "1")) <= 1:
+        return _device(plan.recipe.run.device), True
+    import torch
+    from accelerate import PartialState
+
+    from viarl.distributed import timeout
+
+    cpu = plan.recipe.run.device == "cpu" or not torch.cuda.is_available()
+    state = PartialState(cpu=cpu, timeout=timeout(plan.recipe.run.collective_timeout_s))
+    return str(state.device), state.is_main_process
+
+
 def _ensure_models(plan: Plan) -> None:
     """Create tiny models and synthetic data a recipe file allows (tiny_seed) when missing."""
     if not plan.from_file:
@@ -241,12 +262,40 @@ def run(args: argparse.Namespace) -> int:
     """Load data and models, evaluate each selector, write predictions and the results table."""
     plan = make_plan(args)
     names = selector_names(plan.selectors)
+    from viarl.config.preflight import require_output_folder
+    from viarl.console import console
+    from viarl.distributed import barrier
+
+    if plan.recipe.data.eval is None:
+        raise UserError("the recipe has no data.eval", where=f"{args.recipe}:data.eval",
+                        fix="set data.eval: {format: mlvu, path: ...}")
+    device, main = _processes(plan)
+    with contextlib.ExitStack() as quiet:
+        if not main:  # one process reports; the others only evaluate their share
+            quiet.enter_context(_quiet(console))
+        if main:
+            _ensure_models(plan)
+            require_output_folder(plan.out, "--out")
+        barrier()  # the others read what the main process made
+        return _evaluate(plan, names, device, main)
+
+
+@contextlib.contextmanager
+def _quiet(console):
+    console.quiet = True
+    try:
+        yield
+    finally:
+        console.quiet = False
+
+
+def _evaluate(plan: Plan, names: list[str], device: str, main: bool) -> int:
+    """Load data and models on `device` and compare the selectors (every process, its share)."""
     import random
 
     import numpy as np
     import torch
 
-    from viarl.config.preflight import require_output_folder
     from viarl.console import console
     from viarl.data.loaders import load_dataset
     from viarl.data.truth import load_truth
@@ -255,19 +304,14 @@ def run(args: argparse.Namespace) -> int:
     from viarl.models.clip import clip_prefilter, load_clip
     from viarl.models.lora import load_policy
     from viarl.policy.answerer import Answerer
+    from viarl.train.precision import autocast
     from viarl.video.cache import FrameCache
 
     r, fr, m = plan.recipe, plan.recipe.frames, plan.recipe.models
     ev = r.data.eval
-    if ev is None:
-        raise UserError("the recipe has no data.eval", where=f"{args.recipe}:data.eval",
-                        fix="set data.eval: {format: mlvu, path: ...}")
-    _ensure_models(plan)
     random.seed(r.seed)
     np.random.seed(r.seed)
     torch.manual_seed(r.seed)
-    require_output_folder(plan.out, "--out")
-    device = _device(r.run.device)
     loaded = load_dataset(ev.format, ev.path, tasks=ev.tasks, strict=r.data.strict,
                           limit=r.evaluation.limit or ev.limit, video_dir=ev.video_dir)
     skips = dict(loaded.skips.counts)
@@ -290,11 +334,14 @@ def run(args: argparse.Namespace) -> int:
                                max_new_tokens=m.selector.max_new_tokens, device=device, dtype=m.selector.dtype,
                                attn_implementation=m.selector.attn_implementation)
                  for spec, name in zip(plan.selectors, names)]
-    table, _ = compare_selectors(loaded.samples, selectors, answerer, candidates=fr.candidates,
-                                 select=fr.select, selector_size=fr.selector_size,
-                                 answer_size=fr.answer_size, out_dir=plan.out, cache=FrameCache(fr.cache_dir),
-                                 truth=truth, loader_skips=skips, batch_size=r.evaluation.answer_batch_size,
-                                 prefilter=pre)
+    with autocast(r.run.precision, device):
+        table, _ = compare_selectors(loaded.samples, selectors, answerer, candidates=fr.candidates,
+                                     select=fr.select, selector_size=fr.selector_size,
+                                     answer_size=fr.answer_size, out_dir=plan.out, cache=FrameCache(fr.cache_dir),
+                                     truth=truth, loader_skips=skips, batch_size=r.evaluation.answer_batch_size,
+                                     prefilter=pre)
+    if not main:
+        return 0
     table.print()
     console.print(f"predictions and results in [bold]{plan.out}[/]")
     return 0

@@ -19,6 +19,11 @@ class Run(BaseModel):
         "under FSDP). Trained weights and optimiser state stay float32; the frozen RL reference lives "
         "in this dtype.")
     threads: PositiveInt | None = Field(None, description="CPU threads for torch; null: torch's default.")
+    collective_timeout_s: PositiveInt = Field(
+        3600, le=86400, description="Seconds a process waits in a collective (a gradient sum, the evaluation's "
+        "gather, a checkpoint) before the run stops with a message naming the stage that waited. Raise it when "
+        "one process may legitimately work alone longer than this (an evaluation set far larger than the "
+        "training batches); torch's own default is 10 minutes for NCCL.")
     save_every: NonNegativeInt = Field(50, description="Checkpoint every this many steps (0: only at stage ends). "
                                  "Only the newest mid-stage checkpoint is kept (all --resume needs); finished stages always are.")
 

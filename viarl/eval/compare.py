@@ -12,6 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
+from viarl.distributed import rank
 from viarl.eval.evaluate import EvalResult, evaluate
 from viarl.eval.tables import ResultsTable
 
@@ -33,5 +34,6 @@ def compare_selectors(samples: Sequence[Any], selectors: Sequence[Any], answerer
             res.skipped[reason] = res.skipped.get(reason, 0) + count
         results.append(res)
     table = ResultsTable([r.summary() for r in results])
-    table.write(out_dir)
+    if rank() == 0:  # every process holds the whole results; one writes them
+        table.write(out_dir)
     return table, results

@@ -8,6 +8,12 @@ lies inside a truth span of its video (only when a truth file is given).
 
 A video that cannot be loaded skips its questions, counted by reason ("video missing", "video
 unreadable", ...): the run goes on and the table says how many were lost and why.
+
+Under `accelerate launch` every process evaluates its share: the questions go in batches of
+`batch_size`, batch b to process b mod world size, so each batch is the very batch one process
+would have run (padding and all), and the rows gathered back in question order are those of a
+single-process evaluation. Every process gets the whole result; only the main one writes files.
+The models must be whole on every process (the FSDP twin, or unsharded models).
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ from viarl.atomic import write_text
 from viarl.console import progress as make_progress
 from viarl.data.files import read_json_objects
 from viarl.data.truth import hit
+from viarl.distributed import all_gather_objects, rank, world_size
 from viarl.errors import UserError
 from viarl.eval.answer_parse import parse_answer
 from viarl.eval.content import pick_spread, wilson_interval
@@ -133,39 +140,53 @@ def evaluate(samples: Sequence[Any], selector, answerer, *, candidates: int, sel
     problem = pool_problem(prefilter.frames, candidates) if prefilter else None
     if problem:  # found here, not per video, where it would read as an unreadable video
         raise UserError(problem, where="frames.prefilter.frames", fix=f"use more pool frames, e.g. {4 * candidates}")
+    size, me, world = max(1, batch_size), rank(), world_size()
+    starts = list(range(0, len(samples), size))[me::world]  # this process's batches
     skipped: Counter = Counter()
-    rows: list[dict[str, Any]] = []
-    bar = make_progress(transient=True) if progress else None
-    task = bar.add_task(f"eval {selector.name}", total=len(samples), info="") if bar else None
+    mine: list[tuple[int, dict[str, Any]]] = []  # (question position, row)
+    bar = make_progress(transient=True) if progress and me == 0 else None
+    task = bar.add_task(f"eval {selector.name}", total=sum(len(samples[b:b + size]) for b in starts),
+                        info="") if bar else None
     if bar:
         bar.start()
     try:
-        for start in range(0, len(samples), max(1, batch_size)):
-            chunk = samples[start:start + max(1, batch_size)]
+        for start in starts:
             loaded = []
-            for s in chunk:
+            for pos in range(start, min(start + size, len(samples))):
+                s = samples[pos]
                 cands, reason = _load(s, candidates, selector_size, answer_size, cache, prefilter)
                 if cands is None:
                     skipped[reason] += 1
                 else:
-                    loaded.append((s, cands))
+                    loaded.append((pos, s, cands))
             if loaded:
-                picks = selector.select([s for s, _ in loaded], [c for _, c in loaded], select)
-                requests = [AnswerRequest.for_choice(s, c, sel.indices) for (s, c), sel in zip(loaded, picks)]
+                picks = selector.select([s for _, s, _ in loaded], [c for _, _, c in loaded], select)
+                requests = [AnswerRequest.for_choice(s, c, sel.indices) for (_, s, c), sel in zip(loaded, picks)]
                 answers = answerer.answer(requests)
-                for (s, c), sel, raw in zip(loaded, picks, answers):
-                    rows.append(_row(s, c, sel, raw, truth))
+                for (pos, s, c), sel, raw in zip(loaded, picks, answers):
+                    mine.append((pos, _row(s, c, sel, raw, truth)))
             if bar:
-                done = len(rows)
-                bar.update(task, advance=len(chunk),
-                           info=f"acc {sum(r['correct'] for r in rows) / done:.2f}" if done else "")
+                done = len(mine)
+                bar.update(task, advance=min(size, len(samples) - start),
+                           info=f"acc {sum(r['correct'] for _, r in mine) / done:.2f}" if done else "")
     finally:
         if bar:
             bar.stop()
+    rows, skipped = _gathered(mine, skipped)
     result = _result(selector.name, rows, dict(skipped))
-    if out_dir is not None:
+    if out_dir is not None and me == 0:
         write_predictions(Path(out_dir) / PREDICTIONS, rows)
     return result
+
+
+def _gathered(mine: list[tuple[int, dict[str, Any]]], skipped: Counter) -> tuple[list[dict[str, Any]], Counter]:
+    """Every process's rows in question order, and the skips summed (a collective when distributed)."""
+    shares = all_gather_objects((mine, dict(skipped)))
+    rows = sorted((pair for share, _ in shares for pair in share), key=lambda pair: pair[0])
+    total: Counter = Counter()
+    for _, counts in shares:
+        total.update(counts)
+    return [row for _, row in rows], Counter(dict(sorted(total.items())))  # one key order everywhere
 
 
 def _row(sample, cands, sel, raw_answer: str, truth) -> dict[str, Any]:

@@ -144,6 +144,7 @@ class RunContext:
         if recipe.run.threads:
             torch.set_num_threads(recipe.run.threads)
         acc = make_accelerator(recipe.run.precision, cpu=recipe.run.device == "cpu",  # DDP, or FSDP from the launcher
+                               timeout_s=recipe.run.collective_timeout_s,
                                **accelerator_options(recipe.logging.report_to, run_dir))
         m = recipe.models
         with acc.main_process_first():  # one process creates what is missing; the others then read it

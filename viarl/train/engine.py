@@ -17,6 +17,7 @@ import torch
 
 from viarl.atomic import write_json, write_text
 from viarl.console import console
+from viarl.distributed import waiting_in
 from viarl.errors import UserError
 from viarl.train import checkpoint as ckpt
 from viarl.train.context import RunContext
@@ -107,9 +108,10 @@ def _run(recipe, resolved_yaml: str, run_dir: Path, resume: str | None, t0: floa
             if item.id in done:
                 continue
             stage = STAGES[item.kind](ctx, item.id, item.cycle)
-            stage.setup()
-            stage.run()
-            stage.save()
+            with waiting_in(item.id, recipe.run.collective_timeout_s):
+                stage.setup()
+                stage.run()
+                stage.save()
             ckpt.prune_partials(run_dir)
     finally:
         close_trackers(ctx.accelerator)

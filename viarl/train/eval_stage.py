@@ -4,6 +4,10 @@ Run after each cycle (and once before training, as cycle 0), it appends one line
 `eval.jsonl` and writes each selector's predictions under `eval/cycle_<c>/<selector>/`. The last
 one also becomes `summary.json`. Uniform and CLIP use the same answer model as the trained
 selector, so the rows differ only in which frames were chosen.
+
+Every process evaluates its share of the questions (`eval.evaluate`), in the recipe's compute
+dtype; the main process writes the files. The models are whole on every process (FSDP stages
+hand on their plain twin), so no forward here waits for another process.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ from viarl.console import console
 from viarl.eval.evaluate import evaluate
 from viarl.eval.selectors import ClipSelector, UniformSelector
 from viarl.policy.selector import TrainedSelector
+from viarl.train.precision import autocast
 from viarl.train.trackers import log_eval
 
 
@@ -55,18 +60,19 @@ class EvalStage:
 
     def run(self) -> None:
         ctx, fr = self.ctx, self.ctx.recipe.frames
-        if not ctx.accelerator.is_main_process:
-            return  # one process evaluates; the others wait for it in `save`
         samples = ctx.eval
         if ctx.recipe.evaluation.limit:
             samples = samples[: ctx.recipe.evaluation.limit]
         for sel, pre in self.selectors:
             out = ctx.run_dir / "eval" / f"cycle_{self.cycle}" / sel.name
-            res = evaluate(samples, sel, ctx.answerer, candidates=fr.candidates, select=fr.select,
-                           selector_size=fr.selector_size, answer_size=fr.answer_size,
-                           cache=ctx.frame_cache, truth=ctx.truth, out_dir=out,
-                           batch_size=ctx.recipe.evaluation.answer_batch_size, prefilter=pre)
+            with autocast(ctx.recipe.run.precision, ctx.accelerator.device):
+                res = evaluate(samples, sel, ctx.answerer, candidates=fr.candidates, select=fr.select,
+                               selector_size=fr.selector_size, answer_size=fr.answer_size,
+                               cache=ctx.frame_cache, truth=ctx.truth, out_dir=out,
+                               batch_size=ctx.recipe.evaluation.answer_batch_size, prefilter=pre)
             self.rows.append({"cycle": self.cycle, **res.to_json()})
+        if not ctx.accelerator.is_main_process:
+            return  # every process holds the rows; the main one reports them
         log_eval(ctx.accelerator, self.rows, self.cycle, ctx.global_step)
         console.print(f"[bold]eval cycle {self.cycle}[/]  " + "  ".join(
             f"{r['selector']}: acc={_fmt(r['accuracy'])}"

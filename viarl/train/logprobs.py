@@ -14,7 +14,7 @@ import torch
 from torch import Tensor
 from torch.utils.checkpoint import checkpoint
 
-from viarl.train.distributed import world_size
+from viarl.distributed import world_size
 from viarl.policy.sampler import IMAGE_ROWS, ban, cache_kw, cache_of, prompt_positions, unwrap
 
 # Upper bound on the float32 scratch one chunk of [rows, V] logits may take (bytes).

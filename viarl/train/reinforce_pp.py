@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
-from viarl.train.distributed import all_reduce_sum
+from viarl.distributed import all_reduce_sum
 
 BASELINES = ("none", "group")
 # Floor on the variance in the whitening, as in the method; keeps zero-variance batches finite.

@@ -22,6 +22,7 @@ import warnings
 
 import torch
 
+from viarl import distributed
 from viarl.errors import UserError
 from viarl.train.precision import fsdp_policy
 
@@ -44,10 +45,11 @@ def _env_flag(name: str, default: str) -> bool:
     return os.environ.get(name, default).lower() in ("1", "true", "yes")
 
 
-def make_accelerator(precision: str, cpu: bool, **options):
+def make_accelerator(precision: str, cpu: bool, timeout_s: int = 3600, **options):
     """The run's Accelerator, with FSDP switched on where the launcher asked for it.
 
     `options` go to `Accelerator` as they are (the experiment trackers, see `trackers`).
+    `timeout_s` is the process group's collective timeout (`run.collective_timeout_s`).
 
     `precision` is the recipe's `run.precision`. accelerate's own mixed precision stays off (viarl
     autocasts its forward passes itself, see `precision`); under FSDP it becomes the plugin's
@@ -62,7 +64,7 @@ def make_accelerator(precision: str, cpu: bool, **options):
     """
     from accelerate import Accelerator
     from accelerate.state import PartialState
-    from accelerate.utils import DistributedType, FullyShardedDataParallelPlugin
+    from accelerate.utils import DistributedType, FullyShardedDataParallelPlugin, InitProcessGroupKwargs
 
     if fsdp_requested():
         if cpu and os.environ.get("FSDP_VERSION", "1") != "2":
@@ -74,7 +76,8 @@ def make_accelerator(precision: str, cpu: bool, **options):
             raise UserError("viarl needs every process to load the whole model",
                             where="accelerate config: fsdp_cpu_ram_efficient_loading",
                             fix="set fsdp_cpu_ram_efficient_loading: false, or " + _CONFIG_FIX)
-    acc = Accelerator(mixed_precision="no", cpu=cpu, **options)
+    acc = Accelerator(mixed_precision="no", cpu=cpu, **options,
+                      kwargs_handlers=[InitProcessGroupKwargs(timeout=distributed.timeout(timeout_s))])
     if fsdp_requested() and acc.distributed_type == DistributedType.MULTI_CPU:
         acc.state.fsdp_plugin = FullyShardedDataParallelPlugin()
         acc.state.distributed_type = DistributedType.FSDP

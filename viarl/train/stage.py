@@ -25,7 +25,7 @@ from viarl.errors import UserError
 from viarl.models.lora import adapter_state, is_peft_model, load_adapter_state, mark_adapters_trainable
 from viarl.rewards.columns import NonFiniteScore
 from viarl.train import checkpoint as ckpt
-from viarl.train.distributed import all_gather_objects, rank, world_size
+from viarl.distributed import all_gather_objects, rank, world_size
 from viarl.train.finite import NonFinite, check_finite, poisoned_step
 from viarl.train.optim import build_optimizer, build_scheduler, clip_and_step, freeze_vision
 from viarl.train.precision import autocast

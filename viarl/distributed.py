@@ -12,8 +12,13 @@ tensor would otherwise fail at the first RL step.
 
 from __future__ import annotations
 
+import contextlib
+import datetime
+
 import torch
 import torch.distributed as dist
+
+from viarl.errors import UserError
 
 
 def is_distributed() -> bool:
@@ -77,6 +82,12 @@ def all_gather_objects(obj) -> list:
     return out
 
 
+def barrier() -> None:
+    """Wait until every process gets here (nothing to wait for in a single process)."""
+    if is_distributed():
+        dist.barrier()
+
+
 def all_reduce_sum(t: torch.Tensor) -> torch.Tensor:
     """Element-wise sum of `t` over all processes; returns a new tensor, `t` is left unchanged.
 
@@ -89,3 +100,33 @@ def all_reduce_sum(t: torch.Tensor) -> torch.Tensor:
     out = t.detach().to(collective_device(), copy=True)
     dist.all_reduce(out, op=dist.ReduceOp.SUM)
     return out.to(t.device)
+
+
+def timeout(seconds: int) -> datetime.timedelta:
+    """The process group's collective timeout (`run.collective_timeout_s`)."""
+    return datetime.timedelta(seconds=int(seconds))
+
+
+def is_timeout(error: BaseException) -> bool:
+    """True for a collective that gave up waiting (gloo's and NCCL's wording both)."""
+    text = str(error).lower()
+    return isinstance(error, getattr(dist, "DistBackendError", ())) or "timed out" in text or "timeout" in text
+
+
+@contextlib.contextmanager
+def waiting_in(stage: str, seconds: int):
+    """Turn a collective that timed out inside the block into a UserError naming `stage`.
+
+    A timeout means another process did not reach the same collective within `seconds`: it
+    was still busy (a long evaluation), stuck, or dead. Only multi-process runs can time out.
+    """
+    try:
+        yield
+    except (RuntimeError, UserError) as e:
+        if isinstance(e, UserError) or not is_distributed() or not is_timeout(e):
+            raise
+        raise UserError(f"process {rank()} waited more than {seconds} s for the others in a collective "
+                        f"during stage {stage}: another process was still working, stuck or gone "
+                        f"({str(e).splitlines()[0][:200]})", where="run.collective_timeout_s",
+                        fix="raise run.collective_timeout_s if that stage may take longer on one process "
+                            "than on the others; otherwise look for the process that failed first") from e
