@@ -77,14 +77,16 @@ def write_json(path: str | os.PathLike, obj: Any, indent: int | None = 2) -> Non
 
 
 @contextmanager
-def atomic_dir(path: str | os.PathLike) -> Iterator[Path]:
+def atomic_dir(path: str | os.PathLike, prepared: Path | None = None) -> Iterator[Path]:
     """Yield a temporary sibling folder; on success it replaces `path` in one rename.
 
     Used for checkpoints: a folder that exists under its final name is always complete.
+    prepared: a temporary sibling folder the caller made and partly filled (the shards every
+    process of a sharded checkpoint wrote); it is used instead of a new one.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
+    tmp = prepared or Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
     try:
         honour_umask(tmp, folder=True)
         yield tmp

@@ -156,3 +156,49 @@ def test_a_damaged_mid_stage_checkpoint_explains_itself(run_copy, capsys, damage
     err = _err(capsys)
     assert str(bad) in err and what in err and "--from-checkpoint pre1-answer_warmup/2" in err
     assert not (run / "recipe.changes.yaml").exists()  # nothing recorded for a refused resume
+
+
+class _Call:
+    """Pickles as a call of `os.system` (what a hostile run folder would carry)."""
+
+    def __init__(self, marker: Path):
+        self.marker = marker
+
+    def __reduce__(self):
+        import os
+
+        return os.system, (f"touch {self.marker}",)
+
+
+@pytest.mark.parametrize("file", ["trainer.pt", "model.pt"])
+def test_a_checkpoint_carrying_a_pickled_call_is_refused_and_never_run(run_copy, capsys, tmp_path, file):
+    import torch
+
+    from viarl.train import checkpoint as ckpt
+
+    run, args = run_copy
+    args = [*args, "stages.cycles=1", "stages.cycle=[sft]"]
+    layer = torch.nn.Linear(2, 2)
+    opt = torch.optim.SGD(layer.parameters(), lr=0.1)
+    folder = run / "checkpoints" / "c1-sft.partial"  # the next stage's checkpoint, complete ...
+    ckpt.save_partial(folder, layer, opt, torch.optim.lr_scheduler.LambdaLR(opt, lambda s: 1.0), 1, None, {})
+    marker = tmp_path / "ran"
+    saved = torch.load(folder / file, weights_only=True)
+    saved["evil"] = _Call(marker)  # ... but with a call hidden in one of its files
+    torch.save(saved, folder / file)
+    assert main(["run", str(RECIPE), *args, "--resume", str(run), "--allow-changes"]) == 2
+    err = _err(capsys)
+    assert not marker.exists()
+    assert str(folder / file) in err and "refused" in err
+
+
+def test_sharded_metadata_carrying_a_pickled_call_is_refused(tmp_path):
+    import pickle
+
+    from viarl.train.sharded_checkpoint import SafeReader, UnsafeCheckpoint
+
+    marker = tmp_path / "ran"
+    (tmp_path / ".metadata").write_bytes(pickle.dumps(_Call(marker)))
+    with pytest.raises(UnsafeCheckpoint, match="posix.system|os.system|nt.system"):
+        SafeReader(str(tmp_path)).read_metadata()
+    assert not marker.exists()

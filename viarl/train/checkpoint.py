@@ -3,15 +3,24 @@
 Layout inside a run folder:
     checkpoints/<stage id>/{selector|answer}/   a finished stage's model + processor (save_pretrained)
     checkpoints/<stage id>.partial/             mid-stage state: model, optimizer, scheduler, RNG, step
+        model.pt, trainer.pt                        whole weights / optimiser (single process, DDP)
+        shards/, trainer.pt                         one shard file per process under FSDP (see
+                                                    `sharded_checkpoint`); trainer.pt then has no optimiser
+        trainer.json                                step and position, readable without torch
     state.json                                  finished stage ids, where each model now lives
 Every folder is written through `viarl.atomic.atomic_dir` (temporary folder, then one rename) and
 state.json through an atomic file write, so a `kill -9` at any moment leaves either the old or
 the new checkpoint, never a torn one.
+
+A run folder is data, never code: every `.pt` is written with tensors and plain Python values
+only (RNG states included, see `rng_state`) and read with `torch.load(weights_only=True)`, which
+refuses a pickled call instead of running it.
 """
 
 from __future__ import annotations
 
 import json
+import pickle
 import random
 import shutil
 from pathlib import Path
@@ -27,10 +36,17 @@ from viarl.train.precision import cast_state
 
 
 def rng_state(generator: torch.Generator | None = None) -> dict[str, Any]:
-    """Every RNG a run draws from, so a resumed run samples what the original would have."""
+    """Every RNG a run draws from, so a resumed run samples what the original would have.
+
+    Tensors and plain values only (numpy's key array as a tensor), so checkpoints load with
+    `weights_only=True`.
+    """
+    version, words, gauss = random.getstate()
+    kind, keys, pos, has_gauss, cached = np.random.get_state()
     state = {
-        "python": random.getstate(),
-        "numpy": np.random.get_state(),
+        "python": {"version": version, "words": torch.tensor(words, dtype=torch.int64), "gauss": gauss},
+        "numpy": {"kind": kind, "keys": torch.from_numpy(keys.astype(np.int64)), "pos": int(pos),
+                  "has_gauss": int(has_gauss), "cached": float(cached)},
         "torch": torch.get_rng_state(),
     }
     if generator is not None:
@@ -51,8 +67,11 @@ def rank_rng_state(saved: dict[str, Any] | list[dict[str, Any]], rank: int, worl
 
 
 def set_rng_state(state: dict[str, Any], generator: torch.Generator | None = None) -> None:
-    random.setstate(state["python"])
-    np.random.set_state(state["numpy"])
+    """Restore what `rng_state` saved."""
+    py, npy = state["python"], state["numpy"]
+    random.setstate((py["version"], tuple(int(w) for w in py["words"].tolist()), py["gauss"]))
+    np.random.set_state((npy["kind"], npy["keys"].numpy().astype(np.uint32), npy["pos"], npy["has_gauss"],
+                         npy["cached"]))
     torch.set_rng_state(state["torch"])
     if generator is not None and "generator" in state:
         generator.set_state(state["generator"])
@@ -98,30 +117,48 @@ def _set_config_dtype(path: Path, dtype: str) -> None:
 
 def save_partial(folder: Path, model, optimizer, scheduler, step: int,
                  generator: torch.Generator | None, extra: dict[str, Any], *,
-                 model_state: dict | None = None, optimizer_state: dict | None = None,
-                 rng_states: list[dict[str, Any]] | None = None) -> None:
+                 model_state: dict | None = None, rng_states: list[dict[str, Any]] | None = None,
+                 written: Path | None = None) -> None:
     """Atomically save mid-stage state: the model, optimiser, scheduler, RNG and position.
 
     The weights go in as a plain state dict (exact parameter names, tied weights kept), since
-    they are loaded back into the very model object the optimiser holds. Under FSDP the caller
-    passes the gathered whole `model_state` and `optimizer_state`: the model and optimiser
-    themselves hold only shards. `rng_states` holds every rank's RNG state in rank order
-    (default: this process's only).
+    they are loaded back into the very model object the optimiser holds. `model_state` replaces
+    the model's own state dict (a LoRA model's adapters). `rng_states` holds every rank's RNG
+    state in rank order (default: this process's only).
+
+    written: a folder the processes already filled (FSDP's `shards/`, see `sharded_checkpoint`);
+    it becomes the checkpoint, with the trainer state added and no whole model or optimiser.
     """
-    with atomic_dir(folder) as tmp:
-        torch.save(model.state_dict() if model_state is None else model_state, tmp / "model.pt")
-        torch.save(
-            {"optimizer": optimizer.state_dict() if optimizer_state is None else optimizer_state,
-             "scheduler": scheduler.state_dict(), "rng": rng_states or [rng_state(generator)], "step": step,
-             "extra": extra},
-            tmp / "trainer.pt",
-        )
+    trainer = {"scheduler": scheduler.state_dict(), "rng": rng_states or [rng_state(generator)], "step": step,
+               "extra": extra}
+    with atomic_dir(folder, prepared=written) as tmp:
+        if written is None:
+            torch.save(model.state_dict() if model_state is None else model_state, tmp / "model.pt")
+            trainer["optimizer"] = optimizer.state_dict()
+        torch.save(trainer, tmp / "trainer.pt")
+        (tmp / TRAINER_JSON).write_text(json.dumps({"step": step, "extra": extra}, indent=2) + "\n")
 
 
-def read_partial(folder: Path) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
-    """The weights and the trainer state saved by `save_partial`, as saved."""
-    weights = torch.load(folder / "model.pt", weights_only=True)
-    return weights, torch.load(folder / "trainer.pt", weights_only=False)
+TRAINER_JSON = "trainer.json"
+
+
+class UnsafeFile(Exception):
+    """A checkpoint file holds something other than tensors and plain data."""
+
+
+def load_torch_file(path: Path, **kwargs):
+    """`torch.load(path, weights_only=True)`: tensors and plain data; a pickled call is refused
+    (UnsafeFile), never run."""
+    try:
+        return torch.load(path, weights_only=True, **kwargs)
+    except pickle.UnpicklingError as e:
+        raise UnsafeFile(f"{path} holds more than tensors and plain data ({str(e).splitlines()[0][:200]})") from None
+
+
+def read_partial(folder: Path) -> tuple[dict[str, torch.Tensor] | None, dict[str, Any]]:
+    """The weights (None for a sharded checkpoint) and the trainer state saved by `save_partial`."""
+    weights = None if (folder / "shards").is_dir() else load_torch_file(folder / "model.pt")
+    return weights, load_torch_file(folder / "trainer.pt")
 
 
 def load_state(run_dir: Path) -> dict[str, Any]:

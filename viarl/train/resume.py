@@ -14,7 +14,6 @@ import json
 from pathlib import Path
 from typing import Any
 
-import torch
 import yaml
 
 from viarl.atomic import write_text
@@ -110,7 +109,7 @@ def resume_point(run_dir: Path, recipe, state: dict) -> tuple[int, str | None]:
                     and c.problem is None), None)
     if partial is None:
         return int(state.get("global_step", 0)), current
-    saved = torch.load(partial.folder / "trainer.pt", weights_only=False, mmap=True)  # reads only what it uses
+    saved = ckpt.load_torch_file(partial.folder / "trainer.pt", mmap=True)  # reads only what it uses
     return int(saved["extra"]["global_step"]), f"{current} step {saved['step']}"
 
 

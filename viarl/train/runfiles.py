@@ -15,8 +15,6 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
-import torch
-
 from viarl.errors import UserError
 from viarl.train import checkpoint as ckpt
 from viarl.train.stage_plan import plan
@@ -141,13 +139,23 @@ def checkpoints(run_dir: Path, recipe) -> list[Checkpoint]:
 
 
 def _partial(stage: str, folder: Path) -> Checkpoint:
-    for name in ("model.pt", "trainer.pt"):
+    sharded = (folder / "shards").is_dir()  # FSDP: one shard file per process, no model.pt
+    names = ("trainer.pt",) if sharded else ("model.pt", "trainer.pt")
+    for name in names:
         problem = torch_file_problem(folder / name)
         if problem:
             return Checkpoint(stage, -1, folder, True, f"{folder / name}: {problem}")
+    if sharded and not (folder / "shards" / ".metadata").is_file():
+        return Checkpoint(stage, -1, folder, True, f"{folder / 'shards'}: its .metadata is missing")
     try:
-        step = int(torch.load(folder / "trainer.pt", weights_only=False)["step"])
-    except Exception as e:  # noqa: BLE001 - any unpickling failure means the same: damaged
+        # Read as the resume will (tensors and plain data only; mmap: no weights are copied in).
+        saved = [ckpt.load_torch_file(folder / name, mmap=True) for name in names]
+        step = saved[-1]["step"]
+        if isinstance(step, bool) or not isinstance(step, int) or step < 0:
+            raise ValueError(f"step {step!r} is not a step number")
+    except ckpt.UnsafeFile as e:
+        return Checkpoint(stage, -1, folder, True, f"{e}: refused, nothing in it was run")
+    except Exception as e:  # noqa: BLE001 - any reading failure means the same: damaged
         return Checkpoint(stage, -1, folder, True, f"{folder / 'trainer.pt'}: it cannot be read ({type(e).__name__})")
     return Checkpoint(stage, step, folder, True, None)
 

@@ -14,6 +14,7 @@ Without FSDP `plain` is None and the prepared model is used directly.
 from __future__ import annotations
 
 import copy
+import shutil
 import time
 import zlib
 from pathlib import Path
@@ -30,7 +31,8 @@ from viarl.train.finite import NonFinite, check_finite, poisoned_step
 from viarl.train.optim import build_optimizer, build_scheduler, clip_and_step, freeze_vision
 from viarl.train.precision import autocast
 from viarl.train.runlog import resume_line
-from viarl.train.sharding import full_model_state, full_optimizer_state, is_sharded, load_full_state, refresh
+from viarl.train.sharded_checkpoint import SHARDS, UnsafeCheckpoint, load_sharded, save_sharded
+from viarl.train.sharding import is_sharded, refresh
 
 
 class TrainingStage:
@@ -154,20 +156,28 @@ class TrainingStage:
         return self.ctx.run_dir / "checkpoints" / f"{self.id}.partial"
 
     def checkpoint(self, next_step: int) -> None:
-        """Save everything needed to continue at `next_step` (written by the main process)."""
+        """Save everything needed to continue at `next_step`.
+
+        Under FSDP every process writes its own shard (`sharded_checkpoint`) into a folder the
+        main process then completes and renames; otherwise the main process writes it all.
+        """
         ctx = self.ctx
-        weights = optim = None
-        if self.plain is not None:  # gathered by every process, received by the main one
-            weights = full_model_state(self.model, everywhere=False)
-            optim = full_optimizer_state(self.model, self.optimizer)
+        main = ctx.accelerator.is_main_process
+        written = None
+        if self.plain is not None:
+            written = self.partial_dir().with_name(f".{self.partial_dir().name}.writing")
+            if main:  # a folder of this name is only ever this stage's unfinished checkpoint
+                shutil.rmtree(written, ignore_errors=True)
+                written.mkdir(parents=True)
+            ctx.accelerator.wait_for_everyone()
+            save_sharded(written / SHARDS, self.model, self.optimizer)
         rngs = all_gather_objects(ckpt.rng_state(ctx.generator))  # a collective: every rank calls it
-        if ctx.accelerator.is_main_process:
+        if main:
             model = ctx.accelerator.unwrap_model(self.model)
-            if is_peft_model(model):  # the base never changes: the adapters are all there is to keep
-                weights = adapter_state(model)
+            weights = adapter_state(model) if is_peft_model(model) else None  # LoRA: the adapters are all that change
             extra = {"global_step": ctx.global_step, "fsdp": self.plain is not None}
             ckpt.save_partial(self.partial_dir(), model, self.optimizer, self.scheduler, next_step,
-                              ctx.generator, extra, model_state=weights, optimizer_state=optim, rng_states=rngs)
+                              ctx.generator, extra, model_state=weights, rng_states=rngs, written=written)
         ctx.accelerator.wait_for_everyone()
 
     def resume(self) -> int:
@@ -176,20 +186,25 @@ class TrainingStage:
         if not folder.exists():
             return 0
         sharded = self.plain is not None
-        weights, state = ckpt.read_partial(folder)
-        if state["extra"].get("fsdp", False) != sharded:
-            # The optimiser state is keyed by parameter name under FSDP, by position otherwise.
-            raise UserError(f"{folder} was written {'without' if sharded else 'with'} FSDP", where="--resume",
-                            fix="resume it under the same `accelerate launch` settings that wrote it")
-        if sharded:
-            load_full_state(self.model, self.optimizer, weights, state["optimizer"])
-        else:
-            model = self.ctx.accelerator.unwrap_model(self.model)
-            if is_peft_model(model):
-                load_adapter_state(model, weights)
+        try:
+            weights, state = ckpt.read_partial(folder)
+            if state["extra"].get("fsdp", False) != sharded:
+                # The optimiser state is keyed by parameter name under FSDP, by position otherwise.
+                raise UserError(f"{folder} was written {'without' if sharded else 'with'} FSDP", where="--resume",
+                                fix="resume it under the same `accelerate launch` settings that wrote it")
+            if sharded:
+                load_sharded(folder / SHARDS, self.model, self.optimizer)
             else:
-                model.load_state_dict(weights, strict=True)
-            self.optimizer.load_state_dict(state["optimizer"])
+                model = self.ctx.accelerator.unwrap_model(self.model)
+                if is_peft_model(model):
+                    load_adapter_state(model, weights)
+                else:
+                    model.load_state_dict(weights, strict=True)
+                self.optimizer.load_state_dict(state["optimizer"])
+        except (ckpt.UnsafeFile, UnsafeCheckpoint) as e:
+            raise UserError(f"refusing to load {folder}: {e}", where="--resume",
+                            fix="a run folder from someone else may carry code; resume only checkpoints viarl "
+                                "wrote, or delete this one to restart the stage") from None
         self.scheduler.load_state_dict(state["scheduler"])
         ckpt.set_rng_state(ckpt.rank_rng_state(state["rng"], rank(), world_size()), self.ctx.generator)
         self.ctx.global_step = state["extra"]["global_step"]
