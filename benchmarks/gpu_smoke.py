@@ -34,7 +34,8 @@ from viarl.train.metrics import MetricsLog
 from viarl.train.rl_stage import RLStage
 from viarl.train.sft_stage import SFTStage
 from viarl.train.sharding import make_accelerator
-from viarl.video.candidates import Candidates, selector_view
+from viarl.video.candidates import AnswerView, Candidates, selector_view
+from viarl.video.memo import CandidateMemo
 from viarl.video.decode import VideoInfo
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -73,7 +74,9 @@ def candidates(n: int, s: dict, rng: np.random.Generator) -> Candidates:
     big = rng.integers(0, 255, (s["frames"], s["answer_size"], s["answer_size"], 3), dtype=np.uint8)
     info = VideoInfo(num_frames=s["frames"], fps=1.0, duration=float(s["frames"]), width=s["answer_size"],
                      height=s["answer_size"])
-    return Candidates(np.arange(s["frames"]), info, selector_view(big, s["selector_size"]), big)
+    indices = np.arange(s["frames"])
+    view = AnswerView("synthetic.mp4", indices, s["answer_size"], held=dict(enumerate(big)))
+    return Candidates(indices, info, selector_view(big, s["selector_size"]), view)
 
 
 def build_context(tmp: Path, tiny: bool, s: dict, device: str) -> RunContext:
@@ -113,8 +116,9 @@ def build_context(tmp: Path, tiny: bool, s: dict, device: str) -> RunContext:
         metrics=MetricsLog(tmp / "run" / "metrics.jsonl"), generator=torch.Generator().manual_seed(0),
         state={"done": [], "models": {}})
     (tmp / "run").mkdir(parents=True, exist_ok=True)
-    for sample in samples:  # the frame memo `ctx.candidates` reads before it would decode a video
-        ctx._candidates[str(sample.video), None] = candidates(s["frames"], s, rng)  # key: (video, question if pre-filtered)
+    ctx._candidates = CandidateMemo(2**40)  # the frame memo `ctx.candidates` reads before it would decode a video
+    for sample in samples:  # key: (video, question if pre-filtered)
+        ctx._candidates.get((str(sample.video), None), lambda: candidates(s["frames"], s, rng))
     return ctx
 
 

@@ -63,7 +63,7 @@ def main() -> None:
     for step in range(args.steps):
         model.train()
         batch = [train[i] for i in rng.integers(0, len(train), args.batch)]
-        ex = [(answer_messages(s.question, s.options, 8), cands(s).answer, s.answer) for s in batch]
+        ex = [(answer_messages(s.question, s.options, 8), cands(s).all_answer_images(), s.answer) for s in batch]
         loss, _ = supervised_loss(model, supervised_batch(proc, ex))
         loss.backward()
         clip_and_step(model, opt, sched, 20.0)
@@ -81,7 +81,7 @@ def main() -> None:
             first = int(rng.choice(pool))
             rest = [int(i) for i in rng.permutation(outside) if i != first][: args.select - 1]
             idx = sorted([first, *rest])
-            reqs.append(AnswerRequest((s.id, case), [c.answer[i] for i in idx], s.question, tuple(s.options)))
+            reqs.append(AnswerRequest((s.id, case), c.answer_images(idx), s.question, tuple(s.options)))
         preds = ans.answer(reqs)
         res[case] = float(np.mean([parse_answer(p, s.options) == s.answer for p, s in zip(preds, test)]))
     row = {"args": vars(args), **res}

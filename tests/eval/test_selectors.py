@@ -52,10 +52,10 @@ def test_clip_selector_on_real_frames_ignores_overlay(clip_bundle, cands):
     from viarl.data.sample import make_sample
 
     s = make_sample("q", "v.mp4", "a bright square", ["x", "y"], "A", "t")
-    sims = clip_scores(clip_bundle, s.question, cands.answer, batch_size=3)  # several batches
+    sims = clip_scores(clip_bundle, s.question, cands.all_answer_images(), batch_size=3)  # several batches
     assert sims.shape == (8,) and np.all(np.abs(sims) <= 1.0 + 1e-5)
     # the answer view is what is scored: the same number with one batch
-    assert np.allclose(sims, clip_scores(clip_bundle, s.question, cands.answer, batch_size=64), atol=1e-5)
+    assert np.allclose(sims, clip_scores(clip_bundle, s.question, cands.all_answer_images(), batch_size=64), atol=1e-5)
     sel = ClipSelector(clip_bundle, diversity=0.0).select([s], [cands], 3)[0]
     assert list(sel.indices) == sorted(np.argsort(-sims, kind="stable")[:3].tolist())
     assert sel.raw is None and not sel.fallback
@@ -65,7 +65,7 @@ def test_clip_prefilter_keeps_the_most_similar_frames_in_time_order(clip_bundle,
 
     video, question = eval_layouts["mlvu"] / "video/1_needle/vA.mp4", "a bright square"
     pool = load_candidates(video, 16, 32, 32)
-    sims = clip_scores(clip_bundle, question, pool.answer)  # [16]
+    sims = clip_scores(clip_bundle, question, pool.all_answer_images())  # [16]
     pre = clip_prefilter(clip_bundle, 16, batch_size=5)
     assert pre.scorer_id == clip_bundle.identity and pre.scorer_id is not None
     cache = FrameCache(tmp_path / "cache")

@@ -50,8 +50,8 @@ def test_sharding_divides_the_trained_state_and_offload_moves_it_off_the_gpu(pap
     assert _item(ddp, name, "rl") == pytest.approx(8 * trainable)
     assert _item(fsdp4, name, "rl") == pytest.approx(2 * _item(fsdp8, name, "rl"))
     assert _item(off, name, "rl") == 0
-    # FSDP's price: the whole-weight fp32 twin viarl generates with.
-    assert _item(fsdp8, "selector whole-weight twin", "rl") == pytest.approx(4 * SEL.params())
+    # FSDP's price: the whole-weight twin viarl generates with, in the compute dtype (bf16).
+    assert _item(fsdp8, "selector whole-weight twin", "rl") == pytest.approx(2 * SEL.params())
     assert off.worst[1] < fsdp8.worst[1] < ddp.worst[1]
 
 
@@ -75,3 +75,24 @@ def test_advice_says_what_fits(paper):
     assert advice[0].result.fits and "fits" in advice[0].line()
     assert any("--num_processes 8" in a.change for a in advice)
     assert any("offload" in a.change for a in advice)
+
+
+def test_every_transient_is_listed_and_the_peak_takes_the_larger_of_phase_and_transient(paper):
+    est = _est(paper, 8, 80, "fsdp")
+    names = [i.name for i in est.items if i.transient]
+    assert any("set-up, selector whole in fp32" in n for n in names)
+    assert any("set-up, answer whole in fp32" in n for n in names)
+    assert any("twin refresh, one gathered weight" in n for n in names)
+    assert not any("cast to its checkpoint dtype" in n for n in names)  # paper saves bf16 = compute dtype
+    # The run's start holds both models whole: fp32 masters for the roles the paper trains.
+    assert est.columns[0] == "start"
+    assert est.peak("start") == pytest.approx(4 * (SEL.params() + ANS.params()))
+    setup = next(i.per_stage["sft"] for i in est.items if i.name.startswith("transient: set-up, answer"))
+    assert setup == pytest.approx(4 * ANS.params() * 7 / 8)
+    steady = sum(i.per_stage.get("sft", 0) for i in est.items
+                 if i.counted and not i.transient and not i.name.startswith("activations"))
+    phase = _item(est, "activations and KV cache, largest phase, gradient", "sft")
+    assert est.peak("sft") == pytest.approx(steady + max(phase, setup))
+    # Saving in another dtype than the twin's adds the cast copy.
+    fp32_save = _est(paper, 8, 80, "fsdp", save_bytes={"selector": 4, "answer": 4})
+    assert any("cast to its checkpoint dtype" in i.name for i in fp32_save.items if i.transient)

@@ -132,14 +132,16 @@ def test_two_process_fsdp_run_matches_ddp_and_saves_whole_models(ddp_run, shared
 
 
 @pytest.mark.slow
-def test_two_process_resume_after_kill_matches_an_uninterrupted_run(shared_runs, tmp_path):
-    """Each rank draws its own samples, so each must get its own RNG state back on --resume."""
+@pytest.mark.parametrize("config", ["ddp_cpu.yaml", "fsdp_cpu.yaml"])
+def test_two_process_resume_after_kill_matches_an_uninterrupted_run(shared_runs, tmp_path, config):
+    """Each rank draws its own samples, so each must get its own RNG state back on --resume.
+    Under FSDP each rank also writes and reads only its own shard of the weights and optimiser."""
     extra = {**RUN_ARGS, "stages.before": "[]", "stages.cycle": "[rl]", "rl.steps": 6,
              "evaluation.selectors": "[uniform]", "evaluation.after_each_cycle": "false"}
-    straight, args = shared_runs("straight", **extra)
-    launch("ddp_cpu.yaml", args, tmp_path)
-    cut, args = shared_runs("killed", **extra)
-    cmd, env = _launch_cmd("ddp_cpu.yaml", args, tmp_path)
+    straight, args = shared_runs(f"straight-{config}", **extra)
+    launch(config, args, tmp_path)
+    cut, args = shared_runs(f"killed-{config}", **extra)
+    cmd, env = _launch_cmd(config, args, tmp_path)
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                             start_new_session=True)
     deadline = time.time() + 600
@@ -156,8 +158,15 @@ def test_two_process_resume_after_kill_matches_an_uninterrupted_run(shared_runs,
         p.send_signal(signal.SIGKILL)
     proc.wait()
     psutil.wait_procs(kids, timeout=30)
-    assert (cut / "checkpoints" / "c1-rl.partial").exists()
-    launch("ddp_cpu.yaml", [*args, "--resume", str(cut)], tmp_path)
+    partial = cut / "checkpoints" / "c1-rl.partial"
+    assert partial.exists()
+    if config == "fsdp_cpu.yaml":  # one shard file per process, no whole-model file
+        assert [p.name for p in sorted((partial / "shards").glob("*.distcp"))] == ["__0_0.distcp", "__1_0.distcp"]
+        assert not (partial / "model.pt").exists()
+        assert not any(p.stat().st_size > 2**20 for p in partial.glob("*.pt"))  # trainer state only
+    else:
+        assert (partial / "model.pt").exists() and not (partial / "shards").exists()
+    launch(config, [*args, "--resume", str(cut)], tmp_path)
     a, b = rows(straight), rows(cut)
     assert [(r["stage_id"], r["step"]) for r in b] == [(r["stage_id"], r["step"]) for r in a]
     for x, y in zip(a, b):

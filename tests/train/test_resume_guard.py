@@ -202,3 +202,25 @@ def test_sharded_metadata_carrying_a_pickled_call_is_refused(tmp_path):
     with pytest.raises(UnsafeCheckpoint, match="posix.system|os.system|nt.system"):
         SafeReader(str(tmp_path)).read_metadata()
     assert not marker.exists()
+
+
+def test_sharded_metadata_that_dcp_writes_is_read(tmp_path):
+    """The restricted unpickler admits everything a real checkpoint's metadata names."""
+    import warnings
+
+    import torch
+    import torch.distributed.checkpoint as dcp
+    from torch.distributed.checkpoint.state_dict import get_model_state_dict, get_optimizer_state_dict
+
+    from viarl.train.sharded_checkpoint import SafeReader
+
+    model = torch.nn.Linear(3, 3)
+    opt = torch.optim.AdamW(model.parameters())
+    model(torch.ones(1, 3)).sum().backward()
+    opt.step()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # "assuming the intent is to save in a single process"
+        dcp.save({"model": get_model_state_dict(model), "optim": get_optimizer_state_dict(model, opt)},
+                 checkpoint_id=str(tmp_path), no_dist=True)
+    meta = SafeReader(str(tmp_path)).read_metadata()
+    assert "model.weight" in meta.state_dict_metadata

@@ -47,3 +47,28 @@ def test_refresh_copies_every_weight_tied_ones_included():
 
 def test_scalar_reads_plain_tensors_and_numbers():
     assert scalar(torch.tensor(2.5)) == 2.5 and scalar(3) == 3.0
+
+
+def test_the_twin_is_built_empty_in_the_compute_dtype_and_filled_one_weight_at_a_time(tiny_selector_dir, monkeypatch):
+    """No whole-model deep copy and no whole state dict: the twin starts on the meta device and
+    `refresh` copies parameter by parameter (here from an unsharded model, the same code path)."""
+    import copy
+
+    from viarl.models.loading import load_vlm
+    from viarl.train import sharding
+    from viarl.train.precision import empty_copy
+
+    model, _ = load_vlm(str(tiny_selector_dir))
+    deep = []
+    real_deepcopy = copy.deepcopy
+    monkeypatch.setattr(copy, "deepcopy", lambda x, *a: deep.append(type(x).__name__) or real_deepcopy(x, *a))
+    monkeypatch.setattr(sharding, "get_model_state_dict", None, raising=False)  # never used
+    twin = empty_copy(model, torch.bfloat16)
+    assert refresh(twin, model) is twin
+    assert not any(n.endswith("ForConditionalGeneration") for n in deep)  # only the config is copied
+    assert {p.dtype for p in twin.parameters()} == {torch.bfloat16}
+    assert not any(p.requires_grad for p in twin.parameters())
+    for (name, a), (_, b) in zip(model.named_parameters(), twin.named_parameters()):
+        assert torch.equal(a.to(torch.bfloat16), b), name
+    for (name, a), (_, b) in zip(model.named_buffers(), twin.named_buffers()):
+        assert torch.equal(a, b), name

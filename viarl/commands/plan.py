@@ -86,14 +86,14 @@ def _print(args, recipe, sel, ans, result) -> None:
                   f"compute {recipe.run.precision} over fp32 master weights", soft_wrap=True)
     table = Table(title="per-GPU memory (GiB)")
     table.add_column("item")
-    for kind in st.stages:
+    for kind in result.columns:
         table.add_column(kind, justify="right")
     for item in result.items:
-        cells = [_gib(item.per_stage[k]) if k in item.per_stage else "" for k in st.stages]
-        style = None if item.counted else "dim"
+        cells = [_gib(item.per_stage[k]) if k in item.per_stage else "" for k in result.columns]
+        style = None if item.counted and not item.transient else "dim"
         table.add_row(item.name, *cells, style=style)
     table.add_section()
-    table.add_row("peak", *[_gib(result.peak(k)) for k in st.stages], style="bold")
+    table.add_row("peak", *[_gib(result.peak(k)) for k in result.columns], style="bold")
     console.print(table)
     stage, peak = result.worst
     if result.fits:

@@ -84,7 +84,7 @@ class ClipSelector:
         """Score every candidate's answer view against the question stem, then `spread_top_n`."""
         out = []
         for s, c in zip(samples, cands):
-            scores = clip_scores(self.bundle, s.question, c.answer, batch_size=self.batch_size)
+            scores = clip_scores(self.bundle, s.question, c.all_answer_images(), batch_size=self.batch_size)
             out.append(Selection(tuple(spread_top_n(scores, n, self.diversity))))
         return out
 

@@ -6,12 +6,17 @@ and the sharding the run is launched with:
 - the trained model: fp32 master weights, fp32 gradients, fp32 Adam moments (two per weight);
   DDP keeps all of them on every GPU, FSDP full shard 1/N of them, FSDP offload none (CPU);
 - what comes with the sharding: under DDP the gradient buckets and autocast's bf16 copies of the
-  trained weights; under FSDP the whole-weight fp32 twin viarl generates with (see the README)
-  and two all-gathered layers in the compute dtype;
-- the models that only run forward in the stage: the RL reference in the compute dtype, and the
-  other role's model (fp32, as it is the master copy of the next stage);
-- the largest transient: the training pass's activations (with or without gradient
-  checkpointing) and logits, the rollout's KV cache, or the answer model's prefill.
+  trained weights; under FSDP the whole-weight twin viarl generates with, in the compute dtype
+  (see `train.sharding`), and two all-gathered layers in the compute dtype;
+- the models that only run forward in the stage, in the compute dtype: the RL reference and the
+  other role's model (`train.precision.hold_for_inference`);
+- the largest phase: the training pass's activations (with or without gradient checkpointing)
+  and logits, the rollout's KV cache, or the answer model's prefill;
+- the transients (`transient` items), which never coincide with those phases: the trained model
+  whole in fp32 while a stage sets up, before `prepare` shards it; one gathered weight while
+  the twin is refreshed; a cast copy when a finished model is saved in another dtype than the
+  twin's. A stage's peak is its steady items plus the larger of its phase and its transients.
+  `START` is the run's start, when both models are loaded whole (fp32 for a role a stage trains).
 
 Activation sizes are per token and layer: the tensors a SwiGLU decoder layer keeps for its
 backward (six hidden-wide, two KV-wide, four intermediate-wide) in the compute dtype; with
@@ -34,6 +39,7 @@ FRAME_MARKUP_TOKENS = 2  # <|vision_start|> and <|vision_end|> around each frame
 INDEX_TEXT_TOKENS = 6  # "(frame 12)" written next to a frame when index_text is on
 LOGPROB_CHUNK = 256 * 2**20  # float32 scratch of one chunk in token_logprobs
 ACTIVATIONS = "activations and KV cache, largest phase"
+START = "start"  # the run's start: both models loaded whole, before any stage shards one
 SFT_LOGIT_POSITIONS = 64  # positions an SFT row keeps logits for: its target and the batch's length spread
 
 
@@ -59,6 +65,8 @@ class Settings:
     selector_checkpointing: bool
     answer_checkpointing: bool
     selector_frozen_vision: bool
+    save_bytes: dict = field(default_factory=dict)  # role -> bytes per weight its finished checkpoint is saved in
+    trained_roles: tuple[str, ...] = ()  # roles some stage trains (loaded as fp32 masters)
     batches: dict = field(default_factory=dict)  # stage kind -> (batch_size, grad_accum, frozen vision)
 
     @classmethod
@@ -77,7 +85,10 @@ class Settings:
                    answer_new_tokens=m.answer.max_new_tokens, answer_batch=recipe.evaluation.answer_batch_size,
                    selector_checkpointing=m.selector.gradient_checkpointing,
                    answer_checkpointing=m.answer.gradient_checkpointing,
-                   selector_frozen_vision=m.selector.freeze_vision, batches=batches)
+                   selector_frozen_vision=m.selector.freeze_vision, batches=batches,
+                   save_bytes={r: 4 if getattr(m, r).dtype == "float32" else 2 for r in ("selector", "answer")},
+                   trained_roles=tuple(r for r, ks in (("selector", {"rl", "warmup"}), ("answer", {"sft", "answer_warmup"}))
+                                       if ks & set(kinds)))
 
 
 @dataclass
@@ -87,6 +98,7 @@ class Item:
     name: str
     per_stage: dict[str, float]
     counted: bool = True  # False: shown for comparison only (the other checkpointing setting)
+    transient: bool = False  # held only for a moment outside the stage's largest phase
 
 
 @dataclass
@@ -97,12 +109,22 @@ class Estimate:
     tokens: dict[str, int]  # stage kind -> tokens per optimiser step, all processes
 
     def peak(self, stage: str) -> float:
-        return sum(i.per_stage.get(stage, 0.0) for i in self.items if i.counted)
+        """Steady items plus the larger of the stage's largest phase and its largest transient."""
+        steady = sum(i.per_stage.get(stage, 0.0) for i in self.items
+                     if i.counted and not i.transient and not i.name.startswith(ACTIVATIONS))
+        phase = sum(i.per_stage.get(stage, 0.0) for i in self.items if i.counted and i.name.startswith(ACTIVATIONS))
+        moment = max((i.per_stage.get(stage, 0.0) for i in self.items if i.transient), default=0.0)
+        return steady + max(phase, moment)
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        """The run's start, then every training stage."""
+        return (START, *self.settings.stages)
 
     @property
     def worst(self) -> tuple[str, float]:
-        """The stage with the highest per-GPU peak, and that peak in bytes."""
-        return max(((s, self.peak(s)) for s in self.settings.stages), key=lambda x: x[1], default=("", 0.0))
+        """The moment (stage or start) with the highest per-GPU peak, and that peak in bytes."""
+        return max(((s, self.peak(s)) for s in self.columns), key=lambda x: x[1], default=("", 0.0))
 
     @property
     def budget(self) -> float:
@@ -158,10 +180,29 @@ def _trained(name: str, s: ModelShape, trainable: int, st: Settings) -> dict[str
         out["DDP gradient buckets (fp32)"] = 4 * trainable
     if st.sharding == "ddp" and c < 4:
         out["autocast copies of trained weights"] = c * trainable
-    else:
-        out[f"{name} whole-weight twin (fp32, generation)"] = 4 * total
+    elif st.sharding != "ddp":
+        out[f"{name} whole-weight twin (compute dtype, generation)"] = c * total
         out["all-gathered layers (FSDP)"] = 2 * c * s.text_layer_params()  # the current one and the prefetched next
     return out
+
+
+def _transients(name: str, s: ModelShape, st: Settings) -> dict[str, float]:
+    """Moments of a stage that trains `s` (role `name`) outside its largest phase."""
+    if st.sharding == "ddp":
+        return {}  # DDP keeps the whole model anyway; nothing is gathered or re-cast
+    share = {"fsdp": 1.0 / st.gpus, "offload": 0.0}[st.sharding]
+    out = {f"transient: set-up, {name} whole in fp32 before sharding": 4 * s.params() * (1 - share),
+           "transient: twin refresh, one gathered weight (fp32)": 4 * s.largest_param()}
+    if st.save_bytes.get(name, 2) != st.compute_bytes:  # the twin is cast to the checkpoint's dtype
+        out[f"transient: finished-stage save, {name} cast to its checkpoint dtype"] = st.save_bytes[name] * s.params()
+    return out
+
+
+def _start(sel: ModelShape, ans: ModelShape, st: Settings) -> dict[str, float]:
+    """The run's start: both models loaded whole on every GPU (fp32 masters for trained roles)."""
+    bytes_of = {r: 4 if r in st.trained_roles else st.save_bytes.get(r, 2) for r in ("selector", "answer")}
+    return {"transient: start, both models loaded whole": bytes_of["selector"] * sel.params()
+            + bytes_of["answer"] * ans.params()}
 
 
 def _rl(sel: ModelShape, ans: ModelShape, st: Settings):
@@ -172,7 +213,7 @@ def _rl(sel: ModelShape, ans: ModelShape, st: Settings):
     trainable = sel.params() - (sel.vision_params() if st.selector_frozen_vision else 0)
     items = _trained("selector", sel, trainable, st)
     items["RL reference (compute dtype)"] = c * sel.params()
-    items["answer model (fp32, answers only)"] = 4 * ans.params()
+    items["answer model (compute dtype, answers only)"] = c * ans.params()
     prompt = st.candidates * frame_tokens(sel, st.selector_size, st.index_text) + PROMPT_TEXT_TOKENS
     seq = prompt + st.selector_new_tokens
     rows = min(st.minibatch_size or k * st.prompts_per_step, k)  # one backward covers one prompt's rows at most
@@ -186,6 +227,7 @@ def _rl(sel: ModelShape, ans: ModelShape, st: Settings):
             for ckpt in (False, True)]
     info = {f"  phase: rollout KV cache ({st.prompts_per_step}×{k} × {seq} tokens)": rollout_kv,
             f"  phase: answer prefill (batch {st.answer_batch})": answer_phase}
+    items.update(_transients("selector", sel, st))
     return items, acts[0], acts[1], st.prompts_per_step * k * seq * st.gpus, info
 
 
@@ -200,7 +242,7 @@ def _supervised(kind: str, sel: ModelShape, ans: ModelShape, st: Settings):
         frames = st.candidates if kind == "answer_warmup" else st.select
     trainable = model.params() - (model.vision_params() if frozen else 0)
     items = _trained(ckpt_name if kind != "warmup" else "selector", model, trainable, st)
-    items[f"{'answer' if kind == 'warmup' else 'selector'} model (fp32, forward only)"] = 4 * other.params()
+    items[f"{'answer' if kind == 'warmup' else 'selector'} model (compute dtype, forward only)"] = c * other.params()
     seq = frames * frame_tokens(model, size, kind == "warmup" and st.index_text) + PROMPT_TEXT_TOKENS + 16
     tokens = batch * seq
     patches = batch * frames * model.patches_per_frame(size)
@@ -208,6 +250,7 @@ def _supervised(kind: str, sel: ModelShape, ans: ModelShape, st: Settings):
     # of prompt lengths within the batch; in the compute dtype, a float32 copy and log-softmax.
     logits = batch * SFT_LOGIT_POSITIONS * model.vocab * (c + 8)
     acts = [activations(model, tokens, patches, c, ckpt, not frozen) + logits for ckpt in (False, True)]
+    items.update(_transients(ckpt_name, model, st))
     return items, acts[0], acts[1], tokens * accum * st.gpus, {}
 
 
@@ -227,7 +270,9 @@ def estimate(sel: ModelShape, ans: ModelShape, st: Settings, gpu_mem_gib: float)
             shown.setdefault(name, {})[kind] = value
     checkpointed = {k: (st.selector_checkpointing if k in ("rl", "warmup") else st.answer_checkpointing)
                     for k in st.stages}
-    items = [Item(name, per_stage) for name, per_stage in rows.items()]
+    for name, value in _start(sel, ans, st).items():
+        rows.setdefault(name, {})[START] = value
+    items = [Item(name, per_stage, transient=name.startswith("transient:")) for name, per_stage in rows.items()]
     items = _split_activations(items, checkpointed) + [Item(n, v, counted=False) for n, v in shown.items()]
     return Estimate(st, gpu_mem_gib, items, tokens)
 

@@ -74,6 +74,10 @@ class ModelShape:
         embed = self.vocab * self.hidden
         return embed * (1 if self.tied else 2) + self.layers * self.text_layer_params() + self.hidden
 
+    def largest_param(self) -> int:
+        """The largest single weight: the token embedding (or an MLP matrix, if larger)."""
+        return max(self.vocab * self.hidden, self.hidden * self.intermediate)
+
     def params(self) -> int:
         """Every parameter of the model (tied embeddings counted once)."""
         return self.text_params() + self.vision_params()

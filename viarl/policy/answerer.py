@@ -34,7 +34,7 @@ class AnswerRequest:
         the question, its options and the chosen source frame numbers."""
         frames = tuple(int(cands.frame_indices[j]) for j in chosen)
         key = (str(sample.video), sample.question, tuple(sample.options), frames)
-        return cls(key, [cands.answer[j] for j in chosen], sample.question, tuple(sample.options))
+        return cls(key, cands.answer_images(chosen), sample.question, tuple(sample.options))
 
 
 @dataclass

@@ -34,6 +34,7 @@ from viarl.train.trackers import accelerator_options, log_step
 from viarl.train.sharding import is_sharded, make_accelerator
 from viarl.video.cache import FrameCache
 from viarl.video.candidates import load_candidates
+from viarl.video.memo import MIB, CandidateMemo
 from viarl.video.prefilter import Prefilter, load_prefiltered
 
 
@@ -135,7 +136,7 @@ class RunContext:
     generator: torch.Generator
     state: dict
     global_step: int = 0
-    _candidates: dict = field(default_factory=dict)
+    _candidates: CandidateMemo | None = None
     _clip: Any = None
     _prefilters: dict = field(default_factory=dict)
 
@@ -196,19 +197,19 @@ class RunContext:
         )
 
     def candidates(self, sample):
-        """Both views of a sample's candidate frames (disk cache + an in-memory memo); with
-        `frames.prefilter` the best T of M frames for the sample's question."""
+        """A sample's candidate frames (disk cache + an in-memory memo bounded by
+        `frames.memory_mib`); with `frames.prefilter` the best T of M frames for its question."""
         fr = self.recipe.frames
         pre = self.prefilter(fr.prefilter.frames, fr.prefilter.batch_size) if fr.prefilter else None
         key = (str(sample.video), sample.question if pre else None)  # pre-filtered frames depend on the question
-        if key not in self._candidates:
-            if pre is None:
-                self._candidates[key] = load_candidates(sample.video, fr.candidates, fr.selector_size,
-                                                        fr.answer_size, cache=self.frame_cache)
-            else:
-                self._candidates[key] = load_prefiltered(sample.video, sample.question, fr.candidates,
-                                                         fr.selector_size, fr.answer_size, pre, cache=self.frame_cache)
-        return self._candidates[key]
+        if self._candidates is None:
+            self._candidates = CandidateMemo(fr.memory_mib * MIB)
+        if pre is None:
+            return self._candidates.get(key, lambda: load_candidates(
+                sample.video, fr.candidates, fr.selector_size, fr.answer_size, cache=self.frame_cache))
+        return self._candidates.get(key, lambda: load_prefiltered(
+            sample.video, sample.question, fr.candidates, fr.selector_size, fr.answer_size, pre,
+            cache=self.frame_cache))
 
     def prefilter(self, frames: int, batch_size: int = 32) -> Prefilter:
         """CLIP pre-filtering over `frames` pool frames with the recipe's CLIP model."""

@@ -20,7 +20,7 @@ from viarl.train import checkpoint as ckpt
 from viarl.policy.answerer import AnswerRequest
 from viarl.train.logprobs import completion_logprobs
 from viarl.train.minibatch import micro_batches, optimizer_steps
-from viarl.train.precision import frozen_copy
+from viarl.train.precision import inference_copy
 from viarl.train.reinforce_pp import compute_advantages, policy_loss
 from viarl.policy.sampler import banned_token_ids, left_padded, sample, selector_inputs
 from viarl.selection import effective_select, parse_selection
@@ -93,7 +93,7 @@ class RLStage(TrainingStage):
         # LoRA: the policy's own base with the reference point's adapters (see `AdapterReference`).
         lora = is_peft_model(model)
         if self.cfg.reference == "cycle":
-            return AdapterReference.snapshot(model) if lora else frozen_copy(model, precision)
+            return AdapterReference.snapshot(model) if lora else inference_copy(model, precision)
         # Where the selector came from when RL first started: kept in state.json (relative to
         # the run folder when it is one of the run's checkpoints, like every state.json path), so
         # every later cycle and a resumed run load the same weights.
@@ -102,13 +102,13 @@ class RLStage(TrainingStage):
                                                                   "in_run": False}
         first = ctx.state.setdefault("rl_reference", start)
         if first == start:  # the first RL stage: it starts from the reference
-            return AdapterReference.snapshot(model) if lora else frozen_copy(model, precision)
+            return AdapterReference.snapshot(model) if lora else inference_copy(model, precision)
         path = ckpt.in_run(ctx.run_dir, first["path"]) if first["in_run"] else first["path"]
         if lora:
             return adapter_reference(model, path)
         ref, _ = load_policy(path, None, dtype="float32", attn_implementation=ctx.recipe.models.selector.attn_implementation,
                              device=str(ctx.accelerator.device))  # an adapter checkpoint: merged into its base
-        return frozen_copy(ref, precision)
+        return inference_copy(ref, precision)
 
     def rollout(self, samples) -> Rollout:
         """Sample k completions of each prompt, score them, and return what the update needs."""

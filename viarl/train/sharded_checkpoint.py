@@ -33,7 +33,8 @@ SHARDS = "shards"  # the DCP folder inside a `.partial` checkpoint
 # Modules whose classes a DCP `.metadata` pickle may name: DCP's own dataclasses and enums, and
 # the plain types they hold (torch.Size, dtypes, OrderedDict).
 _METADATA_MODULES = ("torch.distributed.checkpoint.", "torch.distributed._shard.")
-_METADATA_GLOBALS = {("torch", "Size"), ("collections", "OrderedDict"), ("torch._utils", "_rebuild_tensor_v2"),
+_METADATA_GLOBALS = {("torch", "Size"), ("collections", "OrderedDict"), ("torch.serialization", "_get_layout"),
+                     ("pathlib", "PosixPath"), ("pathlib", "WindowsPath"), ("pathlib", "PurePosixPath"),
                      ("builtins", "set"), ("builtins", "frozenset"), ("builtins", "slice")}
 
 

@@ -9,8 +9,10 @@ model and needs nothing more, but three things need the whole weights:
 - the model a finished stage hands to the next stages (and `viarl eval`, through its checkpoint);
 - checkpoints, which must load with the ordinary loader.
 
-So a stage under FSDP keeps a plain twin of its model (same architecture, whole weights, no
-wrapper) and refreshes it from the shards when it needs whole weights. Gathering is a collective:
+So a stage under FSDP keeps a plain twin of its model (same architecture, whole weights in the
+compute dtype, no wrapper), built empty on the meta device rather than copied, and refreshes it
+from the shards one parameter at a time when it needs whole weights. Mid-stage checkpoints never
+gather: each process writes its own shard (`sharded_checkpoint`). Gathering is a collective:
 every process must call these functions at the same point of a step, even the ones that then
 throw the result away. Without FSDP none of this runs and stages use their model as before.
 """
@@ -24,7 +26,7 @@ import torch
 
 from viarl import distributed
 from viarl.errors import UserError
-from viarl.train.precision import fsdp_policy
+from viarl.train.precision import copy_weights, fsdp_policy
 
 _CONFIG_FIX = "use the config in configs/accelerate/ (fsdp_version: 2, fsdp_cpu_ram_efficient_loading: false)"
 
@@ -93,63 +95,15 @@ def make_accelerator(precision: str, cpu: bool, timeout_s: int = 3600, **options
     return acc
 
 
-def _options(**kw):
-    from torch.distributed.checkpoint.state_dict import StateDictOptions
-
-    return StateDictOptions(full_state_dict=True, **kw)
-
-
-def full_model_state(model, *, everywhere: bool) -> dict[str, torch.Tensor]:
-    """The whole weights of an FSDP model, under the plain model's parameter names (a collective).
-
-    everywhere=True: every process gets them (on the model's device, for generation).
-    everywhere=False: only the main process gets them, on CPU (for saving); the others get {}.
-    """
-    from torch.distributed.checkpoint.state_dict import get_model_state_dict
-
-    return get_model_state_dict(model, options=_options(cpu_offload=not everywhere))
-
-
 @torch.no_grad()
 def refresh(plain, model):
     """Copy the current whole weights of the FSDP `model` into its plain twin; returns the twin.
 
-    Call it on every process at the same point (it gathers the shards).
+    One parameter at a time (`precision.copy_weights`): the transient is one gathered weight,
+    never a second whole state dict. Call it on every process at the same point (it gathers).
     """
-    weights = full_model_state(model, everywhere=True)
-    missing, unexpected = plain.load_state_dict(weights, strict=False)
-    # A tied weight (lm_head = embeddings) may come back under one of its names only.
-    loaded = {id(t) for n, t in plain.named_parameters(remove_duplicate=False) if n in weights}
-    untied = [n for n, t in plain.named_parameters(remove_duplicate=False) if n in missing and id(t) not in loaded]
-    if unexpected or untied:
-        raise RuntimeError(f"FSDP weights do not fit the plain model: missing {untied}, unexpected {unexpected}")
+    copy_weights(plain, model)
     return plain
-
-
-def _bare(optimizer):
-    """The torch optimizer under accelerate's AcceleratedOptimizer."""
-    return getattr(optimizer, "optimizer", optimizer)
-
-
-def full_optimizer_state(model, optimizer) -> dict:
-    """The optimiser state of an FSDP model, whole and keyed by parameter name (a collective).
-
-    Only the main process gets it (on CPU); the others get an empty state.
-    """
-    from torch.distributed.checkpoint.state_dict import get_optimizer_state_dict
-
-    return get_optimizer_state_dict(model, _bare(optimizer), options=_options(cpu_offload=True))
-
-
-def load_full_state(model, optimizer, weights: dict, optimizer_state: dict) -> None:
-    """Shard whole weights and optimiser state (as saved from `full_*_state`) into an FSDP model.
-
-    Every process passes the whole state (each reads the checkpoint file); each keeps its shard.
-    """
-    from torch.distributed.checkpoint.state_dict import set_model_state_dict, set_optimizer_state_dict
-
-    set_model_state_dict(model, weights, options=_options())
-    set_optimizer_state_dict(model, _bare(optimizer), optimizer_state, options=_options())
 
 
 def scalar(value) -> float:

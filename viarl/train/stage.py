@@ -13,7 +13,6 @@ Without FSDP `plain` is None and the prepared model is used directly.
 
 from __future__ import annotations
 
-import copy
 import shutil
 import time
 import zlib
@@ -29,7 +28,7 @@ from viarl.train import checkpoint as ckpt
 from viarl.distributed import all_gather_objects, rank, world_size
 from viarl.train.finite import NonFinite, check_finite, poisoned_step
 from viarl.train.optim import build_optimizer, build_scheduler, clip_and_step, freeze_vision
-from viarl.train.precision import autocast
+from viarl.train.precision import autocast, compute_dtype, empty_copy, hold_for_inference, train_in_fp32
 from viarl.train.runlog import resume_line
 from viarl.train.sharded_checkpoint import SHARDS, UnsafeCheckpoint, load_sharded, save_sharded
 from viarl.train.sharding import is_sharded, refresh
@@ -60,9 +59,10 @@ class TrainingStage:
         schedule spans (default: one per stage step).
         """
         other = self.ctx.answer if self.role == "selector" else self.ctx.selector
-        # The other role's model only runs forward in this stage: without requires_grad, autocast
-        # does not cache compute-dtype copies of its weights while it answers or picks frames.
-        other.model.requires_grad_(False)
+        # The other role's model only runs forward in this stage: held in the compute dtype, it
+        # costs half the memory and autocast recasts nothing per forward (see `precision`).
+        hold_for_inference(other.model, self.ctx.recipe.run.precision)
+        train_in_fp32(model)
         if is_peft_model(model):
             mark_adapters_trainable(model)  # LoRA: the base, vision tower included, stays fixed
         else:
@@ -71,9 +71,9 @@ class TrainingStage:
         optimizer = build_optimizer(model, lr, weight_decay)
         scheduler = build_scheduler(optimizer, schedule, max(optimizer_steps or self.steps, 1), warmup_ratio)
         acc = self.ctx.accelerator
-        if is_sharded(acc):  # copied before `prepare` shards the model in place
-            self.plain = copy.deepcopy(model).eval().requires_grad_(False)
         self.model, self.optimizer, self.scheduler = acc.prepare(model, optimizer, scheduler)
+        if is_sharded(acc):  # built empty once the model is sharded (no copy of the weights); `refresh` fills it
+            self.plain = empty_copy(self.model, compute_dtype(self.ctx.recipe.run.precision))
         self.bundle.model = self.model
 
     def batch_samples(self, step: int, n: int) -> list:

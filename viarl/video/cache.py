@@ -2,8 +2,11 @@
 
 One entry per (absolute path, mtime, size, T, selector_size, answer_size, overlay version, and a
 `variant`: what else chose the frames, e.g. the CLIP pre-filter and its question),
-stored as a folder `<dir>/<key[:2]>/<key>/` holding `meta.json`, `selector.npy` and
-`answer.npy` (raw, uncompressed .npy: a reload is one sequential read per view, no zip layer).
+stored as a folder `<dir>/<key[:2]>/<key>/` holding `meta.json`, `selector.npy` (raw .npy: a
+reload is one sequential read, no zip layer) and `answer/<frame number>.npy`, one file per
+answer-size frame, written only for the frames some request decoded (`candidates.AnswerView`):
+at the paper's settings a whole answer view would be about 170 MB per video, of which an
+answer request reads N frames.
 
 The folder is written under a temporary name and renamed into place (viarl.atomic.atomic_dir),
 so a reader sees a whole entry or none. Any entry that fails to load or does not match its
@@ -22,11 +25,12 @@ from pathlib import Path
 import numpy as np
 
 from viarl import atomic
-from viarl.video.candidates import Candidates
+from viarl.video.candidates import AnswerView, Candidates
 from viarl.video.decode import VideoInfo
 from viarl.video.overlay import OVERLAY_VERSION
 
-CACHE_FORMAT = 1
+CACHE_FORMAT = 2  # 2: answer frames one file each, only those used
+ANSWERS = "answer"  # folder of an entry's answer frames
 
 
 class FrameCache:
@@ -69,19 +73,16 @@ class FrameCache:
             meta = json.loads((entry / "meta.json").read_text(encoding="utf-8"))
             indices = np.asarray(meta["frame_indices"], dtype=np.int64)  # [count]
             selector = np.load(entry / "selector.npy", allow_pickle=False)  # [count, h, w, 3]
-            answer = np.load(entry / "answer.npy", allow_pickle=False)  # [count, H, W, 3]
             if (
                 list(selector.shape) != meta["selector_shape"]
-                or list(answer.shape) != meta["answer_shape"]
                 or selector.dtype != np.uint8
-                or answer.dtype != np.uint8
                 or len(indices) != selector.shape[0]
             ):
                 return None
             info = VideoInfo(**meta["info"])
         except (OSError, ValueError, KeyError, TypeError, EOFError):
             return None
-        return Candidates(indices, info, selector, answer)
+        return Candidates(indices, info, selector, AnswerView(path, indices, answer_size, store=entry / ANSWERS))
 
     def put(
         self,
@@ -95,19 +96,22 @@ class FrameCache:
         """Store `cands`; returns False (and leaves the cache as it was) if writing failed."""
         try:
             entry = self.entry_dir(self.key(path, T, selector_size, answer_size, variant))
+            view = cands.answer_view
             with atomic.atomic_dir(entry) as tmp:
                 np.save(tmp / "selector.npy", np.ascontiguousarray(cands.selector_frames))
-                np.save(tmp / "answer.npy", np.ascontiguousarray(cands.answer_frames))
+                (tmp / ANSWERS).mkdir()
+                for position, frame in view.held.items():
+                    np.save(tmp / ANSWERS / f"{int(cands.frame_indices[position])}.npy", np.ascontiguousarray(frame))
                 meta = {
                     "video": str(Path(path).resolve()),
                     "frame_indices": [int(i) for i in cands.frame_indices],
                     "selector_shape": list(cands.selector_frames.shape),
-                    "answer_shape": list(cands.answer_frames.shape),
                     "info": vars(cands.info),
                     "overlay_version": OVERLAY_VERSION,
                     "variant": variant,
                 }
                 (tmp / "meta.json").write_text(json.dumps(meta), encoding="utf-8")
+            view.store = entry / ANSWERS  # answer frames decoded later go there too
         except OSError:
             # A racing writer renamed its own complete entry first, or the disk is full;
             # either way the caller already has its frames.

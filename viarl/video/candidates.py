@@ -1,9 +1,12 @@
 """Candidate frames of a video in the two views the pipeline needs.
 
 * selector view: long side exactly `selector_size` (default 112), the candidate's position
-  0..count-1 drawn in the bottom-right corner (overlay.draw_index);
+  0..count-1 drawn in the bottom-right corner (overlay.draw_index); decoded for all T at once,
+  already downscaled by ffmpeg;
 * answer view: long side `answer_size` (default 896) at most, no drawing. A video smaller than
-  that is kept at its own size: upscaling adds no information, only memory.
+  that is kept at its own size: upscaling adds no information, only memory. It is decoded only
+  for the frames someone asks for (`AnswerView`): an answer request needs N of the T, and at the
+  paper's settings all T would be about 170 MB per 16:9 video.
 
 Both keep the aspect ratio. Candidates are T frames at segment centres over the whole video
 (decode.candidate_indices); a video with fewer than T frames gives all of them, and
@@ -14,12 +17,14 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from pathlib import Path
 from functools import cached_property
 from typing import TYPE_CHECKING
 
 import numpy as np
 from PIL import Image
 
+from viarl import atomic
 from viarl.errors import UserError
 from viarl.video.decode import VideoInfo, candidate_indices, fit_size, probe, read_frames
 from viarl.video.overlay import draw_index
@@ -30,34 +35,111 @@ if TYPE_CHECKING:
 MIN_SIZE = 16
 
 
+class AnswerView:
+    """The answer-size frames of one candidate set, decoded only where asked for.
+
+    `frames(positions)` decodes what it does not hold yet in one decord call, keeps it (the
+    candidate set's owner bounds what it keeps, see `video.memo`), and writes each new frame
+    into the disk-cache entry when there is one (`store`), so a later run reads only the frames
+    it uses. `held` is what was decoded already (a pre-filter's pool view, say).
+    """
+
+    def __init__(self, path: str | os.PathLike, frame_indices: np.ndarray, answer_size: int,
+                 held: dict[int, np.ndarray] | None = None, store: Path | None = None):
+        self.path, self.frame_indices, self.answer_size = path, frame_indices, int(answer_size)
+        self.held: dict[int, np.ndarray] = dict(held or {})  # position -> uint8 [H, W, 3]
+        self.store = store
+
+    def __len__(self) -> int:
+        return int(self.frame_indices.shape[0])
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes of the frames held in memory."""
+        return sum(f.nbytes for f in self.held.values())
+
+    def frames(self, positions) -> np.ndarray:
+        """uint8 [n, H, W, 3]: the answer view of candidate positions `positions`, in that order."""
+        positions = [int(p) for p in positions]
+        missing = sorted({p for p in positions if p not in self.held})
+        if missing and self.store is not None:
+            for p in missing:
+                frame = _read_frame(self.store / f"{int(self.frame_indices[p])}.npy")
+                if frame is not None:
+                    self.held[p] = frame
+            missing = [p for p in missing if p not in self.held]
+        if missing:
+            decoded = read_frames(self.path, self.frame_indices[missing], max_side=self.answer_size)  # [m, H, W, 3]
+            for p, frame in zip(missing, decoded):
+                self.held[p] = frame
+                if self.store is not None:
+                    _write_frame(self.store / f"{int(self.frame_indices[p])}.npy", frame)
+        if not positions:
+            return np.zeros((0, 1, 1, 3), dtype=np.uint8)
+        return np.stack([self.held[p] for p in positions])
+
+    def images(self, positions) -> list[Image.Image]:
+        """The answer view of `positions` as PIL RGB images."""
+        return [Image.fromarray(f) for f in self.frames(positions)]
+
+
+def _read_frame(path: Path) -> np.ndarray | None:
+    """A cached answer frame, or None when it is absent or damaged (then it is decoded again)."""
+    try:
+        frame = np.load(path, allow_pickle=False)
+    except (OSError, ValueError, EOFError):
+        return None
+    return frame if frame.dtype == np.uint8 and frame.ndim == 3 and frame.shape[2] == 3 else None
+
+
+def _write_frame(path: Path, frame: np.ndarray) -> None:
+    """Best effort: a full disk or a racing writer never fails the caller, who has the frame."""
+    import io
+
+    buffer = io.BytesIO()
+    np.save(buffer, np.ascontiguousarray(frame))
+    try:
+        atomic.write_bytes(path, buffer.getvalue())
+    except OSError:
+        pass
+
+
 @dataclass(frozen=True, eq=False)
 class Candidates:
     """The candidate frames of one video.
 
     frame_indices: int64 [count], source frame numbers, increasing.
-    selector_frames: uint8 [count, h, w, 3], index drawn; answer_frames: uint8 [count, H, W, 3].
-    `selector` / `answer` are the same frames as PIL RGB images (made on first use).
+    selector_frames: uint8 [count, h, w, 3], index drawn; answer_view: the answer-size frames,
+    decoded on demand. `selector` is the selector view as PIL RGB images (made on first use).
     """
 
     frame_indices: np.ndarray
     info: VideoInfo
     selector_frames: np.ndarray
-    answer_frames: np.ndarray
+    answer_view: AnswerView
 
     @property
     def count(self) -> int:
         """How many candidates there really are (<= T for short videos)."""
         return int(self.frame_indices.shape[0])
 
+    @property
+    def nbytes(self) -> int:
+        """Bytes held in memory: the selector view and the answer frames decoded so far."""
+        return int(self.selector_frames.nbytes) + self.answer_view.nbytes
+
     @cached_property
     def selector(self) -> list[Image.Image]:
         """Selector view as PIL images, position i carrying the drawn index i."""
         return [Image.fromarray(f) for f in self.selector_frames]
 
-    @cached_property
-    def answer(self) -> list[Image.Image]:
-        """Answer view as PIL images."""
-        return [Image.fromarray(f) for f in self.answer_frames]
+    def answer_images(self, positions) -> list[Image.Image]:
+        """The answer view of candidate positions `positions` (decoded if not held yet)."""
+        return self.answer_view.images(positions)
+
+    def all_answer_images(self) -> list[Image.Image]:
+        """The answer view of every candidate (for CLIP scoring): all of them get decoded."""
+        return self.answer_view.images(range(self.count))
 
 
 def _check_args(num_candidates: int, selector_size: int, answer_size: int) -> None:
@@ -92,12 +174,12 @@ def selector_view(frames: np.ndarray, selector_size: int) -> np.ndarray:
 def decode_candidates(
     path: str | os.PathLike, num_candidates: int, selector_size: int, answer_size: int
 ) -> Candidates:
-    """Decode and build both views, without any cache."""
+    """Decode the selector view (the answer view waits until it is asked for), without any cache."""
     _check_args(num_candidates, selector_size, answer_size)
     info = probe(path)
     indices = candidate_indices(info.num_frames, int(num_candidates))
-    answer = read_frames(path, indices, max_side=int(answer_size))  # [count, H, W, 3]
-    return Candidates(indices, info, selector_view(answer, int(selector_size)), answer)
+    small = read_frames(path, indices, max_side=int(selector_size))  # [count, h, w, 3]
+    return Candidates(indices, info, selector_view(small, int(selector_size)), AnswerView(path, indices, answer_size))
 
 
 def load_candidates(

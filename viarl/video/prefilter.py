@@ -27,7 +27,7 @@ import numpy as np
 from viarl.errors import UserError
 from viarl.selection import best_positions, pool_problem
 from viarl.video.cache import FrameCache
-from viarl.video.candidates import Candidates, load_candidates, selector_view
+from viarl.video.candidates import AnswerView, Candidates, load_candidates, selector_view
 
 # (question text, PIL images) -> similarity per image, float [len(images)]
 Scorer = Callable[[str, Sequence], np.ndarray]
@@ -50,9 +50,11 @@ class Prefilter:
 def subset(pool: Candidates, keep: Sequence[int], selector_size: int) -> Candidates:
     """The candidates at positions `keep` of `pool`, renumbered 0..len(keep)-1 (overlay redrawn)."""
     idx = np.asarray(list(keep), dtype=np.int64)  # [count]
-    answer = pool.answer_frames[idx]  # [count, H, W, 3]
+    answer = pool.answer_view.frames(idx)  # [count, H, W, 3], decoded already for scoring
+    frames = pool.frame_indices[idx]
+    view = AnswerView(pool.answer_view.path, frames, pool.answer_view.answer_size, held=dict(enumerate(answer)))
     # The pool's selector view carries pool positions; the selector must see its own 0..count-1.
-    return Candidates(pool.frame_indices[idx], pool.info, selector_view(answer, selector_size), answer)
+    return Candidates(frames, pool.info, selector_view(answer, selector_size), view)
 
 
 def load_prefiltered(
@@ -79,7 +81,7 @@ def load_prefiltered(
     pool = load_candidates(path, prefilter.frames, selector_size, answer_size, cache=cache)
     if pool.count <= T:
         return pool  # a short video: every frame is a candidate already, numbered 0..count-1
-    scores = np.asarray(prefilter.score(question, pool.answer), dtype=np.float64)  # [M]
+    scores = np.asarray(prefilter.score(question, pool.all_answer_images()), dtype=np.float64)  # [M]
     cands = subset(pool, best_positions(scores, T), selector_size)
     if cache is not None and variant is not None:
         cache.put(path, T, selector_size, answer_size, cands, variant=variant)

@@ -1,0 +1,49 @@
+"""Candidate sets kept in memory while a run uses them, bounded by size (least recently used out).
+
+Training returns to the same videos within a step (k samples share a prompt; the answer model
+is asked about several picks of one video) and, with a small training set, across steps. An
+unbounded memo of every video seen grows until host memory is gone at the paper's settings
+(every video's selector view plus the answer frames its requests decoded, up to ~170 MB each),
+so the memo keeps the most recently used sets within `max_bytes`, counting what each holds now
+(`Candidates.nbytes`: answer frames decoded after it was stored count as soon as it is next
+touched). A set evicted here is read again from the disk cache, not decoded.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from typing import Callable, Hashable
+
+from viarl.video.candidates import Candidates
+
+MIB = 2**20
+
+
+class CandidateMemo:
+    """Least-recently-used candidate sets within `max_bytes` (the one in use is never evicted)."""
+
+    def __init__(self, max_bytes: int):
+        self.max_bytes = int(max_bytes)
+        self._sets: OrderedDict[Hashable, Candidates] = OrderedDict()
+        self.loads = 0  # sets loaded (a miss)
+
+    def __len__(self) -> int:
+        return len(self._sets)
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes the held candidate sets hold now."""
+        return sum(c.nbytes for c in self._sets.values())
+
+    def get(self, key: Hashable, load: Callable[[], Candidates]) -> Candidates:
+        """The set under `key`, loaded with `load()` on a miss; then the oldest go while over the bound."""
+        if key in self._sets:
+            self._sets.move_to_end(key)
+        else:
+            self._sets[key] = load()
+            self.loads += 1
+        total = self.nbytes
+        while total > self.max_bytes and len(self._sets) > 1:
+            _, gone = self._sets.popitem(last=False)
+            total -= gone.nbytes
+        return self._sets[key]
