@@ -100,3 +100,14 @@ def test_make_selector_specs(clip_bundle, tmp_path):
         make_selector(str(tmp_path / "nope"))
     with pytest.raises(UserError, match="diversity"):
         ClipSelector(clip_bundle, diversity=1.5)
+
+
+def test_clip_scores_are_float32_when_evaluation_autocasts_to_bf16(clip_bundle, cands):
+    """Evaluation runs in the recipe's compute dtype; CLIP's similarities still come back as
+    float32 numbers (numpy has no bfloat16)."""
+    import torch
+
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        sims = clip_scores(clip_bundle, "a bright square", cands.all_answer_images())
+    assert sims.dtype == np.float32 and sims.shape == (8,)
+    assert np.allclose(sims, clip_scores(clip_bundle, "a bright square", cands.all_answer_images()), atol=0.05)

@@ -85,7 +85,7 @@ def clip_scores(bundle, text: str, images: Sequence[Any], *, batch_size: int = 3
             batch = torch.stack([bundle.preprocess(im) for im in images[start:start + batch_size]]).to(device)  # [B, 3, H, W]
             f = model.encode_image(batch).float()  # [B, D]
             f = f / f.norm(dim=-1, keepdim=True).clamp_min(1e-12)
-            sims.append((f @ t.T).squeeze(-1).cpu())  # [B]
+            sims.append((f @ t.T).float().squeeze(-1).cpu())  # [B]; float32 even under autocast
     return torch.cat(sims).numpy() if sims else np.zeros(0, dtype=np.float32)
 
 
