@@ -75,8 +75,9 @@ def main() -> None:
     work = args.dir / "runs"
     shutil.rmtree(work, ignore_errors=True)
     env = {**os.environ, "CUDA_VISIBLE_DEVICES": "", "HF_HOME": str(args.dir / "hf")}
-    # Warm the frame cache first, so neither timing pays for decoding the videos.
-    timed([sys.executable, "-m", "viarl.cli", *eval_args(made, work / "warm", 2), "evaluation.selectors=[uniform]"], env)
+    # Warm the frame cache first with the same evaluation, so neither timing pays for decoding
+    # the videos (answer frames are decoded, and cached, only where a selector shows them).
+    timed([sys.executable, "-m", "viarl.cli", *eval_args(made, work / "warm", 2)], env)
     one = timed([sys.executable, "-m", "viarl.cli", *eval_args(made, work / "one", 2)], {**env, "OMP_NUM_THREADS": "2"})
     launch = [sys.executable, "-m", "accelerate.commands.launch", "--config_file",
               str(ROOT / "configs" / "accelerate" / "ddp_cpu.yaml"), "--num_processes", "2",
