@@ -63,6 +63,8 @@ def register(subparsers) -> None:
     p.add_argument("--limit", type=int, metavar="N", help="evaluate only the first N questions")
     p.add_argument("--strict", action="store_true", help="stop at the first bad annotation or video instead of skipping it")
     p.add_argument("--device", choices=("auto", "cpu", "cuda"), help="where the models run (default auto)")
+    p.add_argument("--verbose", action="store_true",
+                   help="show transformers' \"Loading weights\" bars and warnings (hidden by default)")
     p.set_defaults(func=run)
 
 
@@ -249,12 +251,14 @@ def run(args: argparse.Namespace) -> int:
     from viarl.config.preflight import require_output_folder
     from viarl.console import console
     from viarl.data.loaders import load_dataset
-    from viarl.data.truth import load_truth
+    from viarl.data.truth import dataset_root, load_truth, read_truth
     from viarl.eval.compare import compare_selectors
     from viarl.eval.selectors import make_selector
+    from viarl.eval.settings import print_settings, recipe_settings
     from viarl.models.clip import clip_prefilter, load_clip
     from viarl.models.lora import load_policy
     from viarl.policy.answerer import Answerer
+    from viarl.train.engine import quiet_libraries
     from viarl.video.cache import FrameCache
 
     r, fr, m = plan.recipe, plan.recipe.frames, plan.recipe.models
@@ -262,6 +266,7 @@ def run(args: argparse.Namespace) -> int:
     if ev is None:
         raise UserError("the recipe has no data.eval", where=f"{args.recipe}:data.eval",
                         fix="set data.eval: {format: mlvu, path: ...}")
+    quiet_libraries(getattr(args, "verbose", False))
     _ensure_models(plan)
     random.seed(r.seed)
     np.random.seed(r.seed)
@@ -277,8 +282,11 @@ def run(args: argparse.Namespace) -> int:
     if not loaded.samples:
         raise UserError("no usable questions in the dataset", where=ev.path,
                         fix="check the path and format (`viarl data check` lists what was skipped)")
-    root = Path(ev.path)
-    truth = load_truth(root if root.is_dir() else root.parent)
+    root = dataset_root(ev.path)
+    note = read_truth(root)[2]
+    if note:
+        console.print(f"note: {note}", markup=False)
+    truth = load_truth(root)
     answer_model, answer_proc = load_policy(m.answer.path, None, dtype=m.answer.dtype,
                                             attn_implementation=m.answer.attn_implementation, device=device)
     answerer = Answerer(answer_model, answer_proc, max_new_tokens=m.answer.max_new_tokens,
@@ -290,11 +298,17 @@ def run(args: argparse.Namespace) -> int:
                                max_new_tokens=m.selector.max_new_tokens, device=device, dtype=m.selector.dtype,
                                attn_implementation=m.selector.attn_implementation)
                  for spec, name in zip(plan.selectors, names)]
+    trained = next((s for s in selectors if hasattr(s, "processor")), None)
+    settings = recipe_settings(r, {name: m.selector.path if spec == "trained" else spec
+                                   for spec, name in zip(plan.selectors, names)},
+                               selector_processor=trained.processor if trained else None,
+                               answer_processor=answer_proc)
+    print_settings(settings)
     table, _ = compare_selectors(loaded.samples, selectors, answerer, candidates=fr.candidates,
                                  select=fr.select, selector_size=fr.selector_size,
                                  answer_size=fr.answer_size, out_dir=plan.out, cache=FrameCache(fr.cache_dir),
                                  truth=truth, loader_skips=skips, batch_size=r.evaluation.answer_batch_size,
-                                 prefilter=pre)
+                                 prefilter=pre, settings=settings)
     table.print()
     console.print(f"predictions and results in [bold]{plan.out}[/]")
     return 0
