@@ -97,9 +97,9 @@ def evaluation_settings(*, candidates: int, select: int, selector_size: int, ans
     }
 
 
-def clip_name(cfg) -> str:
-    """models.clip as one string: the model, with its pretrained tag when it has one."""
-    return cfg.model if not cfg.pretrained else f"{cfg.model} ({cfg.pretrained})"
+def clip_name(model: str, pretrained: str | None = None) -> str:
+    """A CLIP model as one string: the name or folder, with its pretrained tag when it has one."""
+    return str(model) if not pretrained else f"{model} ({pretrained})"
 
 
 def recipe_settings(recipe, selectors: Mapping[str, str], *, selector_processor=None, answer_processor=None,
@@ -115,7 +115,8 @@ def recipe_settings(recipe, selectors: Mapping[str, str], *, selector_processor=
     return evaluation_settings(
         candidates=fr.candidates, select=fr.select, selector_size=fr.selector_size, answer_size=fr.answer_size,
         index_text=fr.index_text, selector_tokens=m.selector.max_new_tokens, answer_tokens=m.answer.max_new_tokens,
-        selectors=selectors, answer=answer or m.answer.path, clip=clip_name(m.clip) if uses_clip else None,
+        selectors=selectors, answer=answer or m.answer.path,
+        clip=clip_name(m.clip.model, m.clip.pretrained) if uses_clip else None,
         prefilter=fr.prefilter.frames if fr.prefilter else None, extra_prefilter=extra,
         selector_processor=selector_processor, answer_processor=answer_processor,
         dtypes={"selector": m.selector.dtype, "answer": m.answer.dtype}, seed=recipe.seed)

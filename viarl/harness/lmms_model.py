@@ -14,8 +14,9 @@ folder, default uniform), answer (folder or hub id, required), candidates (T), s
 selector_size, answer_size, index_text, selector_tokens, answer_tokens (default: the task's
 max_new_tokens), clip, clip_pretrained, clip_diversity, prefilter (M), dtype, attn_implementation,
 cache (frame cache folder), predictions (a JSONL file: each question's chosen frames, the
-selector's raw output and the answer, as `viarl eval`'s predictions.jsonl). A trained selector's folder supplies T, N, its view size, index text,
-token budget and pre-filter pool where they are not given, as in `viarl eval`. The settings block
+selector's raw output and the answer, as `viarl eval`'s predictions.jsonl). A trained selector's
+folder supplies T, N, its view size, index text, token budget and pre-filter pool where they are
+not given, as in `viarl eval`. The settings block
 (eval/settings.py) is logged once per task before its first answer.
 """
 
@@ -138,7 +139,8 @@ class ViarlModel(lmms):
             raise UserError("the clip selector and the pre-filter need a CLIP model", where="--model_args",
                             fix="add clip=NAME_OR_FOLDER")
         device = _device(device)
-        self.batch_size = max(1, int(batch_size or 1))
+        # lmms-eval's --batch_size (questions per selector and answer pass); "auto" means viarl's 8
+        self.batch_size = max(1, int(batch_size)) if str(batch_size or "").isdigit() else 8
         self.answer_tokens = None if answer_tokens is None else int(answer_tokens)
         self.cache = FrameCache(cache) if cache else None
         self.predictions, self.rows = (Path(str(predictions)) if predictions else None), []
@@ -154,7 +156,7 @@ class ViarlModel(lmms):
             candidates=self.candidates, select=self.select, selector_size=self.selector_size,
             answer_size=self.answer_size, index_text=getattr(self.selector, "index_text", s["index_text"]),
             selector_tokens=int(s["selector_tokens"]), selectors={self.selector.name: selector}, answer=answer,
-            clip=None if clip is None else clip_name(_Clip(str(clip), clip_pretrained)),
+            clip=None if clip is None else clip_name(str(clip), clip_pretrained),
             prefilter=self.prefilter_frames, selector_processor=getattr(self.selector, "processor", None),
             answer_processor=processor, answer_prompt="lmms-eval task", dtypes={"selector": dtype, "answer": dtype},
             versions={"lmms_eval": _lmms_eval_version()})
@@ -226,16 +228,11 @@ class ViarlModel(lmms):
         return texts
 
     def loglikelihood(self, requests):
-        raise NotImplementedError("the viarl model generates answers: use generate_until tasks (MLVU, VideoMME, LVBench)")
+        raise NotImplementedError("the viarl model generates answers: use generate_until tasks "
+                                  "(MLVU, VideoMME, LVBench)")
 
     def generate_until_multi_round(self, requests):
         raise NotImplementedError("the viarl model answers one round per question")
-
-
-@dataclass(frozen=True)
-class _Clip:
-    model: str
-    pretrained: str | None
 
 
 def _cut(text: str, until) -> str:
