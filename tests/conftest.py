@@ -18,6 +18,9 @@ must be treated as READ-ONLY by tests (copy it first if a test needs to modify i
   "missing-trainer"); returns the damaged file.
 - `tiny_run_args`: a function (folder, **overrides) → `viarl run recipes/needle.yaml` overrides
   for a seconds-long run on the fixtures above (run folder and frame cache under `folder`).
+- `tiny_trained_run`: the folder of one such run, one cycle, whose selector learnt the format
+  (its greedy picks parse) and whose answer model answers with letters: a trained selector and
+  answer model for evaluation tests (checkpoints/c1-rl/selector, checkpoints/c1-sft/answer).
 
 The fixtures also set HF_HUB_OFFLINE=1 for the session so nothing tries to reach the model hub.
 """
@@ -113,6 +116,24 @@ def tiny_run_args(tiny_selector_dir, tiny_answer_dir, tiny_clip_dir, needle_trai
         return _tiny_overrides(tmp, tiny_selector_dir, tiny_answer_dir, tiny_clip_dir, needle_train_dir,
                                needle_test_dir, **extra)
     return make
+
+
+# A format warm-up long enough for the tiny selector to write `<think>w</think><index>i, j</index>`,
+# and an answer warm-up long enough for the answer model to write letters (measured: 4/4 parse).
+TRAINED_RUN = {"stages.cycles": 1, "evaluation.selectors": "[trained,uniform]", "evaluation.limit": 4,
+               "warmup.steps": 30, "warmup.lr": 0.003, "warmup.think_words": 1, "warmup.batch_size": 4,
+               "models.selector.max_new_tokens": 16, "answer_warmup.steps": 20, "answer_warmup.lr": 0.003,
+               "answer_warmup.batch_size": 4}
+
+
+@pytest.fixture(scope="session")
+def tiny_trained_run(tmp_path_factory, tiny_run_args):
+    """A finished one-cycle `viarl run` folder (see the module docstring); read-only."""
+    from viarl.cli import main
+
+    tmp = tmp_path_factory.mktemp("trained")
+    assert main(["run", str(ROOT / "recipes" / "needle.yaml"), *tiny_run_args(tmp, **TRAINED_RUN)]) == 0
+    return tmp / "run"
 
 
 @pytest.fixture(scope="session")

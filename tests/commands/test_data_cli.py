@@ -79,3 +79,29 @@ def test_check_shows_the_needle_slot_histogram_of_a_balanced_set(tmp_path, capsy
     out = " ".join(capsys.readouterr().out.split())
     assert "needle position over T=4 candidate slots" in out
     assert "slot counts range 2-2 (spread 0)" in out
+
+
+FOREIGN_TRUTH = {"annotations": [{"video": "v1.mp4", "start_sec": 3.0, "end_sec": 9.5}], "tool": "other"}
+
+
+def test_check_ignores_a_foreign_truth_json_in_a_parent_folder(tmp_path, capsys):
+    """An MLVU folder whose parent holds another tool's truth.json: only the dataset's own root counts."""
+    import json
+
+    parent = tmp_path / "collection"
+    root = parent / "mlvu"
+    assert main(["data", "needle", str(root), "--videos", "4", "--frames", "24", "--size", "32x32",
+                 "--balance", "4"]) == 0
+    (parent / "truth.json").write_text(json.dumps(FOREIGN_TRUTH))
+    capsys.readouterr()
+    assert main(["data", "check", str(root), "--format", "mlvu", "-T", "4"]) == 0
+    out = "".join(capsys.readouterr().out.split())  # rich wraps long paths anywhere
+    assert f"mlvudataset:{root}" in out and "samplesusable│4" in out
+    # the dataset's own truth.json is the one read; the parent's is never looked at
+    assert f"({root / 'truth.json'})" in out and "notaviarltruthfile" not in out
+
+    (root / "truth.json").write_text(json.dumps(FOREIGN_TRUTH))  # now a foreign file at the root itself
+    assert main(["data", "check", str(root), "--format", "mlvu", "-T", "4"]) == 0
+    out = "".join(capsys.readouterr().out.split())
+    assert "samplesusable│4" in out and "needleposition" not in out
+    assert f"note:{root / 'truth.json'}isnotaviarltruthfile" in out and "ignored" in out

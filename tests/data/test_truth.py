@@ -4,7 +4,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from viarl.data.truth import hit, load_truth
+from viarl.data.truth import hit, load_truth, read_truth
 from viarl.errors import UserError
 
 
@@ -28,13 +28,37 @@ def test_load_truth(tmp_path):
         '{"version": 1, "videos": {"a.mp4": {"spans": [[5, 5]]}}}',
         '{"version": 1, "videos": {"a.mp4": {"spans": [[1.5, 3]]}}}',
         '{"version": 1, "videos": {"a.mp4": {}}}',
-        '{"version": 1, "videos": ',
     ],
 )
 def test_bad_truth_is_a_user_error(tmp_path, content):
     (tmp_path / "truth.json").write_text(content)
     with pytest.raises(UserError):
         load_truth(tmp_path)
+
+
+JSON = st.recursive(st.none() | st.booleans() | st.integers() | st.text(max_size=5),
+                    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3),
+                    max_leaves=8)
+
+
+@settings(max_examples=60, deadline=None)
+@given(data=JSON)
+def test_a_truth_json_of_another_format_is_noted_and_ignored(tmp_path_factory, data):
+    """Any JSON that is not an object with `version` and `videos` is another tool's file: never an error."""
+    root = tmp_path_factory.mktemp("foreign")
+    (root / "truth.json").write_text(json.dumps(data))
+    ours = isinstance(data, dict) and "version" in data and "videos" in data
+    if not ours:
+        assert read_truth(root)[:2] == (None, None) and "not a viarl truth file" in read_truth(root)[2]
+        assert load_truth(root) is None
+
+
+@pytest.mark.parametrize("content", ['{"version": 1, "videos": ', "id,start,end\nv1,3,9\n", "\xff\xfe"])
+def test_a_truth_json_that_is_not_json_is_noted_and_ignored(tmp_path, content):
+    (tmp_path / "truth.json").write_bytes(content.encode("latin-1"))
+    data, path, note = read_truth(tmp_path)
+    assert data is None and path is None and "is not a viarl truth file (not JSON" in note
+    assert load_truth(tmp_path) is None
 
 
 def test_hit_examples():

@@ -69,6 +69,8 @@ def register(subparsers) -> None:
     p.add_argument("--limit", type=int, metavar="N", help="evaluate only the first N questions")
     p.add_argument("--strict", action="store_true", help="stop at the first bad annotation or video instead of skipping it")
     p.add_argument("--device", choices=("auto", "cpu", "cuda"), help="where the models run (default auto)")
+    p.add_argument("--verbose", action="store_true",
+                   help="show transformers' \"Loading weights\" bars and warnings (hidden by default)")
     p.set_defaults(func=run)
 
 
@@ -266,9 +268,12 @@ def run(args: argparse.Namespace) -> int:
     from viarl.console import console
     from viarl.distributed import barrier
 
+    from viarl.train.engine import quiet_libraries
+
     if plan.recipe.data.eval is None:
         raise UserError("the recipe has no data.eval", where=f"{args.recipe}:data.eval",
                         fix="set data.eval: {format: mlvu, path: ...}")
+    quiet_libraries(getattr(args, "verbose", False))
     device, main = _processes(plan)
     with contextlib.ExitStack() as quiet:
         if not main:  # one process reports; the others only evaluate their share
@@ -298,9 +303,10 @@ def _evaluate(plan: Plan, names: list[str], device: str, main: bool) -> int:
 
     from viarl.console import console
     from viarl.data.loaders import load_dataset
-    from viarl.data.truth import load_truth
+    from viarl.data.truth import dataset_root, load_truth, read_truth
     from viarl.eval.compare import compare_selectors
     from viarl.eval.selectors import make_selector
+    from viarl.eval.settings import print_settings, recipe_settings
     from viarl.models.clip import clip_prefilter, load_clip
     from viarl.models.lora import load_policy
     from viarl.policy.answerer import Answerer
@@ -321,8 +327,11 @@ def _evaluate(plan: Plan, names: list[str], device: str, main: bool) -> int:
     if not loaded.samples:
         raise UserError("no usable questions in the dataset", where=ev.path,
                         fix="check the path and format (`viarl data check` lists what was skipped)")
-    root = Path(ev.path)
-    truth = load_truth(root if root.is_dir() else root.parent)
+    root = dataset_root(ev.path)
+    note = read_truth(root)[2]
+    if note:
+        console.print(f"note: {note}", markup=False)
+    truth = load_truth(root)
     answer_model, answer_proc = load_policy(m.answer.path, None, dtype=m.answer.dtype,
                                             attn_implementation=m.answer.attn_implementation, device=device)
     answerer = Answerer(answer_model, answer_proc, max_new_tokens=m.answer.max_new_tokens,
@@ -334,12 +343,18 @@ def _evaluate(plan: Plan, names: list[str], device: str, main: bool) -> int:
                                max_new_tokens=m.selector.max_new_tokens, device=device, dtype=m.selector.dtype,
                                attn_implementation=m.selector.attn_implementation)
                  for spec, name in zip(plan.selectors, names)]
+    trained = next((s for s in selectors if hasattr(s, "processor")), None)
+    settings = recipe_settings(r, {name: m.selector.path if spec == "trained" else spec
+                                   for spec, name in zip(plan.selectors, names)},
+                               selector_processor=trained.processor if trained else None,
+                               answer_processor=answer_proc)
+    print_settings(settings)
     with autocast(r.run.precision, device):
         table, _ = compare_selectors(loaded.samples, selectors, answerer, candidates=fr.candidates,
                                      select=fr.select, selector_size=fr.selector_size,
                                      answer_size=fr.answer_size, out_dir=plan.out, cache=FrameCache(fr.cache_dir),
                                      truth=truth, loader_skips=skips, batch_size=r.evaluation.answer_batch_size,
-                                     prefilter=pre)
+                                     prefilter=pre, settings=settings)
     if not main:
         return 0
     table.print()

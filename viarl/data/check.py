@@ -14,7 +14,7 @@ from rich.table import Table
 from viarl.console import console
 from viarl.data.collect import Loaded
 from viarl.data.loaders import load_dataset
-from viarl.data.truth import TRUTH_NAME, slot_histogram
+from viarl.data.truth import TRUTH_NAME, dataset_root, read_truth, slot_histogram
 from viarl.video.decode import VIDEO_MISSING, probe
 
 
@@ -24,9 +24,16 @@ def video_durations(loaded: Loaded) -> list[float]:
 
 
 def print_slot_histogram(path: Path, candidates: int) -> None:
-    """Where the needle sits among T uniform candidates, for a synthetic set with a truth.json."""
-    root = next((p for p in (path, *path.parents[:2]) if (p / TRUTH_NAME).is_file()), None)
-    counts = slot_histogram(root, candidates) if root is not None else None
+    """Where the needle sits among T uniform candidates, for a synthetic set with a truth.json.
+
+    Only the dataset's own folder counts (`truth.dataset_root`); a truth.json of another format
+    there is noted and ignored."""
+    root = dataset_root(path)
+    note = read_truth(root)[2]
+    if note:
+        console.print(f"note: {note}", markup=False)
+        return
+    counts = slot_histogram(root, candidates)
     if not counts:
         return
     total = sum(counts)

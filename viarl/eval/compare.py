@@ -20,9 +20,10 @@ from viarl.eval.tables import ResultsTable
 def compare_selectors(samples: Sequence[Any], selectors: Sequence[Any], answerer, *, candidates: int,
                       select: int, selector_size: int, answer_size: int, out_dir: str | Path,
                       cache=None, truth=None, loader_skips: Mapping[str, int] | None = None,
-                      batch_size: int = 8, progress: bool = True,
-                      prefilter=None) -> tuple[ResultsTable, list[EvalResult]]:
-    """Evaluate each selector (in order) and write predictions and results; see the module docstring."""
+                      batch_size: int = 8, progress: bool = True, prefilter=None,
+                      settings: Mapping[str, Any] | None = None) -> tuple[ResultsTable, list[EvalResult]]:
+    """Evaluate each selector (in order) and write predictions and results; see the module docstring.
+    settings: the evaluation settings block (eval.settings), written into results.json."""
     out_dir = Path(out_dir)
     results = []
     for sel in selectors:
@@ -33,7 +34,7 @@ def compare_selectors(samples: Sequence[Any], selectors: Sequence[Any], answerer
         for reason, count in (loader_skips or {}).items():
             res.skipped[reason] = res.skipped.get(reason, 0) + count
         results.append(res)
-    table = ResultsTable([r.summary() for r in results])
+    table = ResultsTable([r.summary() for r in results], settings=dict(settings) if settings else None)
     if rank() == 0:  # every process holds the whole results; one writes them
         table.write(out_dir)
     return table, results

@@ -132,6 +132,7 @@ class ResultsTable:
     """Several selectors side by side (one row each), written as CSV, JSON and a rich table."""
 
     summaries: list[SelectorSummary]
+    settings: dict[str, Any] | None = None  # the evaluation settings block (eval.settings)
 
     @property
     def groups(self) -> list[str]:
@@ -178,7 +179,8 @@ class ResultsTable:
         return buf.getvalue()
 
     def to_json(self) -> dict[str, Any]:
-        return {"groups": self.groups, "selectors": [s.to_json() for s in self.summaries]}
+        out = {"groups": self.groups, "selectors": [s.to_json() for s in self.summaries]}
+        return out if self.settings is None else {"settings": self.settings, **out}
 
     def write(self, out_dir: str | Path, stem: str = "results") -> tuple[Path, Path]:
         """Write `<stem>.csv` and `<stem>.json` into `out_dir`; returns both paths."""

@@ -27,6 +27,7 @@ class AnswerRequest:
     images: Sequence[Image.Image]
     question: str
     options: Sequence[str]
+    prompt: str | None = None  # the whole text, when a harness writes it (`prompts.answer_messages`)
 
     @classmethod
     def for_choice(cls, sample, cands, chosen: Sequence[int]) -> "AnswerRequest":
@@ -78,7 +79,8 @@ class Answerer:
 
     @torch.no_grad()
     def _generate(self, chunk: Sequence[AnswerRequest]) -> list[tuple[str, int]]:
-        texts = [render(self.processor, answer_messages(r.question, r.options, len(r.images))) for r in chunk]
+        texts = [render(self.processor, answer_messages(r.question, r.options, len(r.images), r.prompt))
+                 for r in chunk]
         inputs = encode(self.processor, texts, [list(r.images) for r in chunk], padding_side="left")
         inputs = inputs.to(self.model.device)
         was_training = self.model.training

@@ -18,6 +18,10 @@ from viarl.selection import effective_select
 
 LETTERS = string.ascii_uppercase
 
+# Recorded with every evaluation (eval/settings.py): bump it whenever a prompt's wording changes,
+# so results from different prompts are never compared unknowingly.
+PROMPT_VERSION = 1
+
 SELECTOR_SYSTEM = (
     "You are choosing frames of a video to answer a question about it. The video is shown as "
     "{count} frames in temporal order. The red number in the bottom-right corner of each frame is "
@@ -70,11 +74,17 @@ def selector_messages(question: str, count: int, select: int, index_text: str) -
     ]
 
 
-def answer_messages(question: str, options: Sequence[str], n_images: int) -> list[dict[str, Any]]:
-    """Chat messages for the answer model: the chosen frames, the question with lettered options."""
+def answer_text(question: str, options: Sequence[str]) -> str:
+    """The answer model's text: the question, its lettered options and the instruction."""
+    return f"{question}\n{format_options(options)}\n{ANSWER_INSTRUCTION}"
+
+
+def answer_messages(question: str, options: Sequence[str], n_images: int,
+                    text: str | None = None) -> list[dict[str, Any]]:
+    """Chat messages for the answer model: the chosen frames, then `answer_text` (or `text`, a
+    prompt written elsewhere, such as an lmms-eval task's)."""
     content: list[dict[str, Any]] = [{"type": "image"} for _ in range(n_images)]
-    text = f"{question}\n{format_options(options)}\n{ANSWER_INSTRUCTION}"
-    content.append({"type": "text", "text": text})
+    content.append({"type": "text", "text": answer_text(question, options) if text is None else text})
     return [{"role": "user", "content": content}]
 
 

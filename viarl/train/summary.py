@@ -6,6 +6,7 @@ from __future__ import annotations
 from rich.table import Table
 
 from viarl.console import console
+from viarl.eval.settings import recipe_settings
 
 KEYS = ("accuracy", "accuracy_ci95", "hit_rate", "hit_ci95", "distinct_picks", "off_mode_share", "n",
         "fallbacks", "accuracy_on_hits", "accuracy_on_misses")
@@ -25,6 +26,12 @@ def summary_dict(ctx, wall_s: float) -> dict:
     final = {r["selector"]: _cells(r) for r in rows if r["cycle"] == last}
     pre = {r["selector"]: _cells(r) for r in rows if r["cycle"] == 0}
     r = ctx.recipe
+    models = dict(ctx.state["models"])  # the last stage's models, relative to the run folder
+    selectors = {s: models.get("selector", r.models.selector.path) if s == "trained" else s
+                 for s in r.evaluation.selectors}
+    settings = recipe_settings(r, selectors, selector_processor=ctx.selector.processor,
+                               answer_processor=ctx.answerer.processor,
+                               answer=models.get("answer", r.models.answer.path), extra_rows=True)
     return {
         "recipe": r.name,
         "seed": r.seed,
@@ -41,6 +48,7 @@ def summary_dict(ctx, wall_s: float) -> dict:
         "stages_done": list(ctx.state["done"]),
         "models": dict(ctx.state["models"]),
         "wall_s": round(wall_s, 1),
+        "settings": settings,  # what moves the scores above (eval/settings.py)
     }
 
 
