@@ -68,14 +68,14 @@ def _no_subcommand(parser: argparse.ArgumentParser) -> int:
 
 def run_needle(args: argparse.Namespace) -> int:
     """Write the needle dataset and print a summary; returns 0."""
-    from viarl.console import console
+    from viarl.console import console, shown
     from viarl.synth.needle import make_needle_dataset, parse_size
 
     fps = int(args.fps) if float(args.fps).is_integer() else args.fps
     out = make_needle_dataset(args.dir, videos=args.videos, frames=args.frames, fps=fps,
                               seed=args.seed, difficulty=args.difficulty, split=args.split, fixed_options=args.fixed_options,
                               size=parse_size(args.size), balance=args.balance)
-    console.print(f"wrote {args.videos} {args.split} needle videos to {out} "
+    console.print(f"wrote {args.videos} {args.split} needle videos to {shown(out)} "
                   f"(annotation json/1_needle.json, truth in truth.json)")
     return 0
 

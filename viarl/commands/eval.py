@@ -247,7 +247,7 @@ def run(args: argparse.Namespace) -> int:
     import torch
 
     from viarl.config.preflight import require_output_folder
-    from viarl.console import console
+    from viarl.console import console, shown
     from viarl.data.loaders import load_dataset
     from viarl.data.truth import load_truth
     from viarl.eval.compare import compare_selectors
@@ -271,7 +271,7 @@ def run(args: argparse.Namespace) -> int:
     loaded = load_dataset(ev.format, ev.path, tasks=ev.tasks, strict=r.data.strict,
                           limit=r.evaluation.limit or ev.limit, video_dir=ev.video_dir)
     skips = dict(loaded.skips.counts)
-    console.print(f"{len(loaded.samples)} questions from [bold]{ev.path}[/]"
+    console.print(f"{len(loaded.samples)} questions from [bold]{shown(ev.path)}[/]"
                   + (f", {sum(skips.values())} skipped ({', '.join(f'{k}: {v}' for k, v in sorted(skips.items()))})"
                      if skips else ""))
     if not loaded.samples:
@@ -296,5 +296,5 @@ def run(args: argparse.Namespace) -> int:
                                  truth=truth, loader_skips=skips, batch_size=r.evaluation.answer_batch_size,
                                  prefilter=pre)
     table.print()
-    console.print(f"predictions and results in [bold]{plan.out}[/]")
+    console.print(f"predictions and results in [bold]{shown(plan.out)}[/]")
     return 0

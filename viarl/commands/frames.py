@@ -40,7 +40,7 @@ def run(args: argparse.Namespace) -> int:
 
     from viarl import atomic
     from viarl.config.preflight import require_output_folder
-    from viarl.console import console, progress
+    from viarl.console import console, progress, shown
     from viarl.video.candidates import load_candidates
     from viarl.video.sheet import contact_sheet
 
@@ -68,7 +68,7 @@ def run(args: argparse.Namespace) -> int:
         f"{info.fps:.2f} fps, {info.duration:.1f} s"
     )
     save(contact_sheet(cands.selector, labels=labels, title=title), out / "contact_sheet.png")
-    console.print(f"wrote {cands.count} frames and contact_sheet.png to {out}")
+    console.print(f"wrote {cands.count} frames and contact_sheet.png to {shown(out)}")
     if cands.count < args.candidates:
         asked = args.candidates
         console.print(f"[yellow]the video has only {cands.count} frames (asked for {asked})[/]")

@@ -83,7 +83,7 @@ def run_pretrain(args: argparse.Namespace) -> int:
     """Grounding-pretrain a tiny selector; prints its held-out accuracy on fresh clips."""
     from pathlib import Path
 
-    from viarl.console import console
+    from viarl.console import console, shown
     from viarl.errors import UserError
     from viarl.models.tiny import write_tiny_model
     from viarl.train.pretrain import PretrainSettings, pretrain_selector
@@ -101,18 +101,18 @@ def run_pretrain(args: argparse.Namespace) -> int:
     settings = PretrainSettings(steps=args.steps, lr=args.lr, seed=args.seed, candidates=args.candidates,
                                 select=args.select, selector_size=args.size)
     made = pretrain_selector(base, args.dir, settings)
-    console.print(f"wrote grounding-pretrained selector to {args.dir} "
+    console.print(f"wrote grounding-pretrained selector to {shown(args.dir)} "
                   f"(held-out clip accuracy {made['held_out_accuracy']:.2f})")
     return 0
 
 
 def run_tiny(args: argparse.Namespace) -> int:
     """Write the tiny model and print where it went; returns 0."""
-    from viarl.console import console
+    from viarl.console import console, shown
     from viarl.models.tiny import write_tiny_model
 
     out = write_tiny_model(args.dir, args.role, seed=args.seed)
-    console.print(f"wrote tiny {args.role} model (seed {args.seed}) to {out}")
+    console.print(f"wrote tiny {args.role} model (seed {args.seed}) to {shown(out)}")
     return 0
 
 
@@ -120,7 +120,7 @@ def run_merge(args: argparse.Namespace) -> int:
     """Merge an adapter folder into its base and save the full model; returns 0."""
     from pathlib import Path
 
-    from viarl.console import console
+    from viarl.console import console, shown
     from viarl.errors import UserError
     from viarl.models.lora import ADAPTER_CONFIG, is_adapter_dir, load_policy
     from viarl.policy.selector import selector_settings
@@ -136,5 +136,5 @@ def run_merge(args: argparse.Namespace) -> int:
     model, processor = load_policy(args.adapter_dir, None)  # lora None: adapters merged into the base
     settings = selector_settings(args.adapter_dir) or None
     save_model(model, processor, Path(args.out_dir), selector_settings=settings, dtype=args.dtype)
-    console.print(f"merged {args.adapter_dir} into its base; wrote the full model to {args.out_dir}")
+    console.print(f"merged {shown(args.adapter_dir)} into its base; wrote the full model to {shown(args.out_dir)}")
     return 0

@@ -20,7 +20,7 @@ def register(subparsers) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Build the report and print where index.html is."""
-    from viarl.console import console
+    from viarl.console import console, shown
     from viarl.errors import UserError
     from viarl.config.preflight import require_output_folder
     from viarl.report.build import build_report
@@ -30,5 +30,5 @@ def run(args: argparse.Namespace) -> int:
     if args.out is not None:
         require_output_folder(args.out, "--out")
     index = build_report(args.run_dir, args.out, sheets=args.sheets)
-    console.print(f"report written: [bold]{index}[/]")
+    console.print(f"report written: [bold]{shown(index)}[/]")
     return 0
