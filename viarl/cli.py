@@ -54,6 +54,18 @@ def build_parser() -> argparse.ArgumentParser:
 OVERRIDES_ANYWHERE = ("run", "validate", "eval")
 
 
+#: The longest error message printed: quoted user text (a 10 MB line) is cut in the middle.
+MAX_MESSAGE = 16_000
+
+
+def clipped(text: str) -> str:
+    """`text`, or its start and end around a note of how much was cut when over MAX_MESSAGE."""
+    if len(text) <= MAX_MESSAGE:
+        return text
+    half = MAX_MESSAGE // 2
+    return f"{text[:half]}… ({len(text) - 2 * half} characters cut) …{text[-half:]}"
+
+
 def _debug() -> bool:
     return os.environ.get("VIARL_DEBUG", "") not in ("", "0", "false", "no")
 
@@ -82,7 +94,7 @@ def main(argv: list[str] | None = None) -> int:
 
             traceback.print_exc()
         err_console.print("[bold red]error:[/] ", end="")
-        err_console.print(e.render(), markup=False)
+        err_console.print(clipped(e.render()), markup=False)
         return 2
     except OSError as e:
         if e.filename is None:  # no file named: not the user's disk or paths, a bug to show whole

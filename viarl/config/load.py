@@ -18,7 +18,7 @@ from pydantic import ValidationError
 from viarl.config.messages import error_lines
 from viarl.config.recipe import Recipe
 from viarl.config.rewards import Rewards
-from viarl.config.yaml_source import RecipeDumper, _RecipeLoader, read_yaml
+from viarl.config.yaml_source import RecipeDumper, load_yaml_value, read_yaml
 from viarl.errors import UserError
 
 _OVERRIDE_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*(\.[A-Za-z0-9_-]+)*$")
@@ -85,7 +85,7 @@ def _parse_override(text: str) -> tuple[tuple[str, ...], Any]:
         raise UserError("an override is `dotted.key=value`", where=where,
                         fix="write e.g. rl.kl_coef=0.01 frames.select=16")
     try:
-        value = yaml.load(raw, Loader=_RecipeLoader) if raw.strip() else ""
+        value = load_yaml_value(raw, where) if raw.strip() else ""
     except yaml.YAMLError as e:
         raise UserError(f"the value is not valid YAML: {getattr(e, 'problem', e)}", where=where,
                         fix="quote the value, e.g. name='my run'") from None
