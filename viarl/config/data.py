@@ -20,7 +20,9 @@ class DataSplit(BaseModel):
     )
     limit: PositiveInt | None = Field(None, description="Use only the first N questions; null uses all.")
     video_dir: str | None = Field(
-        None, description="Folder holding the videos when not at the layout's usual place."
+        None, description="Folder holding the videos when not at the layout's usual place. When set, every "
+        "video must lie inside it (after resolving `..` and links); an entry whose video path leads "
+        "elsewhere is skipped as `video outside video_dir`."
     )
 
 
