@@ -18,6 +18,8 @@ the same numbers.
 from __future__ import annotations
 
 import argparse
+
+from viarl.numbers import MAX_FRAMES, MAX_SIDE, int_in, seed
 import functools
 import json
 from dataclasses import dataclass
@@ -46,21 +48,21 @@ def register(subparsers) -> None:
     p.add_argument("--answer", metavar="PATH", help="answer model folder (or hub id)")
     p.add_argument("--clip", metavar="NAME_OR_PATH", help="open_clip model name or local folder for --selector clip")
     p.add_argument("--clip-pretrained", metavar="TAG", help="open_clip pretrained tag for a named CLIP model")
-    p.add_argument("--prefilter", type=int, metavar="M",
+    p.add_argument("--prefilter", type=int_in(None, MAX_FRAMES), metavar="M",
                    help="CLIP pre-filter: every selector sees the best T of M uniform frames (needs --clip)")
-    p.add_argument("--candidates", "-T", type=int, metavar="T", help="candidate frames per video (default 128, or the trained selector's)")
-    p.add_argument("--select", "-N", type=int, metavar="N", help="frames the selector picks (default 8, or the trained selector's)")
-    p.add_argument("--selector-size", type=int, metavar="PX", help="long side of selector frames (default 112)")
+    p.add_argument("--candidates", "-T", type=int_in(None, MAX_FRAMES), metavar="T", help="candidate frames per video (default 128, or the trained selector's)")
+    p.add_argument("--select", "-N", type=int_in(None, MAX_FRAMES), metavar="N", help="frames the selector picks (default 8, or the trained selector's)")
+    p.add_argument("--selector-size", type=int_in(None, MAX_SIDE), metavar="PX", help="long side of selector frames (default 112)")
     p.add_argument("--index-text", choices=("before", "after", "none"),
                    help="where a trained selector's frame labels go (default: as it was trained, "
                         "read from its folder's viarl_selector.json)")
-    p.add_argument("--answer-size", type=int, metavar="PX", help="long side of answer frames (default 896)")
-    p.add_argument("--answer-tokens", type=int, metavar="K", help="answer model's max new tokens (default 128)")
-    p.add_argument("--selector-tokens", type=int, metavar="K", help="trained selector's max new tokens (default 512)")
+    p.add_argument("--answer-size", type=int_in(None, MAX_SIDE), metavar="PX", help="long side of answer frames (default 896)")
+    p.add_argument("--answer-tokens", type=int_in(None, 10**6), metavar="K", help="answer model's max new tokens (default 128)")
+    p.add_argument("--selector-tokens", type=int_in(None, 10**6), metavar="K", help="trained selector's max new tokens (default 512)")
     p.add_argument("--out", metavar="DIR", help="output folder (default: the recipe's output_dir/eval, or runs/eval)")
     p.add_argument("--cache", metavar="DIR", help="frame cache folder (default .cache/frames)")
-    p.add_argument("--seed", type=int, help="random seed (default 0)")
-    p.add_argument("--limit", type=int, metavar="N", help="evaluate only the first N questions")
+    p.add_argument("--seed", type=seed, help="random seed (default 0)")
+    p.add_argument("--limit", type=int_in(None, 10**9), metavar="N", help="evaluate only the first N questions")
     p.add_argument("--strict", action="store_true", help="stop at the first bad annotation or video instead of skipping it")
     p.add_argument("--device", choices=("auto", "cpu", "cuda"), help="where the models run (default auto)")
     p.set_defaults(func=run)
@@ -264,7 +266,7 @@ def run(args: argparse.Namespace) -> int:
                         fix="set data.eval: {format: mlvu, path: ...}")
     _ensure_models(plan)
     random.seed(r.seed)
-    np.random.seed(r.seed)
+    np.random.seed(r.seed % 2**32)  # numpy's legacy seed is 32-bit; recipe seeds are 63-bit
     torch.manual_seed(r.seed)
     require_output_folder(plan.out, "--out")
     device = _device(r.run.device)

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import argparse
 
+from viarl.numbers import MAX_FRAMES, MAX_SIDE, int_in
+
 
 def register(subparsers) -> None:
     """Add the `frames` subcommand."""
@@ -22,11 +24,11 @@ def register(subparsers) -> None:
     )
     p.add_argument("video", metavar="VIDEO", help="the video file")
     p.add_argument(
-        "--candidates", "-T", type=int, required=True, metavar="T",
+        "--candidates", "-T", type=int_in(None, MAX_FRAMES), required=True, metavar="T",
         help="number of candidate frames (a shorter video gives all of its frames)",
     )  # fmt: skip
     p.add_argument(
-        "--size", type=int, default=112, metavar="S",
+        "--size", type=int_in(1, MAX_SIDE), default=112, metavar="S",
         help="long side of the selector view in pixels (default: 112)",
     )  # fmt: skip
     p.add_argument("--out", required=True, metavar="DIR", help="output folder (created)")

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import argparse
 
+from viarl.numbers import MAX_SIDE, finite_float, int_in, seed
+
 ROLES = ("selector", "answer", "clip")
 
 
@@ -30,7 +32,7 @@ def register(subparsers) -> None:
     t.add_argument("dir", metavar="DIR", help="output folder (created or replaced)")
     t.add_argument("--role", required=True, choices=ROLES,
                    help="selector or answer (Qwen2.5-VL), or clip (open_clip)")
-    t.add_argument("--seed", type=int, default=0, metavar="S",
+    t.add_argument("--seed", type=seed, default=0, metavar="S",
                    help="random seed for the weights, >= 0 (default: 0)")
     t.set_defaults(func=run_tiny)
 
@@ -49,12 +51,12 @@ def register(subparsers) -> None:
     g.add_argument("dir", metavar="DIR", help="output folder (created or replaced)")
     g.add_argument("--base", default=None, metavar="DIR",
                    help="tiny random selector to start from (default: DIR-random, created with --seed)")
-    g.add_argument("--seed", type=int, default=0, metavar="S", help="seed of the weights and clips (default: 0)")
-    g.add_argument("--steps", type=int, default=1600, metavar="N", help="optimiser steps (default: 1600)")
-    g.add_argument("--lr", type=float, default=2e-3, metavar="LR", help="peak learning rate (default: 0.002)")
-    g.add_argument("--candidates", "-T", type=int, default=8, metavar="T", help="frames per clip (default: 8)")
-    g.add_argument("--select", "-N", type=int, default=2, metavar="N", help="indices per answer (default: 2)")
-    g.add_argument("--size", type=int, default=56, metavar="PX", help="selector view long side (default: 56)")
+    g.add_argument("--seed", type=seed, default=0, metavar="S", help="seed of the weights and clips (default: 0)")
+    g.add_argument("--steps", type=int_in(None, 10**7), default=1600, metavar="N", help="optimiser steps (default: 1600)")
+    g.add_argument("--lr", type=finite_float(0, 10, low_open=True), default=2e-3, metavar="LR", help="peak learning rate (default: 0.002)")
+    g.add_argument("--candidates", "-T", type=int_in(None, 1024), default=8, metavar="T", help="frames per clip (default: 8)")
+    g.add_argument("--select", "-N", type=int_in(None, 1024), default=2, metavar="N", help="indices per answer (default: 2)")
+    g.add_argument("--size", type=int_in(None, MAX_SIDE), default=56, metavar="PX", help="selector view long side (default: 56)")
     g.set_defaults(func=run_pretrain)
 
     mg = sub.add_parser(

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from viarl.numbers import int_in
+
 
 def register(subparsers) -> None:
     """Add the `report` subcommand."""
@@ -13,7 +15,7 @@ def register(subparsers) -> None:
                     "summary.json) and write PNG plots, per-question contact sheets and index.html.")
     p.add_argument("run_dir", metavar="RUN_DIR", help="a run's output_dir")
     p.add_argument("--out", metavar="DIR", help="report folder (default: RUN_DIR/report)")
-    p.add_argument("--sheets", type=int, default=3, metavar="K",
+    p.add_argument("--sheets", type=int_in(None, 10_000), default=3, metavar="K",
                    help="contact sheets per (cycle, selector); 0 for none (default: 3)")
     p.set_defaults(func=run)
 

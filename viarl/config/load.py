@@ -17,6 +17,7 @@ from pydantic import ValidationError
 
 from viarl.config.messages import error_lines
 from viarl.config.recipe import Recipe
+from viarl.config.values import resolver_paths
 from viarl.config.rewards import Rewards
 from viarl.config.yaml_source import RecipeDumper, load_yaml_value, read_yaml
 from viarl.errors import UserError
@@ -142,9 +143,18 @@ def _apply_overrides(data: dict, overrides: Iterable[str], locations: Locations,
     return drop_stale_reward_params(before, data, top)
 
 
-def _interpolate(data: dict, path: Path | str) -> dict:
+def _interpolate(data: dict, path: Path | str, locations: Locations | None = None) -> dict:
     from omegaconf import OmegaConf
     from omegaconf.errors import OmegaConfBaseException
+
+    calls = resolver_paths(data)
+    if calls:
+        key, text = calls[0]
+        where = _locator(locations or {})(key) or f"{path} `{'.'.join(key)}`"
+        raise UserError(f"`{'.'.join(key)}` calls a resolver (`{text[:80]}`); a recipe may only refer to its "
+                        "own keys, as ${dotted.path}", where=where,
+                        fix="write the value itself: the resolved recipe is saved in recipe.yaml and tracker "
+                            "names, so ${oc.env:…} would copy environment secrets into them")
 
     try:
         return OmegaConf.to_container(OmegaConf.create(data), resolve=True, throw_on_missing=True)
@@ -187,7 +197,7 @@ def recipe_from_data(data: dict, overrides: Iterable[str] = (), origins: dict[st
 def _resolve(data: dict, locations: Locations, overrides: Iterable[str], origins: dict[str, str] | None,
              path: Path | str) -> Recipe:
     data = _apply_overrides(data, list(overrides), locations, origins)
-    data = _interpolate(data, path)
+    data = _interpolate(data, path, locations)
     if not isinstance(data, dict):
         raise UserError("the overrides replaced the whole recipe", where=str(path))
     data["base"] = None  # merged in already; a resolved recipe stands alone

@@ -19,6 +19,7 @@ from viarl.config.run import Run
 from viarl.config.sft import SFT
 from viarl.config.stages import Stages
 from viarl.config.types import TRAINING_STAGES
+from viarl.config.values import value_issues
 from viarl.config.warmup import Warmup
 from viarl.selection import pool_problem
 from viarl.rewards.builtins import BUILTIN_INPUTS
@@ -88,8 +89,18 @@ class Recipe(BaseModel):
             data = {**data, "output_dir": f"runs/{name}"}
         return data
 
+    @model_validator(mode="before")
+    @classmethod
+    def check_values(cls, data: Any) -> Any:
+        # inf/nan in any float, seeds out of range, NUL bytes in any text: refused in every field.
+        raise_issues(value_issues(data))
+        return data
+
     @model_validator(mode="after")
     def check_output_dir(self) -> "Recipe":
+        if not self.output_dir.strip():
+            raise_issues([Issue("output_dir", "is empty: the run would be written into the working directory",
+                                "name a folder, e.g. output_dir=runs/<name> (or drop it: runs/<name> is the default)")])
         problem = output_folder_problem(self.output_dir)
         if problem:
             raise_issues([Issue("output_dir", f"the run folder cannot be made: {problem}",
