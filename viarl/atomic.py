@@ -50,6 +50,32 @@ def honour_umask(path: str | os.PathLike, folder: bool) -> None:
     os.chmod(path, (0o777 if folder else 0o666) & ~_umask())
 
 
+class SaveError(UserError, OSError):
+    """A save that cannot be done or failed on the disk: a UserError (exit 2, one message) that
+    code which tolerates failed writes (a cache) still catches as the OSError it is."""
+
+
+# Words in the messages of savers that wrap an OS error in their own type (safetensors'
+# SafetensorError, torch's RuntimeError "PytorchStreamWriter failed writing file").
+_IO_WORDS = ("no space", "file too large", "permission denied", "read-only file system", "quota", "ioerror",
+             "os error", "failed writing", "write failed", "input/output error")
+
+
+def save_error(path: Path, error: BaseException) -> SaveError | None:
+    """The one message for a save that failed on the disk (full, too large, no permission), or
+    None when `error` is not a disk problem (a bug, shown whole)."""
+    if isinstance(error, UserError):
+        return None
+    if isinstance(error, OSError):
+        reason = error.strerror or str(error)
+    elif isinstance(error, Exception) and any(w in str(error).lower() for w in _IO_WORDS):
+        reason = str(error).splitlines()[0][:300]
+    else:
+        return None
+    return SaveError(f"cannot save {path}: {reason}; nothing of it was kept", where=str(path),
+                     fix="free space on its disk (or raise the file size limit), or save to a folder you can write to")
+
+
 def write_bytes(path: str | os.PathLike, data: bytes) -> None:
     """Write `data` to `path` through a temporary file in the same folder and a rename."""
     path = Path(path)
@@ -62,8 +88,11 @@ def write_bytes(path: str | os.PathLike, data: bytes) -> None:
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as e:
         Path(tmp).unlink(missing_ok=True)
+        problem = save_error(path, e)
+        if problem is not None:
+            raise problem from None
         raise
     _fsync_dir(path.parent)
 
@@ -101,7 +130,7 @@ def atomic_dir(path: str | os.PathLike) -> Iterator[Path]:
     """
     path = Path(path)
     if not replaceable(path):
-        raise UserError(f"{path} already exists and holds files viarl did not write", where=str(path),
+        raise SaveError(f"{path} already exists and holds files viarl did not write", where=str(path),
                         fix="move them away, or write to a new or empty folder")
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
@@ -117,7 +146,7 @@ def atomic_dir(path: str | os.PathLike) -> Iterator[Path]:
         old = None
         if path.exists():
             if not replaceable(path):  # filled by someone else while we wrote
-                raise UserError(f"{path} now holds files viarl did not write", where=str(path),
+                raise SaveError(f"{path} now holds files viarl did not write", where=str(path),
                                 fix="move them away, or write to a new or empty folder")
             # A fresh empty name of our own to move the old folder to (rename onto an empty folder).
             old = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".old", dir=path.parent))
@@ -126,8 +155,11 @@ def atomic_dir(path: str | os.PathLike) -> Iterator[Path]:
         if old is not None:
             shutil.rmtree(old, ignore_errors=True)
         _fsync_dir(path.parent)
-    except BaseException:
+    except BaseException as e:
         shutil.rmtree(tmp, ignore_errors=True)
+        problem = save_error(path, e)
+        if problem is not None:
+            raise problem from None
         raise
 
 

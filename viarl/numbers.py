@@ -47,7 +47,7 @@ def finite_float(low: float | None = None, high: float | None = None, low_open: 
         try:
             value = float(text)
         except ValueError:
-            raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+            raise argparse.ArgumentTypeError(f"invalid float value: {text!r}") from None
         if not math.isfinite(value):
             raise argparse.ArgumentTypeError(f"{text} is not a finite number")
         if low is not None and (value < low or (low_open and value == low)):
@@ -65,7 +65,7 @@ def int_in(low: int | None, high: int) -> Callable:
         try:
             value = int(text)
         except ValueError:
-            raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+            raise argparse.ArgumentTypeError(f"invalid int value: {text!r}") from None
         if low is not None and value < low:
             raise argparse.ArgumentTypeError(f"{value} must be >= {low}")
         if value > high:
@@ -74,5 +74,5 @@ def int_in(low: int | None, high: int) -> Callable:
     return _type("integer", parse)
 
 
-#: An argparse type for seeds.
-seed = int_in(0, SEED_LIMIT - 1)
+#: An argparse type for seeds (the upper bound; commands say themselves that a seed is >= 0).
+seed = int_in(None, SEED_LIMIT - 1)

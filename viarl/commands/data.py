@@ -33,9 +33,9 @@ def register(subparsers) -> None:
     n.add_argument("dir", metavar="DIR", help="output folder (created; files in it are replaced)")
     n.add_argument("--videos", type=int_in(None, MAX_VIDEOS), default=8, metavar="N", help="number of videos (default: 8)")
     n.add_argument("--frames", type=int_in(None, MAX_FRAMES), default=240, metavar="F", help="frames per video, >= 8 (default: 240)")
-    n.add_argument("--fps", type=finite_float(0, MAX_FPS, low_open=True), default=24, metavar="R", help="frames per second (default: 24)")
+    n.add_argument("--fps", type=finite_float(None, MAX_FPS), default=24, metavar="R", help="frames per second (default: 24)")
     n.add_argument("--seed", type=seed, default=0, metavar="S", help="random seed, >= 0 (default: 0)")
-    n.add_argument("--difficulty", type=finite_float(0, 1000, low_open=True), default=1.0, metavar="D",
+    n.add_argument("--difficulty", type=finite_float(None, 1000), default=1.0, metavar="D",
                    help="0.1-10; higher: shorter needle span, more clutter (default: 1)")
     n.add_argument("--split", default="train", choices=("train", "test"),
                    help="train or test; disjoint videos for the same seed (default: train)")
@@ -71,9 +71,14 @@ def _no_subcommand(parser: argparse.ArgumentParser) -> int:
 def run_needle(args: argparse.Namespace) -> int:
     """Write the needle dataset and print a summary; returns 0."""
     from viarl.console import console, shown
+    from pathlib import Path
+
+    from viarl.atomic import claim_folder
     from viarl.synth.needle import make_needle_dataset, parse_size
 
     fps = int(args.fps) if float(args.fps).is_integer() else args.fps
+    if Path(args.dir).exists() and Path(args.dir).is_dir():
+        claim_folder(args.dir, "DIR")  # a folder of the user's own files is never written into
     out = make_needle_dataset(args.dir, videos=args.videos, frames=args.frames, fps=fps,
                               seed=args.seed, difficulty=args.difficulty, split=args.split, fixed_options=args.fixed_options,
                               size=parse_size(args.size), balance=args.balance)

@@ -248,6 +248,7 @@ def run(args: argparse.Namespace) -> int:
     import numpy as np
     import torch
 
+    from viarl.atomic import claim_folder
     from viarl.config.preflight import require_output_folder
     from viarl.console import console, shown
     from viarl.data.loaders import load_dataset
@@ -269,6 +270,7 @@ def run(args: argparse.Namespace) -> int:
     np.random.seed(r.seed % 2**32)  # numpy's legacy seed is 32-bit; recipe seeds are 63-bit
     torch.manual_seed(r.seed)
     require_output_folder(plan.out, "--out")
+    claim_folder(plan.out, "--out", create=False)
     device = _device(r.run.device)
     loaded = load_dataset(ev.format, ev.path, tasks=ev.tasks, strict=r.data.strict,
                           limit=r.evaluation.limit or ev.limit, video_dir=ev.video_dir)
@@ -292,6 +294,7 @@ def run(args: argparse.Namespace) -> int:
                                max_new_tokens=m.selector.max_new_tokens, device=device, dtype=m.selector.dtype,
                                attn_implementation=m.selector.attn_implementation)
                  for spec, name in zip(plan.selectors, names)]
+    claim_folder(plan.out, "--out")
     table, _ = compare_selectors(loaded.samples, selectors, answerer, candidates=fr.candidates,
                                  select=fr.select, selector_size=fr.selector_size,
                                  answer_size=fr.answer_size, out_dir=plan.out, cache=FrameCache(fr.cache_dir),

@@ -41,16 +41,17 @@ def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from viarl import atomic
+    from viarl.atomic import claim_folder
     from viarl.config.preflight import require_output_folder
     from viarl.console import console, progress, shown
     from viarl.video.candidates import load_candidates
     from viarl.video.sheet import contact_sheet
 
     require_output_folder(args.out, "--out")
+    claim_folder(args.out, "--out", create=False)
     # The answer view is not written; decode no larger than needed for the selector view.
     cands = load_candidates(args.video, args.candidates, args.size, answer_size=max(args.size, 16))
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
+    out = claim_folder(args.out, "--out")
 
     def save(image, path: Path) -> None:
         buf = io.BytesIO()

@@ -25,12 +25,14 @@ def run(args: argparse.Namespace) -> int:
     from viarl.console import console, shown
     from viarl.errors import UserError
     from viarl.config.preflight import require_output_folder
+    from viarl.atomic import claim_folder
     from viarl.report.build import build_report
 
     if args.sheets < 0:
         raise UserError(f"--sheets must be >= 0, got {args.sheets}", where="--sheets", fix="use 0 for no sheets")
     if args.out is not None:
         require_output_folder(args.out, "--out")
+        claim_folder(args.out, "--out")
     index = build_report(args.run_dir, args.out, sheets=args.sheets)
     console.print(f"report written: [bold]{shown(index)}[/]")
     return 0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -105,6 +106,18 @@ class Recipe(BaseModel):
         if problem:
             raise_issues([Issue("output_dir", f"the run folder cannot be made: {problem}",
                                 "choose another output_dir (a folder), e.g. output_dir=runs/<new name>")])
+        return self
+
+    @model_validator(mode="after")
+    def check_attention(self) -> "Recipe":
+        # flash-attn runs on CUDA only, from its own package: blame the field, not the model folder.
+        cuda_only = self.run.device == "cpu" or importlib.util.find_spec("flash_attn") is None
+        raise_issues([Issue(f"models.{role}.attn_implementation",
+                            "flash_attention_2 needs a CUDA GPU and the flash-attn package"
+                            + (" (run.device is cpu)" if self.run.device == "cpu" else " (flash-attn is not installed)"),
+                            "use attn_implementation: sdpa (or eager), or install flash-attn on a CUDA machine")
+                      for role in ("selector", "answer")
+                      if getattr(self.models, role).attn_implementation == "flash_attention_2" and cuda_only])
         return self
 
     @model_validator(mode="after")

@@ -26,7 +26,7 @@ from viarl.models.lora import adapter_state, is_peft_model, load_adapter_state, 
 from viarl.rewards.columns import NonFiniteScore
 from viarl.train import checkpoint as ckpt
 from viarl.train.distributed import all_gather_objects, rank, world_size
-from viarl.train.finite import NonFinite, check_finite, poisoned_step
+from viarl.train.finite import NonFinite, check_finite, poisoned_step, require_finite_weights
 from viarl.train.optim import build_optimizer, build_scheduler, clip_and_step, freeze_vision
 from viarl.train.precision import autocast
 from viarl.train.runlog import resume_line
@@ -166,6 +166,8 @@ class TrainingStage:
             if is_peft_model(model):  # the base never changes: the adapters are all there is to keep
                 weights = adapter_state(model)
             extra = {"global_step": ctx.global_step, "fsdp": self.plain is not None}
+            require_finite_weights(weights if weights is not None else model.state_dict(),
+                                   f"the {self.role}'s weights at step {next_step} of {self.id}", self.id)
             ckpt.save_partial(self.partial_dir(), model, self.optimizer, self.scheduler, next_step,
                               ctx.generator, extra, model_state=weights, optimizer_state=optim, rng_states=rngs)
         ctx.accelerator.wait_for_everyone()
@@ -216,6 +218,7 @@ class TrainingStage:
             **({"prefilter": fr.prefilter.frames} if fr.prefilter else {})}
         dtype = getattr(ctx.recipe.models, self.role).dtype  # checkpoints are saved in the role's dtype
         if ctx.accelerator.is_main_process:
+            require_finite_weights(model.state_dict(), f"the {self.role}'s weights after {self.id}", self.id)
             ckpt.save_model(model, self.bundle.processor, folder, selector_settings=settings, dtype=dtype)
         ctx.accelerator.wait_for_everyone()
         if self.plain is not None:
