@@ -27,10 +27,21 @@ MAX_VIDEOS = 100_000
 SEED_KEYS = ("seed", "tiny_seed")
 
 
+#: The largest magnitude of a float in a recipe: training computes in float32 (max ~3.4e38).
+MAX_FLOAT = 1e38
+#: The largest learning rate (`lr` of any stage); far above any that trains.
+MAX_LR = 1000.0
+
+
 def number_problem(value: Any, key: str = "") -> str | None:
-    """Why a recipe value cannot be used (inf or nan, a seed out of range), or None."""
+    """Why a recipe value cannot be used (inf or nan, beyond float32, a seed out of range), or None."""
     if isinstance(value, float) and not math.isfinite(value):
         return f"{value} is not a finite number"
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and key not in SEED_KEYS:
+        if abs(value) > MAX_FLOAT:
+            return f"{value:g} is beyond the float32 range training computes in (at most {MAX_FLOAT:g})"
+        if key == "lr" and value > MAX_LR:
+            return f"a learning rate of {value:g} is above the limit of {MAX_LR:g}"
     if key in SEED_KEYS and isinstance(value, int) and not isinstance(value, bool) and not 0 <= value < SEED_LIMIT:
         return f"a seed is in [0, 2**63), got {value}"
     return None
