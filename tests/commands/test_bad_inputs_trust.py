@@ -13,20 +13,14 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
-from typing import Callable
 
 import pytest
 
-from test_bad_inputs import NEEDLE, REPO, Env, _exit_code, _snapshot, finished_run  # noqa: F401 (fixture)
+from test_bad_inputs import (NEEDLE, REPO, Cases, Env, _exit_code, _snapshot, check_case,  # noqa: F401
+                             finished_run, registrar)
 
-CASES: dict[str, Callable[[Env], tuple[list[str], str]]] = {}
-
-
-def case(name: str):
-    def register(fn):
-        CASES[name] = fn
-        return fn
-    return register
+CASES: Cases = {}
+case = registrar(CASES)
 
 
 def _foreign(e: Env, name: str) -> Path:
@@ -280,19 +274,5 @@ NEVER_SHOWN = ("root:", "password123")
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_bad_input_exits_2_cleanly_and_loses_nothing(name, tmp_path, monkeypatch, capsys, finished_run,
                                                       needle_test_dir, damaged_partial):
-    monkeypatch.chdir(REPO)
-    monkeypatch.delenv("VIARL_DEBUG", raising=False)
-    work = tmp_path / "case"
-    work.mkdir()
-    env = Env(work, needle_test_dir, *finished_run, damaged_partial)
-    argv, expect = CASES[name](env)
-    capsys.readouterr()
-    before = _snapshot(work)
-    code = _exit_code(argv)
-    out, err = capsys.readouterr()
-    assert code == 2, f"exit {code}\n{out}\n{err}"
-    assert "Traceback" not in out + err
-    assert expect in " ".join((out + err).split()), err
-    assert not any(word in out + err for word in NEVER_SHOWN)
-    after = _snapshot(work)
-    assert {p: after.get(p) for p in before} == before  # every file there before is unchanged
+    check_case(CASES[name], tmp_path, monkeypatch, capsys, finished_run, needle_test_dir, damaged_partial,
+               never_shown=NEVER_SHOWN)
