@@ -164,6 +164,30 @@ def _(e):
     return e.resume(_metrics_line(e.run(), loss=[1, 2])), "metrics.jsonl:2"
 
 
+@case("resume-fifo-in-run-folder")
+def _(e):
+    run = e.run()
+    (run / "checkpoints" / "pre0-warmup" / "selector" / "config.json").unlink()
+    os.mkfifo(run / "checkpoints" / "pre0-warmup" / "selector" / "config.json")
+    return e.resume(run), "FIFO"
+
+
+@case("resume-state-a-link-to-dev-zero")
+def _(e):
+    run = e.run()
+    (run / "state.json").unlink()
+    (run / "state.json").symlink_to("/dev/zero")
+    return e.resume(run), "character device"
+
+
+@case("resume-recipe-yaml-alias-bomb")
+def _(e):
+    run = e.run()
+    (run / "recipe.yaml").write_text((run / "recipe.yaml").read_text() + "".join(
+        f"x{line}\n" for line in BOMB.splitlines()))  # keys xa … xi: aliases nine deep
+    return e.resume(run), "expands to more than"
+
+
 @case("report-metrics-step-text")
 def _(e):
     return ["report", str(_metrics_line(e.run(), global_step="two"))], "metrics.jsonl:2"

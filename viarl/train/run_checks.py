@@ -11,11 +11,16 @@ from __future__ import annotations
 
 import json
 import math
+import os
 from pathlib import Path
 from typing import Any
 
+import yaml
+
+from viarl.config.yaml_limits import check_expanded, check_yaml_text
+from viarl.config.yaml_source import _RecipeLoader
 from viarl.errors import UserError
-from viarl.user_files import METRICS_BYTES, STATE_BYTES, read_user_text
+from viarl.user_files import METRICS_BYTES, RECIPE_BYTES, STATE_BYTES, not_regular, read_user_text
 
 _INT_FIELDS = ("cycle", "step", "global_step")
 _TEXT_FIELDS = ("stage", "stage_id")
@@ -94,15 +99,51 @@ def check_metrics_row(row: Any, where: str) -> None:
             raise _fail(where, key, value, types, fix)
 
 
+def check_no_special_files(run_dir: Path, limit: int = 100_000) -> None:
+    """UserError naming the first FIFO, device or socket in the run folder (followed through links):
+    reading one would block forever or never end."""
+    for seen, (folder, dirs, files) in enumerate(os.walk(run_dir)):
+        for name in dirs + files:
+            path = Path(folder) / name
+            try:
+                kind = not_regular(path.stat().st_mode)
+            except OSError:
+                continue  # a dangling link: the reader that needs it says it is missing
+            if kind and kind != "a folder":
+                raise UserError(f"{path} is {kind}, which a run folder never holds", where=str(path),
+                                fix="remove it, or restore the run folder from a copy")
+        if seen > limit:
+            return
+
+
+def check_recipe_yaml(path: Path) -> None:
+    """The nesting and alias caps of a recipe, for a run folder's recipe.yaml / recipe.changes.yaml
+    (syntax errors are left to the resume reader, which names the file)."""
+    text = read_user_text(path, path.name, RECIPE_BYTES)
+    check_yaml_text(text, str(path), _RecipeLoader)
+    loader = _RecipeLoader(text)
+    try:
+        check_expanded(loader.get_single_node(), str(path))
+    except yaml.YAMLError:
+        pass
+    finally:
+        loader.dispose()
+
+
 def check_run_files(run_dir: str | Path) -> None:
-    """Check state.json and metrics.jsonl of `run_dir` by type (see the module docstring)."""
+    """Check a run folder before a resume reads it: no FIFOs or devices, recipe files within the
+    YAML caps, state.json and metrics.jsonl by type (see the module docstring)."""
     run_dir = Path(run_dir)
+    check_no_special_files(run_dir)
+    for name in ("recipe.yaml", "recipe.changes.yaml"):
+        if (run_dir / name).exists():
+            check_recipe_yaml(run_dir / name)
     state_path = run_dir / "state.json"
     if state_path.exists():
         try:
             state = json.loads(read_user_text(state_path, "state.json", STATE_BYTES))
-        except (json.JSONDecodeError, UserError):
-            state = None  # not JSON, or unreadable: the resume reader says so, with its fallback
+        except json.JSONDecodeError:
+            state = None  # not JSON: the resume reader says so, with the checkpoint to fall back to
         check_state(state, str(state_path))
     metrics = run_dir / "metrics.jsonl"
     if metrics.exists():
