@@ -275,6 +275,9 @@ EXIT2_CASES = {
                                "models.answer.attn_implementation"),
     # ---- what a recipe or rule file may read
     "recipe-oc-env": (lambda e: ["validate", NEEDLE, "name=${oc.env:HOME}"], "resolver"),
+    "recipe-oc-decode-nested": (lambda e: ["validate", NEEDLE, "name=x${oc.decode:${seed}}"], "resolver"),
+    "recipe-400-nested-interpolations": (lambda e: ["validate", NEEDLE, 'name="' + "${a." * 400 + "x" + "}" * 400
+                                                    + '"'], "nests interpolations"),
     "recipe-oc-env-in-file": (lambda e: ["validate", e.file("r.yaml", f"base: {NEEDLE}\nlogging:\n  report_to: []\n"
                                                              "name: run-${oc.env:PATH}\n")], "r.yaml:4:1"),
     "rules-include-etc-passwd": (lambda e: ["rewards", "check", e.file("r.rules", 'include "/etc/passwd"\n')],

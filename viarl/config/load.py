@@ -17,7 +17,7 @@ from pydantic import ValidationError
 
 from viarl.config.messages import error_lines
 from viarl.config.recipe import Recipe
-from viarl.config.values import resolver_paths
+from viarl.config.values import interpolation_problems
 from viarl.config.rewards import Rewards
 from viarl.config.yaml_source import RecipeDumper, load_yaml_value, read_yaml
 from viarl.errors import UserError
@@ -147,11 +147,11 @@ def _interpolate(data: dict, path: Path | str, locations: Locations | None = Non
     from omegaconf import OmegaConf
     from omegaconf.errors import OmegaConfBaseException
 
-    calls = resolver_paths(data)
-    if calls:
-        key, text = calls[0]
+    refused = interpolation_problems(data)
+    if refused:
+        key, text, problem = refused[0]
         where = _locator(locations or {})(key) or f"{path} `{'.'.join(key)}`"
-        raise UserError(f"`{'.'.join(key)}` calls a resolver (`{text[:80]}`); a recipe may only refer to its "
+        raise UserError(f"`{'.'.join(key)}` {problem} (`{text[:80]}`); a recipe may only refer to its "
                         "own keys, as ${dotted.path}", where=where,
                         fix="write the value itself: the resolved recipe is saved in recipe.yaml and tracker "
                             "names, so ${oc.env:…} would copy environment secrets into them")

@@ -45,7 +45,30 @@ def value_issues(tree: Any) -> list[Issue]:
     return sorted(issues, key=lambda i: i.path)
 
 
-def resolver_paths(tree: Any) -> list[tuple[tuple[str, ...], str]]:
-    """(path, text) of every value that calls a resolver such as `${oc.env:HOME}`."""
-    return sorted((path, value) for path, value in _leaves(tree)
-                  if isinstance(value, str) and _RESOLVER.search(value))
+#: Deepest `${…${…}}` nesting OmegaConf is given (its parser recurses on each level).
+MAX_INTERPOLATION_DEPTH = 10
+
+
+def _nesting(text: str) -> int:
+    depth = deepest = 0
+    for i, char in enumerate(text):
+        if char == "$" and text[i + 1:i + 2] == "{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif char == "}" and depth:
+            depth -= 1
+    return deepest
+
+
+def interpolation_problems(tree: Any) -> list[tuple[tuple[str, ...], str, str]]:
+    """(path, text, problem) of every value OmegaConf must not resolve: a resolver call such as
+    `${oc.env:HOME}`, or interpolations nested deeper than MAX_INTERPOLATION_DEPTH."""
+    out = []
+    for path, value in _leaves(tree):
+        if not isinstance(value, str) or "${" not in value:
+            continue
+        if _RESOLVER.search(value):
+            out.append((path, value, "calls a resolver"))
+        elif _nesting(value) > MAX_INTERPOLATION_DEPTH:
+            out.append((path, value, f"nests interpolations more than {MAX_INTERPOLATION_DEPTH} deep"))
+    return sorted(out)
