@@ -43,7 +43,8 @@ def lock_holder(folder: str | os.PathLike) -> str | None:
     return None
 
 
-def _busy(folder: Path, pid: str, where: str) -> UserError:
+def busy_error(folder: Path, pid: str, where: str) -> UserError:
+    """The error for a run folder whose lock another live process (`pid`) holds."""
     return UserError(f"run folder {folder} is in use by another viarl process (pid {pid})", where=where,
                      fix=f"wait for it to finish (or stop it: kill {pid}), or use another output_dir")
 
@@ -63,7 +64,7 @@ def run_lock(folder: str | os.PathLike, where: str) -> Iterator[Path]:
             pid = _recorded_pid(fd)
             os.close(fd)
             if e.errno in (errno.EWOULDBLOCK, errno.EAGAIN):
-                raise _busy(folder, pid, where) from None
+                raise busy_error(folder, pid, where) from None
             raise
         # The holder before us may have removed the file between our open and our flock: then we
         # hold a lock on a file no one else can see, and must lock the one at the path instead.

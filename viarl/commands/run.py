@@ -54,9 +54,8 @@ def handle(args: argparse.Namespace) -> int:
     main = launched_as_main()  # under a launcher only rank 0 checks and locks the folder it writes
     folder = Path(args.resume if args.resume is not None else recipe.output_dir)
     where = "--resume" if args.resume is not None else "output_dir"
-    if main and args.resume is None:
-        check_new_run_folder(folder)
-        mark_folder(folder)
+    if main and args.resume is None and not check_new_run_folder(folder):
+        mark_folder(folder)  # ours from now on: a run that fails before its state.json may start here again
     with run_lock(folder, where) if main and folder.is_dir() else nullcontext():
         if args.resume is not None:
             from viarl.train.resume import prepare_resume
@@ -70,22 +69,22 @@ def handle(args: argparse.Namespace) -> int:
     return 0
 
 
-def check_new_run_folder(folder) -> None:
+def check_new_run_folder(folder) -> bool:
     """UserError unless `folder` may hold a new run: missing, empty or viarl's own, and no live
-    run in it. A run already there is the engine's to refuse (it names --resume)."""
+    run in it. True when a run is already there: the engine refuses it, naming --resume."""
     from viarl.atomic import claim_folder
     from viarl.errors import UserError
-    from viarl.run_lock import lock_holder
+    from viarl.run_lock import busy_error, lock_holder
 
     pid = lock_holder(folder)
     if pid is not None:
-        raise UserError(f"run folder {folder} is in use by another viarl process (pid {pid})", where="output_dir",
-                        fix=f"wait for it to finish (or stop it: kill {pid}), or use another output_dir")
+        raise busy_error(folder, pid, "output_dir")
     if (folder / "state.json").exists():
-        return
+        return True
     try:
         claim_folder(folder, "output_dir", create=False)
     except UserError:
         raise UserError(f"{folder} is a non-empty folder that is not a viarl run (it has no state.json): "
                         "a run would overwrite and delete files in it", where="output_dir",
                         fix="choose a new or empty output_dir, e.g. output_dir=runs/<new name>") from None
+    return False
