@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import stat
-from pathlib import Path
 
 from viarl.errors import UserError
 
@@ -103,10 +102,3 @@ def is_regular_file(path: str | os.PathLike) -> bool:
     except (OSError, ValueError):
         return False
 
-
-def exists(path: str | os.PathLike) -> bool:
-    """`Path.exists` that says False, not ValueError, for a path with a NUL byte."""
-    try:
-        return Path(path).exists()
-    except ValueError:
-        return False

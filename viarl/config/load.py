@@ -66,12 +66,15 @@ def _read_tree(path: Path, chain: tuple[Path, ...]) -> tuple[dict, Locations]:
     if not isinstance(base, str):
         raise UserError(f"base must be a path to a recipe, not {base!r}", where=where,
                         fix="write base: other.yaml (relative to this file)")
+    if "\0" in base:
+        raise UserError("the base path contains a NUL byte (\\0)", where=where, fix="remove it from `base:`")
     base_path = (path.parent / base).resolve()
     if base_path in chain or base_path == path.resolve():
         raise UserError(f"`base: {base}` makes a cycle of recipes", where=where,
                         fix="remove one of the base: lines in the cycle")
     if not base_path.is_file():
-        raise UserError(f"base recipe `{base}` not found (looked at {base_path})", where=where,
+        found = "is not a regular file" if base_path.exists() else "not found"
+        raise UserError(f"base recipe `{base}` {found} (looked at {base_path})", where=where,
                         fix="base is relative to the recipe file that names it")
     base_data, base_locations = _read_tree(base_path, chain + (path.resolve(),))
     merged = drop_stale_reward_params(base_data, merge_over(base_data, data), data)
