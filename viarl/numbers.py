@@ -38,6 +38,8 @@ def number_problem(value: Any, key: str = "") -> str | None:
     if isinstance(value, float) and not math.isfinite(value):
         return f"{value} is not a finite number"
     if isinstance(value, (int, float)) and not isinstance(value, bool) and key not in SEED_KEYS:
+        if isinstance(value, int) and abs(value) >= 2**63:
+            return f"{value} does not fit in 64 bits (torch and numpy integers)"
         if abs(value) > MAX_FLOAT:
             return f"{value:g} is beyond the float32 range training computes in (at most {MAX_FLOAT:g})"
         if key == "lr" and value > MAX_LR:

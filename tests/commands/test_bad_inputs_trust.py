@@ -210,6 +210,7 @@ NUMBER_CASES = {
     "validate-tiny-seed-negative": (lambda e: ["validate", NEEDLE, "models.answer.tiny_seed=-5"], "tiny_seed"),
     "validate-kl-coef-inf": (lambda e: ["validate", NEEDLE, "rl.kl_coef=.inf"], "rl.kl_coef"),
     "validate-lr-past-float32": (lambda e: ["validate", NEEDLE, "sft.lr=1e300"], "sft.lr"),
+    "validate-steps-past-int64": (lambda e: ["validate", NEEDLE, f"rl.steps={2**64}"], "rl.steps"),
     "validate-huge-frame-size": (lambda e: ["validate", NEEDLE, "frames.selector_size=100000"], "selector_size"),
     "validate-huge-synthetic-frames": (lambda e: ["validate", NEEDLE, "data.synthetic.frames=100000000"], "frames"),
     "pretrain-lr-nan": (lambda e: ["models", "pretrain", str(e.tmp / "p"), "--lr", "nan"], "--lr"),

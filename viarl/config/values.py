@@ -38,7 +38,8 @@ def value_issues(tree: Any) -> list[Issue]:
         problem = number_problem(value, path[-1] if path else "")
         if problem:
             fix = ("use a seed between 0 and 2**63 - 1" if "seed" in problem else
-                   "give a smaller learning rate" if "learning rate" in problem else "give a finite number")
+                   "give a smaller learning rate" if "learning rate" in problem else
+                   "give a finite number" if "finite" in problem else "give a smaller number")
             issues.append(Issue(dotted, problem, fix))
         elif isinstance(value, str) and "\0" in value:
             issues.append(Issue(dotted, "the text contains a NUL byte (\\0)", "remove the NUL byte"))
