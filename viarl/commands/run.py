@@ -63,6 +63,9 @@ def handle(args: argparse.Namespace) -> int:
             check_run_files(folder)
             prepare_resume(folder, recipe, text, allow_changes=args.allow_changes,
                            from_checkpoint=args.from_checkpoint)
+            for partial in (folder / "checkpoints").glob("*.partial"):
+                if partial.is_dir():  # a run's own mid-stage checkpoint (from before the marks): replaceable
+                    mark_folder(partial)
         from viarl.train.engine import run_recipe  # torch and transformers: only once the checks pass
 
         run_recipe(recipe, text, resume=args.resume, verbose=args.verbose)
