@@ -172,6 +172,13 @@ def _(e):
     return e.resume(run), "FIFO"
 
 
+@case("resume-lock-file-a-fifo")
+def _(e):
+    run = e.run()
+    os.mkfifo(run / ".viarl.lock")
+    return e.resume(run), "FIFO"
+
+
 @case("resume-state-a-link-to-dev-zero")
 def _(e):
     run = e.run()

@@ -56,11 +56,12 @@ def handle(args: argparse.Namespace) -> int:
     where = "--resume" if args.resume is not None else "output_dir"
     if main and args.resume is None and not check_new_run_folder(folder):
         mark_folder(folder)  # ours from now on: a run that fails before its state.json may start here again
+    if args.resume is not None and folder.is_dir():
+        check_run_files(folder)  # a stranger's folder: no FIFO or device is touched, not even the lock
     with run_lock(folder, where) if main and folder.is_dir() else nullcontext():
         if args.resume is not None:
             from viarl.train.resume import prepare_resume
 
-            check_run_files(folder)
             prepare_resume(folder, recipe, text, allow_changes=args.allow_changes,
                            from_checkpoint=args.from_checkpoint)
             for partial in (folder / "checkpoints").glob("*.partial"):
