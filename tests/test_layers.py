@@ -11,6 +11,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "viarl"
 # from its own layer or lower ones.
 LAYERS = {
     "__version__": 0, "errors": 0, "console": 0, "atomic": 0, "selection": 0, "distributed": 0,
+    "user_files": 0, "numbers": 0, "run_lock": 0,
     "models": 1, "synth": 1, "video": 1, "data": 1, "rewards": 1, "config": 1,
     "policy": 2, "eval": 3, "train": 4, "report": 5, "plan": 5, "harness": 5, "commands": 6, "cli": 6,
 }

@@ -14,6 +14,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator
 
+from viarl.errors import UserError
+
 
 def _fsync_dir(path: Path) -> None:
     try:
@@ -48,6 +50,32 @@ def honour_umask(path: str | os.PathLike, folder: bool) -> None:
     os.chmod(path, (0o777 if folder else 0o666) & ~_umask())
 
 
+class SaveError(UserError, OSError):
+    """A save that cannot be done or failed on the disk: a UserError (exit 2, one message) that
+    code which tolerates failed writes (a cache) still catches as the OSError it is."""
+
+
+# Words in the messages of savers that wrap an OS error in their own type (safetensors'
+# SafetensorError, torch's RuntimeError "PytorchStreamWriter failed writing file").
+_IO_WORDS = ("no space", "file too large", "permission denied", "read-only file system", "quota", "ioerror",
+             "os error", "failed writing", "write failed", "input/output error")
+
+
+def save_error(path: Path, error: BaseException) -> SaveError | None:
+    """The one message for a save that failed on the disk (full, too large, no permission), or
+    None when `error` is not a disk problem (a bug, shown whole)."""
+    if isinstance(error, UserError):
+        return None
+    if isinstance(error, OSError):
+        reason = error.strerror or str(error)
+    elif isinstance(error, Exception) and any(w in str(error).lower() for w in _IO_WORDS):
+        reason = str(error).splitlines()[0][:300]
+    else:
+        return None
+    return SaveError(f"cannot save {path}: {reason}; nothing of it was kept", where=str(path),
+                     fix="free space on its disk (or raise the file size limit), or save to a folder you can write to")
+
+
 def write_bytes(path: str | os.PathLike, data: bytes) -> None:
     """Write `data` to `path` through a temporary file in the same folder and a rename."""
     path = Path(path)
@@ -60,8 +88,11 @@ def write_bytes(path: str | os.PathLike, data: bytes) -> None:
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as e:
         Path(tmp).unlink(missing_ok=True)
+        problem = save_error(path, e)
+        if problem is not None:
+            raise problem from None
         raise
     _fsync_dir(path.parent)
 
@@ -76,20 +107,39 @@ def write_json(path: str | os.PathLike, obj: Any, indent: int | None = 2) -> Non
     write_text(path, json.dumps(obj, indent=indent, ensure_ascii=False) + "\n")
 
 
+#: Written into every folder `atomic_dir` makes: only a folder holding it may be replaced.
+WRITTEN_MARK = ".viarl-written"
+MARK_TEXT = "written by viarl: a folder holding this file may be replaced by it\n"
+
+
+def replaceable(path: str | os.PathLike) -> bool:
+    """May viarl replace the folder `path`? Only when it is missing, empty, or one viarl wrote."""
+    path = Path(path)
+    if not path.is_dir():
+        return not path.exists()
+    return (path / WRITTEN_MARK).is_file() or not any(path.iterdir())
+
+
 @contextmanager
 def atomic_dir(path: str | os.PathLike, prepared: Path | None = None) -> Iterator[Path]:
     """Yield a temporary sibling folder; on success it replaces `path` in one rename.
 
-    Used for checkpoints: a folder that exists under its final name is always complete.
+    Used for checkpoints: a folder that exists under its final name is always complete. It never
+    removes what it did not create: an existing `path` is replaced only if it is empty or was
+    written here (it holds WRITTEN_MARK); any other is a UserError, checked before any work.
     prepared: a temporary sibling folder the caller made and partly filled (the shards every
     process of a sharded checkpoint wrote); it is used instead of a new one.
     """
     path = Path(path)
+    if not replaceable(path):
+        raise SaveError(f"{path} already exists and holds files viarl did not write", where=str(path),
+                        fix="move them away, or write to a new or empty folder")
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = prepared or Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
     try:
         honour_umask(tmp, folder=True)
         yield tmp
+        (tmp / WRITTEN_MARK).write_text(MARK_TEXT)
         # Some writers (safetensors) create 0600 files whatever the umask; a checkpoint's files
         # should all be as readable as the folder that holds them.
         for item in tmp.rglob("*"):
@@ -97,13 +147,45 @@ def atomic_dir(path: str | os.PathLike, prepared: Path | None = None) -> Iterato
                 honour_umask(item, folder=item.is_dir())
         old = None
         if path.exists():
-            old = path.with_name(f".{path.name}.old")
-            shutil.rmtree(old, ignore_errors=True)
+            if not replaceable(path):  # filled by someone else while we wrote
+                raise SaveError(f"{path} now holds files viarl did not write", where=str(path),
+                                fix="move them away, or write to a new or empty folder")
+            # A fresh empty name of our own to move the old folder to (rename onto an empty folder).
+            old = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".old", dir=path.parent))
             os.replace(path, old)
         os.replace(tmp, path)
         if old is not None:
             shutil.rmtree(old, ignore_errors=True)
         _fsync_dir(path.parent)
-    except BaseException:
+    except BaseException as e:
         shutil.rmtree(tmp, ignore_errors=True)
+        problem = save_error(path, e)
+        if problem is not None:
+            raise problem from None
         raise
+
+
+def claim_folder(path: str | os.PathLike, where: str, create: bool = True) -> Path:
+    """Create (or reuse) the output folder `path` of a command that writes files into it.
+
+    Refused (UserError, exit 2) when `path` holds files viarl did not write there: its files of
+    the same names would be overwritten. The folder is marked as viarl's, so the same command
+    may write into it again. `create=False` only checks (before the work, so a refusal costs none).
+    """
+    path = Path(path)
+    if not replaceable(path):
+        what = "is not a folder" if not path.is_dir() else "is a non-empty folder that viarl did not make"
+        raise UserError(f"{path} {what}: writing there could overwrite files that are not viarl's",
+                        where=where, fix="name a new or empty folder")
+    if not create:
+        return path
+    return mark_folder(path)
+
+
+def mark_folder(path: str | os.PathLike) -> Path:
+    """Create `path` if needed and mark it as written by viarl (see `replaceable`)."""
+    path = Path(path)
+    path.mkdir(parents=True, exist_ok=True)
+    if not (path / WRITTEN_MARK).exists():
+        write_text(path / WRITTEN_MARK, MARK_TEXT)
+    return path

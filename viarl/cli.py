@@ -11,6 +11,7 @@ User errors (`viarl.errors.UserError`) print one message and exit 2 with no trac
 from __future__ import annotations
 
 import argparse
+import errno
 import importlib
 import os
 import pkgutil
@@ -54,6 +55,21 @@ def build_parser() -> argparse.ArgumentParser:
 OVERRIDES_ANYWHERE = ("run", "validate", "eval")
 
 
+#: OS errors that mean the disk, not viarl: full, over quota, file too large, read-only, failing.
+DISK_ERRNOS = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS, errno.EIO)
+
+#: The longest error message printed: quoted user text (a 10 MB line) is cut in the middle.
+MAX_MESSAGE = 16_000
+
+
+def clipped(text: str) -> str:
+    """`text`, or its start and end around a note of how much was cut when over MAX_MESSAGE."""
+    if len(text) <= MAX_MESSAGE:
+        return text
+    half = MAX_MESSAGE // 2
+    return f"{text[:half]}… ({len(text) - 2 * half} characters cut) …{text[-half:]}"
+
+
 def _debug() -> bool:
     return os.environ.get("VIARL_DEBUG", "") not in ("", "0", "false", "no")
 
@@ -82,10 +98,20 @@ def main(argv: list[str] | None = None) -> int:
 
             traceback.print_exc()
         err_console.print("[bold red]error:[/] ", end="")
-        err_console.print(e.render(), markup=False)
+        err_console.print(clipped(e.render()), markup=False)
+        return 2
+    except ValueError as e:
+        if "null byte" not in str(e):
+            raise
+        # A path with a NUL byte reached the OS (os.stat and open refuse them with ValueError).
+        from viarl.console import err_console
+
+        err_console.print("[bold red]error:[/] ", end="")
+        err_console.print("a path contains a NUL byte (\\0), which no file name can hold\n  fix: remove it from "
+                          "the argument, recipe value or annotation that names the path", markup=False)
         return 2
     except OSError as e:
-        if e.filename is None:  # no file named: not the user's disk or paths, a bug to show whole
+        if e.filename is None and e.errno not in DISK_ERRNOS:  # no file named: a bug to show whole
             raise
         # A path that is a file where a folder must be, a full disk, no permission: the user's to
         # fix, and a traceback would hide the one line that says which path.
@@ -96,7 +122,7 @@ def main(argv: list[str] | None = None) -> int:
 
             traceback.print_exc()
         err_console.print("[bold red]error:[/] ", end="")
-        err_console.print(f"{e.filename}: {e.strerror or e}\n  fix: check this path (a folder where a folder is "
+        err_console.print(f"{e.filename or 'a write failed'}: {e.strerror or e}\n  fix: check this path (a folder where a folder is "
                           "needed, writable, space left on its disk)", markup=False)
         return 2
     except KeyboardInterrupt:

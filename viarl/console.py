@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from rich.console import Console
 from rich.control import Control
+from rich.markup import escape
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -53,8 +54,18 @@ class LoggedProgress(Progress):
                 copy.print(table)
 
 
-console = TeeConsole(highlight=False)
-err_console = TeeConsole(stderr=True, highlight=False, soft_wrap=True)
+# emoji off: `:x:` in a path or a question is text, never a picture
+console = TeeConsole(highlight=False, emoji=False)
+err_console = TeeConsole(stderr=True, highlight=False, soft_wrap=True, emoji=False)
+
+
+def shown(value: object) -> str:
+    """`value` as text safe to put inside a rich markup string: `exp[lr=1e-3]` prints as written.
+
+    Every piece of user text (a path, a name, a question) echoed in a markup string goes through
+    here; rich would otherwise read its brackets as styles and drop them.
+    """
+    return escape(str(value))
 
 
 def progress(transient: bool = False, disable: bool = False) -> Progress:

@@ -60,14 +60,21 @@ class Env:
         return str(next((self.needle_test / "video").rglob("*.mp4")))
 
 
-CASES: dict[str, Callable[[Env], tuple[list[str], str]]] = {}
+Cases = dict[str, Callable[[Env], tuple[list[str], str]]]
 
 
-def case(name: str):
-    def register(fn):
-        CASES[name] = fn
-        return fn
-    return register
+def registrar(cases: Cases):
+    """`@case(name)`: a decorator that registers a case function in `cases` under `name`."""
+    def case(name: str):
+        def register(fn):
+            cases[name] = fn
+            return fn
+        return register
+    return case
+
+
+CASES: Cases = {}
+case = registrar(CASES)
 
 
 # ---- recipes (validate and run: both check before any work) ---------------------------------
@@ -451,15 +458,15 @@ def test_there_are_at_least_60_cases():
     assert len(CASES) >= 60
 
 
-@pytest.mark.parametrize("name", sorted(CASES))
-def test_bad_input_exits_2_cleanly_and_loses_nothing(name, tmp_path, monkeypatch, capsys, finished_run,
-                                                      needle_test_dir, damaged_partial):
+def check_case(make: Callable[[Env], tuple[list[str], str]], tmp_path, monkeypatch, capsys, finished_run,
+               needle_test_dir, damaged_partial, never_shown: tuple[str, ...] = ()) -> None:
+    """Run one case: exit 2, no traceback, the expected words (none of `never_shown`), nothing lost."""
     monkeypatch.chdir(REPO)
     monkeypatch.delenv("VIARL_DEBUG", raising=False)
     work = tmp_path / "case"
     work.mkdir()
     env = Env(work, needle_test_dir, *finished_run, damaged_partial)
-    argv, expect = CASES[name](env)
+    argv, expect = make(env)
     capsys.readouterr()
     before = _snapshot(work)
     code = _exit_code(argv)
@@ -467,5 +474,12 @@ def test_bad_input_exits_2_cleanly_and_loses_nothing(name, tmp_path, monkeypatch
     assert code == 2, f"exit {code}\n{out}\n{err}"
     assert "Traceback" not in out + err
     assert expect in " ".join((out + err).split()), err
+    assert not any(word in out + err for word in never_shown)
     after = _snapshot(work)
     assert {p: after.get(p) for p in before} == before  # every file there before is unchanged
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_bad_input_exits_2_cleanly_and_loses_nothing(name, tmp_path, monkeypatch, capsys, finished_run,
+                                                      needle_test_dir, damaged_partial):
+    check_case(CASES[name], tmp_path, monkeypatch, capsys, finished_run, needle_test_dir, damaged_partial)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from viarl.numbers import MAX_FPS, MAX_FRAMES, MAX_VIDEOS, finite_float, int_in, seed
+
 FORMATS = ("mlvu", "videomme", "lvbench", "jsonl", "paper")
 
 
@@ -29,11 +31,11 @@ def register(subparsers) -> None:
         ),
     )
     n.add_argument("dir", metavar="DIR", help="output folder (created; files in it are replaced)")
-    n.add_argument("--videos", type=int, default=8, metavar="N", help="number of videos (default: 8)")
-    n.add_argument("--frames", type=int, default=240, metavar="F", help="frames per video, >= 8 (default: 240)")
-    n.add_argument("--fps", type=float, default=24, metavar="R", help="frames per second (default: 24)")
-    n.add_argument("--seed", type=int, default=0, metavar="S", help="random seed, >= 0 (default: 0)")
-    n.add_argument("--difficulty", type=float, default=1.0, metavar="D",
+    n.add_argument("--videos", type=int_in(None, MAX_VIDEOS), default=8, metavar="N", help="number of videos (default: 8)")
+    n.add_argument("--frames", type=int_in(None, MAX_FRAMES), default=240, metavar="F", help="frames per video, >= 8 (default: 240)")
+    n.add_argument("--fps", type=finite_float(None, MAX_FPS), default=24, metavar="R", help="frames per second (default: 24)")
+    n.add_argument("--seed", type=seed, default=0, metavar="S", help="random seed, >= 0 (default: 0)")
+    n.add_argument("--difficulty", type=finite_float(None, 1000), default=1.0, metavar="D",
                    help="0.1-10; higher: shorter needle span, more clutter (default: 1)")
     n.add_argument("--split", default="train", choices=("train", "test"),
                    help="train or test; disjoint videos for the same seed (default: train)")
@@ -42,7 +44,7 @@ def register(subparsers) -> None:
     n.add_argument("--fixed-options", action="store_true",
                    help="offer the same four colours in the same order in every question "
                         "(an easier task for tiny CPU models)")
-    n.add_argument("--balance", type=int, default=None, metavar="T",
+    n.add_argument("--balance", type=int_in(None, MAX_FRAMES), default=None, metavar="T",
                    help="spread the needle evenly over T uniform candidate slots (no position "
                         "shortcut; use the selector's candidate count)")
     n.set_defaults(func=run_needle)
@@ -55,8 +57,8 @@ def register(subparsers) -> None:
     c.add_argument("path", metavar="PATH", help="annotation file or dataset folder")
     c.add_argument("--format", required=True, choices=FORMATS, help="annotation format")
     c.add_argument("--strict", action="store_true", help="fail (exit 2) on the first bad entry")
-    c.add_argument("--limit", type=int, default=None, metavar="N", help="check only the first N entries")
-    c.add_argument("--candidates", "-T", type=int, default=8, metavar="T",
+    c.add_argument("--limit", type=int_in(None, 10**9), default=None, metavar="N", help="check only the first N entries")
+    c.add_argument("--candidates", "-T", type=int_in(1, MAX_FRAMES), default=8, metavar="T",
                    help="with a truth.json: show the needle's position over T candidate slots (default: 8)")
     c.set_defaults(func=run_check)
 
@@ -68,14 +70,19 @@ def _no_subcommand(parser: argparse.ArgumentParser) -> int:
 
 def run_needle(args: argparse.Namespace) -> int:
     """Write the needle dataset and print a summary; returns 0."""
-    from viarl.console import console
+    from viarl.console import console, shown
+    from pathlib import Path
+
+    from viarl.atomic import claim_folder
     from viarl.synth.needle import make_needle_dataset, parse_size
 
     fps = int(args.fps) if float(args.fps).is_integer() else args.fps
+    if Path(args.dir).exists() and Path(args.dir).is_dir():
+        claim_folder(args.dir, "DIR")  # a folder of the user's own files is never written into
     out = make_needle_dataset(args.dir, videos=args.videos, frames=args.frames, fps=fps,
                               seed=args.seed, difficulty=args.difficulty, split=args.split, fixed_options=args.fixed_options,
                               size=parse_size(args.size), balance=args.balance)
-    console.print(f"wrote {args.videos} {args.split} needle videos to {out} "
+    console.print(f"wrote {args.videos} {args.split} needle videos to {shown(out)} "
                   f"(annotation json/1_needle.json, truth in truth.json)")
     return 0
 

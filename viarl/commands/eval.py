@@ -31,6 +31,7 @@ from pathlib import Path
 
 from viarl.config.load import load_recipe, recipe_from_data
 from viarl.errors import UserError
+from viarl.numbers import MAX_FRAMES, MAX_SIDE, int_in, seed
 
 FORMATS = ("mlvu", "videomme", "lvbench", "jsonl", "paper")
 
@@ -52,21 +53,21 @@ def register(subparsers) -> None:
     p.add_argument("--answer", metavar="PATH", help="answer model folder (or hub id)")
     p.add_argument("--clip", metavar="NAME_OR_PATH", help="open_clip model name or local folder for --selector clip")
     p.add_argument("--clip-pretrained", metavar="TAG", help="open_clip pretrained tag for a named CLIP model")
-    p.add_argument("--prefilter", type=int, metavar="M",
+    p.add_argument("--prefilter", type=int_in(None, MAX_FRAMES), metavar="M",
                    help="CLIP pre-filter: every selector sees the best T of M uniform frames (needs --clip)")
-    p.add_argument("--candidates", "-T", type=int, metavar="T", help="candidate frames per video (default 128, or the trained selector's)")
-    p.add_argument("--select", "-N", type=int, metavar="N", help="frames the selector picks (default 8, or the trained selector's)")
-    p.add_argument("--selector-size", type=int, metavar="PX", help="long side of selector frames (default 112)")
+    p.add_argument("--candidates", "-T", type=int_in(None, MAX_FRAMES), metavar="T", help="candidate frames per video (default 128, or the trained selector's)")
+    p.add_argument("--select", "-N", type=int_in(None, MAX_FRAMES), metavar="N", help="frames the selector picks (default 8, or the trained selector's)")
+    p.add_argument("--selector-size", type=int_in(None, MAX_SIDE), metavar="PX", help="long side of selector frames (default 112)")
     p.add_argument("--index-text", choices=("before", "after", "none"),
                    help="where a trained selector's frame labels go (default: as it was trained, "
                         "read from its folder's viarl_selector.json)")
-    p.add_argument("--answer-size", type=int, metavar="PX", help="long side of answer frames (default 896)")
-    p.add_argument("--answer-tokens", type=int, metavar="K", help="answer model's max new tokens (default 128)")
-    p.add_argument("--selector-tokens", type=int, metavar="K", help="trained selector's max new tokens (default 512)")
+    p.add_argument("--answer-size", type=int_in(None, MAX_SIDE), metavar="PX", help="long side of answer frames (default 896)")
+    p.add_argument("--answer-tokens", type=int_in(None, 10**6), metavar="K", help="answer model's max new tokens (default 128)")
+    p.add_argument("--selector-tokens", type=int_in(None, 10**6), metavar="K", help="trained selector's max new tokens (default 512)")
     p.add_argument("--out", metavar="DIR", help="output folder (default: the recipe's output_dir/eval, or runs/eval)")
     p.add_argument("--cache", metavar="DIR", help="frame cache folder (default .cache/frames)")
-    p.add_argument("--seed", type=int, help="random seed (default 0)")
-    p.add_argument("--limit", type=int, metavar="N", help="evaluate only the first N questions")
+    p.add_argument("--seed", type=seed, help="random seed (default 0)")
+    p.add_argument("--limit", type=int_in(None, 10**9), metavar="N", help="evaluate only the first N questions")
     p.add_argument("--strict", action="store_true", help="stop at the first bad annotation or video instead of skipping it")
     p.add_argument("--device", choices=("auto", "cpu", "cuda"), help="where the models run (default auto)")
     p.add_argument("--verbose", action="store_true",
@@ -264,6 +265,7 @@ def run(args: argparse.Namespace) -> int:
     """Load data and models, evaluate each selector, write predictions and the results table."""
     plan = make_plan(args)
     names = selector_names(plan.selectors)
+    from viarl.atomic import claim_folder
     from viarl.config.preflight import require_output_folder
     from viarl.console import console
     from viarl.distributed import barrier
@@ -281,6 +283,7 @@ def run(args: argparse.Namespace) -> int:
         if main:
             _ensure_models(plan)
             require_output_folder(plan.out, "--out")
+            claim_folder(plan.out, "--out", create=False)  # refused before any work, not after
         barrier()  # the others read what the main process made
         return _evaluate(plan, names, device, main)
 
@@ -301,7 +304,8 @@ def _evaluate(plan: Plan, names: list[str], device: str, main: bool) -> int:
     import numpy as np
     import torch
 
-    from viarl.console import console
+    from viarl.atomic import claim_folder
+    from viarl.console import console, shown
     from viarl.data.loaders import load_dataset
     from viarl.data.truth import dataset_root, load_truth, read_truth
     from viarl.eval.compare import compare_selectors
@@ -316,12 +320,12 @@ def _evaluate(plan: Plan, names: list[str], device: str, main: bool) -> int:
     r, fr, m = plan.recipe, plan.recipe.frames, plan.recipe.models
     ev = r.data.eval
     random.seed(r.seed)
-    np.random.seed(r.seed)
+    np.random.seed(r.seed % 2**32)  # numpy's legacy seed is 32-bit; recipe seeds are 63-bit
     torch.manual_seed(r.seed)
     loaded = load_dataset(ev.format, ev.path, tasks=ev.tasks, strict=r.data.strict,
                           limit=r.evaluation.limit or ev.limit, video_dir=ev.video_dir)
     skips = dict(loaded.skips.counts)
-    console.print(f"{len(loaded.samples)} questions from [bold]{ev.path}[/]"
+    console.print(f"{len(loaded.samples)} questions from [bold]{shown(ev.path)}[/]"
                   + (f", {sum(skips.values())} skipped ({', '.join(f'{k}: {v}' for k, v in sorted(skips.items()))})"
                      if skips else ""))
     if not loaded.samples:
@@ -349,6 +353,8 @@ def _evaluate(plan: Plan, names: list[str], device: str, main: bool) -> int:
                                selector_processor=trained.processor if trained else None,
                                answer_processor=answer_proc)
     print_settings(settings)
+    if main:  # the others wait in the evaluation's gather until it is made
+        claim_folder(plan.out, "--out")
     with autocast(r.run.precision, device):
         table, _ = compare_selectors(loaded.samples, selectors, answerer, candidates=fr.candidates,
                                      select=fr.select, selector_size=fr.selector_size,
@@ -358,5 +364,5 @@ def _evaluate(plan: Plan, names: list[str], device: str, main: bool) -> int:
     if not main:
         return 0
     table.print()
-    console.print(f"predictions and results in [bold]{plan.out}[/]")
+    console.print(f"predictions and results in [bold]{shown(plan.out)}[/]")
     return 0

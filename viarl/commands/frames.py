@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import argparse
 
+from viarl.numbers import MAX_FRAMES, MAX_SIDE, int_in
+
 
 def register(subparsers) -> None:
     """Add the `frames` subcommand."""
@@ -22,11 +24,11 @@ def register(subparsers) -> None:
     )
     p.add_argument("video", metavar="VIDEO", help="the video file")
     p.add_argument(
-        "--candidates", "-T", type=int, required=True, metavar="T",
+        "--candidates", "-T", type=int_in(None, MAX_FRAMES), required=True, metavar="T",
         help="number of candidate frames (a shorter video gives all of its frames)",
     )  # fmt: skip
     p.add_argument(
-        "--size", type=int, default=112, metavar="S",
+        "--size", type=int_in(1, MAX_SIDE), default=112, metavar="S",
         help="long side of the selector view in pixels (default: 112)",
     )  # fmt: skip
     p.add_argument("--out", required=True, metavar="DIR", help="output folder (created)")
@@ -39,16 +41,17 @@ def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from viarl import atomic
+    from viarl.atomic import claim_folder
     from viarl.config.preflight import require_output_folder
-    from viarl.console import console, progress
+    from viarl.console import console, progress, shown
     from viarl.video.candidates import load_candidates
     from viarl.video.sheet import contact_sheet
 
     require_output_folder(args.out, "--out")
+    claim_folder(args.out, "--out", create=False)
     # The answer view is not written; decode no larger than needed for the selector view.
     cands = load_candidates(args.video, args.candidates, args.size, answer_size=max(args.size, 16))
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
+    out = claim_folder(args.out, "--out")
 
     def save(image, path: Path) -> None:
         buf = io.BytesIO()
@@ -68,7 +71,7 @@ def run(args: argparse.Namespace) -> int:
         f"{info.fps:.2f} fps, {info.duration:.1f} s"
     )
     save(contact_sheet(cands.selector, labels=labels, title=title), out / "contact_sheet.png")
-    console.print(f"wrote {cands.count} frames and contact_sheet.png to {out}")
+    console.print(f"wrote {cands.count} frames and contact_sheet.png to {shown(out)}")
     if cands.count < args.candidates:
         asked = args.candidates
         console.print(f"[yellow]the video has only {cands.count} frames (asked for {asked})[/]")

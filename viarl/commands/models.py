@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import argparse
 
+from viarl.numbers import MAX_SIDE, SEED_LIMIT, finite_float, int_in, seed
+
 ROLES = ("selector", "answer", "clip")
 
 
@@ -24,13 +26,13 @@ def register(subparsers) -> None:
             "Write a tiny random model to DIR in the same layout as a hub checkpoint: a "
             "Qwen2.5-VL (~0.8 M parameters) with processor, byte-level tokenizer and chat "
             "template for --role selector/answer, or an open_clip model for --role clip. "
-            "Same role and seed give byte-identical files. An existing DIR is replaced."
+            "Same role and seed give byte-identical files. An existing DIR is replaced only if viarl wrote it."
         ),
     )
-    t.add_argument("dir", metavar="DIR", help="output folder (created or replaced)")
+    t.add_argument("dir", metavar="DIR", help="output folder (created, or replaced if viarl wrote it)")
     t.add_argument("--role", required=True, choices=ROLES,
                    help="selector or answer (Qwen2.5-VL), or clip (open_clip)")
-    t.add_argument("--seed", type=int, default=0, metavar="S",
+    t.add_argument("--seed", type=seed, default=0, metavar="S",
                    help="random seed for the weights, >= 0 (default: 0)")
     t.set_defaults(func=run_tiny)
 
@@ -46,15 +48,15 @@ def register(subparsers) -> None:
             "same arguments give the same model."
         ),
     )
-    g.add_argument("dir", metavar="DIR", help="output folder (created or replaced)")
+    g.add_argument("dir", metavar="DIR", help="output folder (created, or replaced if viarl wrote it)")
     g.add_argument("--base", default=None, metavar="DIR",
                    help="tiny random selector to start from (default: DIR-random, created with --seed)")
-    g.add_argument("--seed", type=int, default=0, metavar="S", help="seed of the weights and clips (default: 0)")
-    g.add_argument("--steps", type=int, default=1600, metavar="N", help="optimiser steps (default: 1600)")
-    g.add_argument("--lr", type=float, default=2e-3, metavar="LR", help="peak learning rate (default: 0.002)")
-    g.add_argument("--candidates", "-T", type=int, default=8, metavar="T", help="frames per clip (default: 8)")
-    g.add_argument("--select", "-N", type=int, default=2, metavar="N", help="indices per answer (default: 2)")
-    g.add_argument("--size", type=int, default=56, metavar="PX", help="selector view long side (default: 56)")
+    g.add_argument("--seed", type=int_in(0, SEED_LIMIT - 1), default=0, metavar="S", help="seed of the weights and clips (default: 0)")
+    g.add_argument("--steps", type=int_in(None, 10**7), default=1600, metavar="N", help="optimiser steps (default: 1600)")
+    g.add_argument("--lr", type=finite_float(0, 10, low_open=True), default=2e-3, metavar="LR", help="peak learning rate (default: 0.002)")
+    g.add_argument("--candidates", "-T", type=int_in(None, 1024), default=8, metavar="T", help="frames per clip (default: 8)")
+    g.add_argument("--select", "-N", type=int_in(None, 1024), default=2, metavar="N", help="indices per answer (default: 2)")
+    g.add_argument("--size", type=int_in(None, MAX_SIDE), default=56, metavar="PX", help="selector view long side (default: 56)")
     g.set_defaults(func=run_pretrain)
 
     mg = sub.add_parser(
@@ -68,7 +70,7 @@ def register(subparsers) -> None:
         ),
     )
     mg.add_argument("adapter_dir", metavar="ADAPTER_DIR", help="a LoRA checkpoint (holds adapter_config.json)")
-    mg.add_argument("out_dir", metavar="OUT_DIR", help="output folder (created or replaced)")
+    mg.add_argument("out_dir", metavar="OUT_DIR", help="output folder (created, or replaced if viarl wrote it)")
     mg.add_argument("--dtype", default="float32", choices=("float32", "bfloat16", "float16"),
                     help="dtype of the merged weights (default: float32)")
     mg.set_defaults(func=run_merge)
@@ -83,8 +85,9 @@ def run_pretrain(args: argparse.Namespace) -> int:
     """Grounding-pretrain a tiny selector; prints its held-out accuracy on fresh clips."""
     from pathlib import Path
 
-    from viarl.console import console
+    from viarl.console import console, shown
     from viarl.errors import UserError
+    from viarl.atomic import claim_folder
     from viarl.models.tiny import write_tiny_model
     from viarl.train.pretrain import PretrainSettings, pretrain_selector
 
@@ -95,24 +98,25 @@ def run_pretrain(args: argparse.Namespace) -> int:
     if args.select >= args.candidates:
         raise UserError(f"--select ({args.select}) must be smaller than --candidates ({args.candidates})",
                         where="--select", fix="pick fewer frames than there are candidates")
+    claim_folder(args.dir, "DIR", create=False)  # before the training: a refusal costs nothing
     base = Path(args.base) if args.base else Path(str(args.dir).rstrip("/") + "-random")
     if not base.exists():
         write_tiny_model(base, "selector", seed=args.seed)
     settings = PretrainSettings(steps=args.steps, lr=args.lr, seed=args.seed, candidates=args.candidates,
                                 select=args.select, selector_size=args.size)
     made = pretrain_selector(base, args.dir, settings)
-    console.print(f"wrote grounding-pretrained selector to {args.dir} "
+    console.print(f"wrote grounding-pretrained selector to {shown(args.dir)} "
                   f"(held-out clip accuracy {made['held_out_accuracy']:.2f})")
     return 0
 
 
 def run_tiny(args: argparse.Namespace) -> int:
     """Write the tiny model and print where it went; returns 0."""
-    from viarl.console import console
+    from viarl.console import console, shown
     from viarl.models.tiny import write_tiny_model
 
     out = write_tiny_model(args.dir, args.role, seed=args.seed)
-    console.print(f"wrote tiny {args.role} model (seed {args.seed}) to {out}")
+    console.print(f"wrote tiny {args.role} model (seed {args.seed}) to {shown(out)}")
     return 0
 
 
@@ -120,11 +124,13 @@ def run_merge(args: argparse.Namespace) -> int:
     """Merge an adapter folder into its base and save the full model; returns 0."""
     from pathlib import Path
 
-    from viarl.console import console
+    from viarl.console import console, shown
     from viarl.errors import UserError
+    from viarl.atomic import claim_folder
     from viarl.models.lora import ADAPTER_CONFIG, is_adapter_dir, load_policy
     from viarl.policy.selector import selector_settings
     from viarl.train.checkpoint import save_model
+    from viarl.train.finite import require_finite_weights
 
     if not is_adapter_dir(args.adapter_dir):
         what = "does not exist" if not Path(args.adapter_dir).exists() else f"holds no {ADAPTER_CONFIG}"
@@ -133,8 +139,10 @@ def run_merge(args: argparse.Namespace) -> int:
                             "(runs/NAME/checkpoints/STAGE/selector)")
     if Path(args.out_dir).resolve() == Path(args.adapter_dir).resolve():
         raise UserError("OUT_DIR is the adapter folder itself", where="OUT_DIR", fix="write the merged model elsewhere")
+    claim_folder(args.out_dir, "OUT_DIR", create=False)
     model, processor = load_policy(args.adapter_dir, None)  # lora None: adapters merged into the base
     settings = selector_settings(args.adapter_dir) or None
+    require_finite_weights(model.state_dict(), f"the merged weights of {args.adapter_dir}", "ADAPTER_DIR")
     save_model(model, processor, Path(args.out_dir), selector_settings=settings, dtype=args.dtype)
-    console.print(f"merged {args.adapter_dir} into its base; wrote the full model to {args.out_dir}")
+    console.print(f"merged {shown(args.adapter_dir)} into its base; wrote the full model to {shown(args.out_dir)}")
     return 0

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from viarl.numbers import finite_float, int_in
+
 SHARDING_HELP = ("ddp: every GPU holds everything; fsdp: FSDP2 full shard (ZeRO-3); offload: FSDP2 with "
                  "the shards on the CPU. Default: ddp on 1 GPU, fsdp on several")
 
@@ -21,8 +23,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     p.add_argument("recipe", metavar="RECIPE", help="recipe YAML file, e.g. recipes/paper.yaml")
     p.add_argument("overrides", nargs="*", metavar="KEY=VALUE", help="dotted overrides, as for `viarl run`")
-    p.add_argument("--gpus", type=int, default=1, metavar="N", help="GPUs (processes) the run uses (default 1)")
-    p.add_argument("--gpu-mem", type=float, default=80.0, metavar="GB",
+    p.add_argument("--gpus", type=int_in(None, 100_000), default=1, metavar="N", help="GPUs (processes) the run uses (default 1)")
+    p.add_argument("--gpu-mem", type=finite_float(None, 1e6), default=80.0, metavar="GB",
                    help="memory of one GPU in GiB, as GPUs are sold (80 for an A100/H100 80GB; default 80)")
     how = p.add_mutually_exclusive_group()
     how.add_argument("--sharding", choices=("ddp", "fsdp", "offload"), help=SHARDING_HELP)

@@ -47,42 +47,42 @@ def _no_subcommand(parser: argparse.ArgumentParser) -> int:
 
 def run_check(args: argparse.Namespace) -> int:
     """Validate a rule file and pretty-print it, with the file and line of every name."""
-    from viarl.console import console
+    from viarl.console import console, shown
     from viarl.rewards import ast, load_rules
     from viarl.rewards.builtins import LAZY_INPUTS
     from viarl.rewards.printer import print_expr
 
     rules = load_rules(args.file)
     origin = _origins(rules.ast)
-    console.print(f"[bold green]ok[/] {args.file}: {len(rules.components)} components")
+    console.print(f"[bold green]ok[/] {shown(args.file)}: {len(rules.components)} components")
     table = _table("components", "rule", "from")
     for name in rules.components:
         d = rules.checked.defs[name]
         text = print_expr(d.value) + (f"  weight {print_expr(d.weight)}" if d.weight else "")
-        table.add_row(name, text, origin[name])
+        table.add_row(*map(shown, (name, text, origin[name])))
     total = rules.checked.total
     weights = " + ".join(f"{n}" for n in rules.components)
-    table.add_row("total", print_expr(total) if total is not None else f"{weights} (weighted sum)",
-                  origin.get("total", ""))
+    table.add_row(*map(shown, ("total", print_expr(total) if total is not None else f"{weights} (weighted sum)",
+                               origin.get("total", ""))))
     console.print(table)
 
     inputs = _table("inputs", "type", "needed", "from")
     for name, kind in rules.input_types.items():
         need = next((k for k, names in LAZY_INPUTS.items() if name in names), None)
         when = rules.checked.needs.get(need, False) if need else False
-        shown = "always" if when is False else ("when " + print_expr(when) if when else "always (declared)")
-        inputs.add_row(name, kind, shown, origin.get(name, "built-in"))
+        needed = "always" if when is False else ("when " + print_expr(when) if when else "always (declared)")
+        inputs.add_row(*map(shown, (name, kind, needed, origin.get(name, "built-in"))))
     console.print(inputs)
 
     params = _table("parameters", "type", "default", "from")
     for name, value in rules.params.items():
-        params.add_row(name, rules.param_types[name], json.dumps(value), origin[name])
+        params.add_row(*map(shown, (name, rules.param_types[name], json.dumps(value), origin[name])))
     console.print(params if rules.params else "[dim]no parameters[/]")
 
     others = _table("captures and lets", "rule", "from")
     for s in rules.ast.stmts:
         if isinstance(s, (ast.Capture, ast.Let)):
-            others.add_row(s.name, _rule_text(s), origin[s.name])
+            others.add_row(*map(shown, (s.name, _rule_text(s), origin[s.name])))
     if others.row_count:
         console.print(others)
     return 0

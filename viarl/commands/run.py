@@ -34,10 +34,15 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def handle(args: argparse.Namespace) -> int:
     """Check everything that can be checked without a model, then run (or resume)."""
+    from contextlib import nullcontext
     from pathlib import Path
 
     from viarl.config.load import load_recipe, resolved_yaml
     from viarl.errors import UserError
+    from viarl.atomic import mark_folder
+    from viarl.run_lock import run_lock
+    from viarl.train.run_checks import check_run_files
+    from viarl.train.runlog import launched_as_main
 
     recipe = load_recipe(args.recipe, list(args.overrides))
     text = resolved_yaml(recipe)
@@ -46,12 +51,44 @@ def handle(args: argparse.Namespace) -> int:
         if flag:
             raise UserError(f"{flag} only applies to a resumed run", where=flag,
                             fix="add --resume RUN_DIR, or drop the flag")
-    else:
-        from viarl.train.resume import prepare_resume
+    main = launched_as_main()  # under a launcher only rank 0 checks and locks the folder it writes
+    folder = Path(args.resume if args.resume is not None else recipe.output_dir)
+    where = "--resume" if args.resume is not None else "output_dir"
+    if main and args.resume is None and not check_new_run_folder(folder):
+        mark_folder(folder)  # ours from now on: a run that fails before its state.json may start here again
+    if args.resume is not None and folder.is_dir():
+        check_run_files(folder)  # a stranger's folder: no FIFO or device is touched, not even the lock
+    with run_lock(folder, where) if main and folder.is_dir() else nullcontext():
+        if args.resume is not None:
+            from viarl.train.resume import prepare_resume
 
-        prepare_resume(Path(args.resume), recipe, text, allow_changes=args.allow_changes,
-                       from_checkpoint=args.from_checkpoint)
-    from viarl.train.engine import run_recipe  # torch and transformers: only once the checks pass
+            prepare_resume(folder, recipe, text, allow_changes=args.allow_changes,
+                           from_checkpoint=args.from_checkpoint)
+            for partial in (folder / "checkpoints").glob("*.partial"):
+                if partial.is_dir():  # a run's own mid-stage checkpoint (from before the marks): replaceable
+                    mark_folder(partial)
+        from viarl.train.engine import run_recipe  # torch and transformers: only once the checks pass
 
-    run_recipe(recipe, text, resume=args.resume, verbose=args.verbose)
+        run_recipe(recipe, text, resume=args.resume, verbose=args.verbose)
     return 0
+
+
+def check_new_run_folder(folder) -> bool:
+    """UserError unless `folder` may hold a new run: missing, empty or viarl's own, and no live
+    run in it. True when a run is already there: the engine refuses it, naming --resume."""
+    from viarl.atomic import claim_folder
+    from viarl.errors import UserError
+    from viarl.run_lock import busy_error, lock_holder
+
+    pid = lock_holder(folder)
+    if pid is not None:
+        raise busy_error(folder, pid, "output_dir")
+    if (folder / "state.json").exists():
+        return True
+    try:
+        claim_folder(folder, "output_dir", create=False)
+    except UserError:
+        raise UserError(f"{folder} is a non-empty folder that is not a viarl run (it has no state.json): "
+                        "a run would overwrite and delete files in it", where="output_dir",
+                        fix="choose a new or empty output_dir, e.g. output_dir=runs/<new name>") from None
+    return False

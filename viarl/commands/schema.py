@@ -31,7 +31,7 @@ def handle(args: argparse.Namespace) -> int:
     from viarl.config.preflight import require_output_folder
     from viarl.config.docs import recipe_docs_markdown
     from viarl.config.schema import recipe_json_schema_text
-    from viarl.console import console
+    from viarl.console import console, shown
 
     outputs = [(Path(args.out), recipe_json_schema_text())]
     if not args.no_docs:
@@ -42,11 +42,11 @@ def handle(args: argparse.Namespace) -> int:
     for path, text in outputs:
         current = path.read_text(encoding="utf-8") if path.is_file() else None
         if current == text:
-            console.print(f"[green]up to date[/] {path}")
+            console.print(f"[green]up to date[/] {shown(path)}")
         elif args.check:
             stale += 1
-            console.print(f"[red]out of date[/] {path}  (run `viarl schema` to regenerate)")
+            console.print(f"[red]out of date[/] {shown(path)}  (run `viarl schema` to regenerate)")
         else:
             write_text(path, text)
-            console.print(f"[bold]wrote[/] {path}")
+            console.print(f"[bold]wrote[/] {shown(path)}")
     return 1 if stale else 0

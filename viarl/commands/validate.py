@@ -50,14 +50,14 @@ def handle(args: argparse.Namespace) -> int:
     from rich.tree import Tree
 
     from viarl.config import load_recipe, resolved_yaml
-    from viarl.console import console
+    from viarl.console import console, shown
 
     recipe = load_recipe(args.recipe, args.overrides)
     if args.yaml:
         console.print(resolved_yaml(recipe), end="", markup=False)
         return 0
     defaults = _defaults()
-    tree = Tree(f"[bold green]✓[/] {args.recipe} is valid (dimmed values are defaults)")
+    tree = Tree(f"[bold green]✓[/] {shown(args.recipe)} is valid (dimmed values are defaults)")
     _branch(tree, recipe.model_dump(mode="json"), defaults)
     console.print(tree)
     return 0

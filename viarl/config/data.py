@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field, PositiveInt, model_validator
 
+from viarl.numbers import MAX_FPS, MAX_FRAMES, MAX_VIDEOS
 from viarl.config.issues import Issue, raise_issues
 from viarl.config.types import DataFormat
 
@@ -20,7 +21,9 @@ class DataSplit(BaseModel):
     )
     limit: PositiveInt | None = Field(None, description="Use only the first N questions; null uses all.")
     video_dir: str | None = Field(
-        None, description="Folder holding the videos when not at the layout's usual place."
+        None, description="Folder holding the videos when not at the layout's usual place. When set, every "
+        "video must lie inside it (after resolving `..` and links); an entry whose video path leads "
+        "elsewhere is skipped as `video outside video_dir`."
     )
 
 
@@ -29,10 +32,10 @@ class Synthetic(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    train_videos: PositiveInt = Field(64, description="Videos generated at `data.train.path`.")
-    test_videos: PositiveInt = Field(32, description="Videos generated at `data.eval.path`.")
-    frames: PositiveInt = Field(240, description="Frames per video.")
-    fps: PositiveInt = Field(24, description="Frames per second of each video.")
+    train_videos: PositiveInt = Field(64, le=MAX_VIDEOS, description="Videos generated at `data.train.path`.")
+    test_videos: PositiveInt = Field(32, le=MAX_VIDEOS, description="Videos generated at `data.eval.path`.")
+    frames: PositiveInt = Field(240, le=MAX_FRAMES, description="Frames per video.")
+    fps: PositiveInt = Field(24, le=int(MAX_FPS), description="Frames per second of each video.")
     size: tuple[PositiveInt, PositiveInt] = Field((128, 128), description="[width, height] in pixels.")
     difficulty: float = Field(1.0, gt=0.0, description="How hard the needle is to spot: the needle lasts "
                               "about 8 % of the frames / difficulty, and clutter grows with it.")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import BaseModel, ConfigDict, Field, PositiveInt, field_validator
 
 from viarl.config.types import SelectorKind, distinct
+from viarl.numbers import MAX_FRAMES
 
 
 class EvalPrefilter(BaseModel):
@@ -12,7 +13,7 @@ class EvalPrefilter(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    frames: PositiveInt = Field(32, description="M: pool frames scored with `models.clip`; the best "
+    frames: PositiveInt = Field(32, le=MAX_FRAMES, description="M: pool frames scored with `models.clip`; the best "
                                 "`frames.candidates` are kept in time order.")
     selectors: list[SelectorKind] = Field(
         default_factory=lambda: ["trained", "uniform"], min_length=1,

@@ -6,6 +6,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PositiveInt, model_validator
 
+from viarl.numbers import MAX_FRAMES, MAX_SIDE
 from viarl.config.issues import Issue, raise_issues
 from viarl.selection import pool_problem, select_problem
 
@@ -16,7 +17,7 @@ class Prefilter(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     frames: PositiveInt = Field(
-        32, description="M: frames sampled uniformly over the video and scored with `models.clip` "
+        32, le=MAX_FRAMES, description="M: frames sampled uniformly over the video and scored with `models.clip` "
         "against the question; the best T (`frames.candidates`) are kept in time order.",
     )
     batch_size: PositiveInt = Field(32, description="Frames per CLIP forward pass while scoring.")
@@ -28,14 +29,14 @@ class Frames(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     candidates: PositiveInt = Field(
-        128, description="T: frames sampled uniformly over the whole video and shown to the selector."
+        128, le=MAX_FRAMES, description="T: frames sampled uniformly over the whole video and shown to the selector."
     )
-    select: PositiveInt = Field(8, description="N: frames the selector picks for the answer model.")
+    select: PositiveInt = Field(8, le=MAX_FRAMES, description="N: frames the selector picks for the answer model.")
     selector_size: int = Field(
-        112, ge=28, description="Long side in pixels of each candidate frame the selector sees."
+        112, ge=28, le=MAX_SIDE, description="Long side in pixels of each candidate frame the selector sees."
     )
     answer_size: int = Field(
-        896, ge=28, description="Long side in pixels (at most) of each frame the answer model sees."
+        896, ge=28, le=MAX_SIDE, description="Long side in pixels (at most) of each frame the answer model sees."
     )
     index_text: Literal["before", "after", "none"] = Field(
         "before",

@@ -17,8 +17,9 @@ from pydantic import ValidationError
 
 from viarl.config.messages import error_lines
 from viarl.config.recipe import Recipe
+from viarl.config.values import interpolation_problems
 from viarl.config.rewards import Rewards
-from viarl.config.yaml_source import RecipeDumper, _RecipeLoader, read_yaml
+from viarl.config.yaml_source import RecipeDumper, load_yaml_value, read_yaml
 from viarl.errors import UserError
 
 _OVERRIDE_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*(\.[A-Za-z0-9_-]+)*$")
@@ -65,12 +66,15 @@ def _read_tree(path: Path, chain: tuple[Path, ...]) -> tuple[dict, Locations]:
     if not isinstance(base, str):
         raise UserError(f"base must be a path to a recipe, not {base!r}", where=where,
                         fix="write base: other.yaml (relative to this file)")
+    if "\0" in base:
+        raise UserError("the base path contains a NUL byte (\\0)", where=where, fix="remove it from `base:`")
     base_path = (path.parent / base).resolve()
     if base_path in chain or base_path == path.resolve():
         raise UserError(f"`base: {base}` makes a cycle of recipes", where=where,
                         fix="remove one of the base: lines in the cycle")
     if not base_path.is_file():
-        raise UserError(f"base recipe `{base}` not found (looked at {base_path})", where=where,
+        found = "is not a regular file" if base_path.exists() else "not found"
+        raise UserError(f"base recipe `{base}` {found} (looked at {base_path})", where=where,
                         fix="base is relative to the recipe file that names it")
     base_data, base_locations = _read_tree(base_path, chain + (path.resolve(),))
     merged = drop_stale_reward_params(base_data, merge_over(base_data, data), data)
@@ -85,7 +89,7 @@ def _parse_override(text: str) -> tuple[tuple[str, ...], Any]:
         raise UserError("an override is `dotted.key=value`", where=where,
                         fix="write e.g. rl.kl_coef=0.01 frames.select=16")
     try:
-        value = yaml.load(raw, Loader=_RecipeLoader) if raw.strip() else ""
+        value = load_yaml_value(raw, where) if raw.strip() else ""
     except yaml.YAMLError as e:
         raise UserError(f"the value is not valid YAML: {getattr(e, 'problem', e)}", where=where,
                         fix="quote the value, e.g. name='my run'") from None
@@ -142,9 +146,18 @@ def _apply_overrides(data: dict, overrides: Iterable[str], locations: Locations,
     return drop_stale_reward_params(before, data, top)
 
 
-def _interpolate(data: dict, path: Path | str) -> dict:
+def _interpolate(data: dict, path: Path | str, locations: Locations | None = None) -> dict:
     from omegaconf import OmegaConf
     from omegaconf.errors import OmegaConfBaseException
+
+    refused = interpolation_problems(data)
+    if refused:
+        key, text, problem = refused[0]
+        where = _locator(locations or {})(key) or f"{path} `{'.'.join(key)}`"
+        raise UserError(f"`{'.'.join(key)}` {problem} (`{text[:80]}`); a recipe may only refer to its "
+                        "own keys, as ${dotted.path}", where=where,
+                        fix="write the value itself: the resolved recipe is saved in recipe.yaml and tracker "
+                            "names, so ${oc.env:…} would copy environment secrets into them")
 
     try:
         return OmegaConf.to_container(OmegaConf.create(data), resolve=True, throw_on_missing=True)
@@ -187,7 +200,7 @@ def recipe_from_data(data: dict, overrides: Iterable[str] = (), origins: dict[st
 def _resolve(data: dict, locations: Locations, overrides: Iterable[str], origins: dict[str, str] | None,
              path: Path | str) -> Recipe:
     data = _apply_overrides(data, list(overrides), locations, origins)
-    data = _interpolate(data, path)
+    data = _interpolate(data, path, locations)
     if not isinstance(data, dict):
         raise UserError("the overrides replaced the whole recipe", where=str(path))
     data["base"] = None  # merged in already; a resolved recipe stands alone

@@ -42,6 +42,8 @@ def missing_inputs(inputs: set[str], data_format: str) -> list[str]:
 
 def output_folder_problem(path: str | Path) -> str | None:
     """Why `path` cannot be made a folder (it or a parent is an existing file), or None."""
+    if "\0" in str(path):
+        return "the path contains a NUL byte (\\0)"
     p = Path(path).expanduser()
     for q in (p, *p.parents):
         if q.exists():

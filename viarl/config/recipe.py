@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -19,6 +20,7 @@ from viarl.config.run import Run
 from viarl.config.sft import SFT
 from viarl.config.stages import Stages
 from viarl.config.types import TRAINING_STAGES
+from viarl.config.values import value_issues
 from viarl.config.warmup import Warmup
 from viarl.selection import pool_problem
 from viarl.rewards.builtins import BUILTIN_INPUTS
@@ -88,12 +90,34 @@ class Recipe(BaseModel):
             data = {**data, "output_dir": f"runs/{name}"}
         return data
 
+    @model_validator(mode="before")
+    @classmethod
+    def check_values(cls, data: Any) -> Any:
+        # inf/nan in any float, seeds out of range, NUL bytes in any text: refused in every field.
+        raise_issues(value_issues(data))
+        return data
+
     @model_validator(mode="after")
     def check_output_dir(self) -> "Recipe":
+        if not self.output_dir.strip():
+            raise_issues([Issue("output_dir", "is empty: the run would be written into the working directory",
+                                "name a folder, e.g. output_dir=runs/<name> (or drop it: runs/<name> is the default)")])
         problem = output_folder_problem(self.output_dir)
         if problem:
             raise_issues([Issue("output_dir", f"the run folder cannot be made: {problem}",
                                 "choose another output_dir (a folder), e.g. output_dir=runs/<new name>")])
+        return self
+
+    @model_validator(mode="after")
+    def check_attention(self) -> "Recipe":
+        # flash-attn runs on CUDA only, from its own package: blame the field, not the model folder.
+        cuda_only = self.run.device == "cpu" or importlib.util.find_spec("flash_attn") is None
+        raise_issues([Issue(f"models.{role}.attn_implementation",
+                            "flash_attention_2 needs a CUDA GPU and the flash-attn package"
+                            + (" (run.device is cpu)" if self.run.device == "cpu" else " (flash-attn is not installed)"),
+                            "use attn_implementation: sdpa (or eager), or install flash-attn on a CUDA machine")
+                      for role in ("selector", "answer")
+                      if getattr(self.models, role).attn_implementation == "flash_attention_2" and cuda_only])
         return self
 
     @model_validator(mode="after")

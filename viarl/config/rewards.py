@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import os
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -10,6 +11,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSche
 
 from viarl.config.issues import Issue, raise_issues
 from viarl.rewards import load_rules, RuleError
+from viarl.user_files import not_regular
 
 
 def _scalar(value: Any) -> Any:
@@ -29,8 +31,12 @@ ParamValue = Annotated[
 def _load(file: str):
     """The checked rule file, or the issue that stops it from loading."""
     path = Path(file)
-    if not path.is_file():
-        what = "is a folder" if path.is_dir() else "does not exist"
+    try:
+        kind = not_regular(os.stat(path).st_mode)
+        what = f"is {kind}, not a file" if kind else None
+    except (OSError, ValueError) as e:  # ValueError: a NUL byte in the path
+        what = "does not exist" if isinstance(e, FileNotFoundError) else f"cannot be read ({e})"
+    if what:
         return Issue("file", f"reward rule file `{file}` {what}",
                      "point rewards.file at a .rules file, e.g. rewards/viarl.rules")
     try:

@@ -14,7 +14,9 @@ from typing import Any
 
 import yaml
 
+from viarl.config.yaml_limits import check_expanded, check_yaml_text
 from viarl.errors import UserError
+from viarl.user_files import RECIPE_BYTES, nul_problem, read_user_text
 
 # YAML 1.2 floats: `1e-3`, `.5`, `-2.0E+4`, `inf`, `nan` (PyYAML's 1.1 rule needs a dot).
 _FLOAT = re.compile(
@@ -33,6 +35,8 @@ class _RecipeLoader(yaml.SafeLoader):
     def construct_mapping(self, node, deep=False):  # type: ignore[override]
         seen: dict[Any, yaml.Node] = {}
         for key_node, _ in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                continue  # `<<: *base` merges a mapping in; its keys may be overridden here
             key = self.construct_object(key_node, deep=True)
             if isinstance(key, (str, int, float, bool)) and key in seen:
                 raise yaml.constructor.ConstructorError(
@@ -82,23 +86,31 @@ def _walk(node: yaml.Node, prefix: tuple[str, ...], where: str, out: dict) -> No
             _walk(item, key, where, out)
 
 
-def read_yaml(path: str | Path) -> YamlSource:
-    """Parse `path`; a syntax error becomes a `UserError` at `file:line:col`."""
-    path = Path(path)
-    if not path.exists():
-        raise UserError("recipe file not found", where=str(path),
-                        fix="check the path; shipped recipes live in recipes/ (e.g. recipes/needle.yaml)")
-    if path.is_dir():
-        raise UserError("this is a folder, not a recipe file", where=str(path),
-                        fix="name a .yaml recipe file, e.g. recipes/needle.yaml")
-    try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError as e:
-        raise UserError(f"not UTF-8 text ({e.reason} at byte {e.start})", where=str(path),
-                        fix="save the recipe as UTF-8") from None
+def load_yaml_value(text: str, where: str) -> Any:
+    """`text` read as one YAML value (an override), within the nesting and alias caps."""
+    check_yaml_text(text, where, _RecipeLoader)
     loader = _RecipeLoader(text)
     try:
         node = loader.get_single_node()
+        check_expanded(node, where)
+        return None if node is None else loader.construct_document(node)
+    finally:
+        loader.dispose()
+
+
+def read_yaml(path: str | Path) -> YamlSource:
+    """Parse `path`; a syntax error becomes a `UserError` at `file:line:col`."""
+    path = Path(path)
+    if not nul_problem(path) and path.is_dir():
+        raise UserError("this is a folder, not a recipe file", where=str(path),
+                        fix="name a .yaml recipe file, e.g. recipes/needle.yaml")
+    text = read_user_text(path, "recipe file", RECIPE_BYTES,
+                          fix="check the path; shipped recipes live in recipes/ (e.g. recipes/needle.yaml)")
+    check_yaml_text(text, str(path), _RecipeLoader)
+    loader = _RecipeLoader(text)
+    try:
+        node = loader.get_single_node()
+        check_expanded(node, str(path))
         data = None if node is None else loader.construct_document(node)
     except yaml.MarkedYAMLError as e:
         mark = e.problem_mark or e.context_mark

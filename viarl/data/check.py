@@ -11,7 +11,7 @@ from pathlib import Path
 
 from rich.table import Table
 
-from viarl.console import console
+from viarl.console import console, shown
 from viarl.data.collect import Loaded
 from viarl.data.loaders import load_dataset
 from viarl.data.truth import TRUTH_NAME, dataset_root, read_truth, slot_histogram
@@ -64,7 +64,7 @@ def check_command(args) -> int:
     )
     videos = loaded.videos
     durations = video_durations(loaded)
-    table = Table(title=f"{args.format} dataset: {args.path}", show_header=True)
+    table = Table(title=f"{args.format} dataset: {shown(args.path)}", show_header=True)
     table.add_column("what")
     table.add_column("value", justify="right")
     table.add_row("entries read", str(len(loaded.samples) + loaded.skips.total))
@@ -73,7 +73,7 @@ def check_command(args) -> int:
     table.add_row("videos found", str(sum(p != VIDEO_MISSING for p in videos.values())))
     table.add_row("videos decodable", str(sum(p is None for p in videos.values())))
     for reason, n in sorted(loaded.skips.counts.items()):
-        table.add_row(f"skipped: {reason}", str(n))
+        table.add_row(f"skipped: {shown(reason)}", str(n))
     if durations:
         table.add_row(
             "duration min / median / max (s)",

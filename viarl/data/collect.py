@@ -8,12 +8,13 @@ checks them (question, options, answer letter, unique id), checks the video once
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from viarl.data.sample import Sample, make_sample, sample_problem
-from viarl.data.skips import BAD_FIELD, DUPLICATE_ID, MISSING_FIELD, SkipLog
+from viarl.data.skips import BAD_FIELD, DUPLICATE_ID, MISSING_FIELD, VIDEO_OUTSIDE, SkipLog
 from viarl.video.decode import video_problem, video_problem_detail
 
 
@@ -59,11 +60,20 @@ def _tuple(types: type | tuple[type, ...]) -> tuple[type, ...]:
     return types if isinstance(types, tuple) else (types,)
 
 
+def _inside(path: str, root: str) -> bool:
+    real = os.path.realpath(path)
+    return real == root or real.startswith(root.rstrip(os.sep) + os.sep)
+
+
 class Collector:
     """Accumulates samples and skips for one load; stops accepting at `limit` samples."""
 
-    def __init__(self, strict: bool = False, limit: int | None = None, check_videos: bool = True):
+    def __init__(self, strict: bool = False, limit: int | None = None, check_videos: bool = True,
+                 video_root: Path | None = None):
         self.skips = SkipLog(strict=strict)
+        # With `data.video_dir`, every video must be inside it: `..` and absolute paths that
+        # lead elsewhere are skipped, never opened.
+        self.video_root = os.path.realpath(video_root) if video_root is not None else None
         self.samples: list[Sample] = []
         self.videos: dict[str, str | None] = {}
         self.limit = limit
@@ -82,6 +92,9 @@ class Collector:
     def video_ok(self, file: object, entry: object, video: Path) -> bool:
         """Check `video` (once per path); on a problem, skip this entry and return False."""
         key = str(video)
+        if self.video_root is not None and "\0" not in key and not _inside(key, self.video_root):
+            self.skip(file, entry, VIDEO_OUTSIDE, f"{video} is not inside {self.video_root}")
+            return False
         if key not in self.videos:
             self.videos[key] = video_problem(video) if self.check_videos else None
         problem = self.videos[key]
@@ -107,6 +120,8 @@ class Collector:
     ) -> Sample | None:
         """Validate one entry's fields and its video; keep the Sample or record why not."""
         problem = sample_problem(question, options, answer)
+        if problem is None and (not isinstance(question_type, str) or not question_type.strip()):
+            problem = BAD_FIELD, f"the question type should be a name, got {question_type!r}"[:200]
         if problem is not None:
             self.skip(file, entry, *problem)
             return None

@@ -12,25 +12,22 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from viarl.errors import UserError
+from viarl.user_files import ANNOTATION_BYTES, is_regular_file, read_user_text
 
 
 def require_file(path: str | os.PathLike, what: str) -> Path:
-    """`path` as a Path if it is a readable file, else UserError."""
+    """`path` as a Path if it is a regular file, else UserError (missing, a folder, a FIFO, a device)."""
     p = Path(path)
-    if not p.is_file():
+    if not is_regular_file(p):
         raise UserError(
-            f"{what} not found", where=str(p), fix=f"pass the path of an existing {what}"
+            f"{what} not found" if not os.path.lexists(p) else f"{what} is not a regular file",
+            where=repr(str(p)) if "\0" in str(p) else str(p), fix=f"pass the path of an existing {what}"
         )
     return p
 
 
-def _text(path: Path) -> str:
-    try:
-        return path.read_text(encoding="utf-8-sig")
-    except UnicodeDecodeError as e:
-        raise UserError(
-            f"not UTF-8 text (byte {e.start})", where=str(path), fix="save the file as UTF-8"
-        ) from None
+def _text(path: Path, what: str = "annotation file") -> str:
+    return read_user_text(path, what, ANNOTATION_BYTES, encoding="utf-8-sig")
 
 
 def read_json(path: str | os.PathLike, what: str = "annotation file") -> Any:

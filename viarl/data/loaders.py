@@ -45,7 +45,8 @@ def load_dataset(
 
     tasks: MLVU task names (e.g. ["needle"]); strict: raise UserError on the first bad entry
     or video instead of skipping it; limit: stop after this many usable samples; video_dir:
-    where the videos are, for formats that name videos relative to a folder; check_videos:
+    where the videos are, for formats that name videos relative to a folder, and the only folder
+    videos may come from when given (any format: others are skipped as outside it); check_videos:
     open every video once with decord (turn off only when the caller checks them itself).
     """
     if format not in FORMATS:
@@ -65,8 +66,8 @@ def load_dataset(
         raise UserError(
             "dataset path does not exist", where=str(root), fix="check the path you passed"
         )
-    col = Collector(strict=strict, limit=limit, check_videos=check_videos)
     video_folder = Path(video_dir) if video_dir is not None else None
+    col = Collector(strict=strict, limit=limit, check_videos=check_videos, video_root=video_folder)
     if format == "mlvu":
         if not root.is_dir():
             raise UserError(

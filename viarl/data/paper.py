@@ -44,6 +44,10 @@ def _line(col: Collector, file: Path, videos: Path, lineno: int, obj: object) ->
     answer = m.group(1) if m else _message(messages, "assistant").strip()
     video = Path(paths[0])
     qtype = meta.get("question_type", meta.get("task", "unknown"))
+    if isinstance(qtype, list) and qtype and all(isinstance(t, str) and t.strip() for t in qtype):
+        qtype = qtype[0]  # several types, as LVBench writes them: the first names the table column
+    if not isinstance(qtype, str) or not qtype.strip():
+        raise BadEntry(BAD_FIELD, f"meta.question_type should be a name or a list of names, got {qtype!r}"[:200])
     duration = meta.get("duration")
     col.add(
         file,
@@ -53,7 +57,7 @@ def _line(col: Collector, file: Path, videos: Path, lineno: int, obj: object) ->
         question=stem,
         options=options,
         answer=answer,
-        question_type=str(qtype),
+        question_type=qtype,
         duration=float(duration) if isinstance(duration, (int, float)) else None,
         meta=dict(meta),
     )

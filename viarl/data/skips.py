@@ -19,6 +19,7 @@ BAD_OPTIONS = "malformed options"
 ANSWER_NOT_IN_OPTIONS = "answer not among options"
 DUPLICATE_ID = "duplicate id"
 TOO_LONG = "text too long"
+VIDEO_OUTSIDE = "video outside video_dir"
 
 
 @dataclass(frozen=True)

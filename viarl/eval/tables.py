@@ -24,7 +24,7 @@ from typing import Any, Iterable, Mapping
 from rich.table import Table
 
 from viarl.atomic import write_json, write_text
-from viarl.console import console
+from viarl.console import console, shown
 
 OVERALL = "overall"
 
@@ -196,15 +196,15 @@ class ResultsTable:
         chunks = [groups[i:i + max_group_cols] for i in range(0, len(groups), max_group_cols)]
         tables = []
         for k, chunk in enumerate(chunks or [[]]):
-            t = Table(title=title if k == 0 else None, show_lines=False)
+            t = Table(title=shown(title) if k == 0 and title else None, show_lines=False)
             t.add_column("selector", style="bold")
             if k == 0:
                 for col in ("n", "accuracy", "hit rate", "fallbacks", "skipped"):
                     t.add_column(col, justify="right")
             for g in chunk:
-                t.add_column(g, justify="right")
+                t.add_column(shown(g), justify="right")
             for s in self.summaries:
-                cells = [s.name]
+                cells = [shown(s.name)]
                 if k == 0:
                     o = s.overall
                     cells += [str(o.n), _pct(o.accuracy), _pct(o.hit_rate), str(s.fallbacks),

@@ -11,9 +11,11 @@ import json
 from pathlib import Path
 from typing import Sequence
 
+from viarl.errors import UserError
 from viarl.models.lora import load_policy
 from viarl.policy.sampler import sample, selector_batch
 from viarl.selection import Selection, parse_selection, uniform_indices
+from viarl.user_files import STATE_BYTES, read_user_text
 
 SELECTOR_SETTINGS = "viarl_selector.json"
 
@@ -21,7 +23,17 @@ SELECTOR_SETTINGS = "viarl_selector.json"
 def selector_settings(folder: str | Path) -> dict:
     """The prompt settings saved with a trained selector ({} for a folder without them)."""
     path = Path(folder) / SELECTOR_SETTINGS
-    return json.loads(path.read_text()) if path.exists() else {}
+    if not path.exists():
+        return {}
+    try:  # a downloaded checkpoint is a stranger's file: read it safely, and only as an object
+        settings = json.loads(read_user_text(path, SELECTOR_SETTINGS, STATE_BYTES))
+    except json.JSONDecodeError as e:
+        raise UserError(f"not valid JSON: {e.msg}", where=f"{path}:{e.lineno}:{e.colno}",
+                        fix=f"repair {SELECTOR_SETTINGS} or delete it (the recipe's frame settings are used then)") from None
+    if not isinstance(settings, dict):
+        raise UserError(f"{SELECTOR_SETTINGS} should hold a JSON object", where=str(path),
+                        fix=f"repair {SELECTOR_SETTINGS} or delete it")
+    return settings
 
 
 class TrainedSelector:

@@ -22,6 +22,8 @@ from typing import Any
 
 from viarl.data.files import read_json_objects
 from viarl.errors import UserError
+from viarl.train.run_checks import check_metrics_row, eval_row_problem
+from viarl.user_files import STATE_BYTES, read_user_text
 
 _CYCLE_DIR = re.compile(r"^cycle_(\d+)$")
 
@@ -29,6 +31,13 @@ _CYCLE_DIR = re.compile(r"^cycle_(\d+)$")
 def read_jsonl(path: str | Path) -> list[dict[str, Any]]:
     """Every JSON object of a JSONL file (blank lines ignored); bad JSON is a UserError."""
     return [obj for _, obj in read_json_objects(path, "run file")]
+
+
+def _checked_rows(path: Path, check) -> list[dict[str, Any]]:
+    rows = read_json_objects(path, "run file")
+    for lineno, row in rows:
+        check(row, f"{path}:{lineno}")
+    return [row for _, row in rows]
 
 
 @dataclass
@@ -49,13 +58,14 @@ def load_run(root: str | Path) -> RunFiles:
         raise UserError("run folder not found", where=str(root),
                         fix="give the output_dir of a `viarl run`, e.g. runs/needle")
     run = RunFiles(root)
-    if (root / "metrics.jsonl").is_file():
-        run.metrics = read_jsonl(root / "metrics.jsonl")
-    if (root / "eval.jsonl").is_file():
-        run.evals = read_jsonl(root / "eval.jsonl")
-    if (root / "summary.json").is_file():
+    if (root / "metrics.jsonl").exists():
+        run.metrics = _checked_rows(root / "metrics.jsonl", check_metrics_row)
+    if (root / "eval.jsonl").exists():
+        run.evals = _checked_rows(root / "eval.jsonl", lambda row, where: eval_row_problem(
+            row, where, "the line is damaged: delete it, or run `viarl run … --resume` to write it again"))
+    if (root / "summary.json").exists():
         try:
-            run.summary = json.loads((root / "summary.json").read_text(encoding="utf-8"))
+            run.summary = json.loads(read_user_text(root / "summary.json", "summary.json", STATE_BYTES))
         except json.JSONDecodeError as e:
             raise UserError(f"not valid JSON: {e.msg}", where=f"{root / 'summary.json'}:{e.lineno}:{e.colno}",
                             fix="repair or delete summary.json") from None

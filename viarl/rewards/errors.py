@@ -40,6 +40,10 @@ class RuleError(UserError):
         return "\n".join(parts)
 
 
+#: The most characters of a source line shown under a message.
+SNIPPET_CHARS = 120
+
+
 def snippet_at(source: str, pos: Pos) -> str | None:
     """The source line at `pos` with a caret line under the span (or one caret)."""
     lines = source.splitlines()
@@ -48,6 +52,12 @@ def snippet_at(source: str, pos: Pos) -> str | None:
     text = lines[pos.line - 1].expandtabs(1)
     col = max(pos.col, 1)
     width = pos.end_col - pos.col if pos.end_line == pos.line and pos.end_col > pos.col else 1
+    if len(text) > SNIPPET_CHARS:  # a window of a long line: a 10 MB line must not make a 20 MB message
+        start = max(0, min(col - 1 - SNIPPET_CHARS // 3, len(text) - SNIPPET_CHARS))
+        head, tail = ("…" if start else ""), ("…" if start + SNIPPET_CHARS < len(text) else "")
+        text = head + text[start:start + SNIPPET_CHARS] + tail
+        col = col - start + len(head)
+        width = min(width, SNIPPET_CHARS - (col - 1 - len(head)))
     width = max(1, min(width, len(text) - col + 1)) if len(text) >= col else 1
     gutter = f"{pos.line:>5} | "
     blank = " " * (len(gutter) - 2) + "| "

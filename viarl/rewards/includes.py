@@ -11,19 +11,38 @@ that includes itself, directly or not, is an error.
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from typing import Callable
 
 from viarl.rewards import ast
 from viarl.rewards.errors import RuleError, error_at, where_of
+from viarl.errors import UserError
 from viarl.rewards.parser import parse_program
+from viarl.user_files import RULES_BYTES, read_user_text
 
-Reader = Callable[[str], str]  # path -> text (OSError when it cannot be read)
+Reader = Callable[[str], str]  # path -> text (OSError or UserError when it cannot be read)
+RULE_SUFFIX = ".rules"
 
 
 def read_rule_text(path: str) -> str:
-    """The text of a rule file on disk."""
-    with open(path, encoding="utf-8") as f:
-        return f.read()
+    """The text of a rule file on disk (a regular file, at most RULES_BYTES; UserError otherwise)."""
+    if not os.path.lexists(path):
+        raise FileNotFoundError(path)
+    return read_user_text(path, "rule file", RULES_BYTES)
+
+
+def include_allowed(path: str, top: str) -> bool:
+    """May a rule file include `path`? Only rule files: a `.rules` file, or any file under the
+    folder of the top rule file `top` or under a `rewards/` folder (the working directory's, or
+    one that holds `top`). Judged on the real path, so a link named x.rules to another file is not
+    a rule file."""
+    real = os.path.realpath(path)
+    if real.endswith(RULE_SUFFIX):
+        return True
+    top_dir = os.path.dirname(os.path.realpath(top))
+    roots = [top_dir, os.path.realpath("rewards")]
+    roots += [str(parent) for parent in Path(top_dir, "x").parents if parent.name == "rewards"]
+    return any(real.startswith(root.rstrip(os.sep) + os.sep) for root in roots)
 
 
 def _key(path: str) -> str:
@@ -80,11 +99,20 @@ def _load(program: ast.Program, s: ast.Include, read: Reader, chain: list[tuple[
     if key in done:
         return None  # already inlined through another include
     done.add(key)
+    if "\0" in path:
+        raise _fail(program, s.pos, "the included path contains a NUL byte (\\0)", "remove it from the path")
+    if not program.path.startswith("<") and not include_allowed(path, chain[0][1]):
+        # Never read it: its first line would be echoed in a syntax error.
+        raise _fail(program, s.pos, f"`{s.path}` is not a rule file: include reads only `{RULE_SUFFIX}` files, "
+                    "or files under the rule file's folder or a rewards/ folder",
+                    f"include a {RULE_SUFFIX} file")
     try:
         text = read(path)
     except FileNotFoundError:
         raise _fail(program, s.pos, f"included file `{s.path}` not found (looked at {path})",
                     "the path is relative to the file that includes it") from None
+    except UserError as e:
+        raise _fail(program, s.pos, f"cannot read included file `{s.path}`: {e.message}") from None
     except (OSError, UnicodeDecodeError) as e:
         raise _fail(program, s.pos, f"cannot read included file `{s.path}`: {e}") from None
     return parse_program(text, path)

@@ -9,7 +9,7 @@ import json
 from functools import lru_cache
 from importlib import resources
 
-from lark import Lark, Token, Transformer, v_args
+from lark import Lark, Token, Transformer_NonRecursive, v_args
 from lark.exceptions import UnexpectedInput
 
 from viarl.rewards import ast
@@ -32,8 +32,9 @@ def _number(text: str) -> int | float:
 
 
 @v_args(meta=True)
-class _ToAst(Transformer):
-    """Lark tree → AST dataclasses (one method per grammar alias)."""
+class _ToAst(Transformer_NonRecursive):
+    """Lark tree → AST dataclasses (one method per grammar alias); iterative, so the depth of the
+    parse tree (70 nested parentheses are some 700 levels of it) never meets Python's recursion limit."""
 
     def __init__(self, path: str, source: str):
         super().__init__()
@@ -172,9 +173,48 @@ def parse_program(source: str, path: str = "<rules>") -> ast.Program:
     except UnexpectedInput as e:
         raise syntax_error(e, source, path, grammar()) from None
     try:
-        return _ToAst(path, source).transform(tree)
+        program = _ToAst(path, source).transform(tree)
     except Exception as e:  # lark wraps errors raised inside the transformer
         inner = getattr(e, "orig_exc", e)
         if isinstance(inner, RuleError):
             raise inner from None
         raise
+    check_nesting(program)
+    return program
+
+
+#: Deepest expression the checker, compiler and printer (all recursive) are given.
+MAX_NESTING = 100
+
+
+def _subexpressions(node) -> tuple:
+    if isinstance(node, ast.Call):
+        return node.args
+    if isinstance(node, ast.Unary):
+        return (node.operand,)
+    if isinstance(node, (ast.Binary, ast.Index)):
+        return (node.left, node.right) if isinstance(node, ast.Binary) else (node.target, node.index)
+    if isinstance(node, ast.IfElse):
+        return node.cond, node.then, node.orelse
+    if isinstance(node, ast.Capture):
+        return node.source, node.default
+    if isinstance(node, (ast.Let, ast.Total)):
+        return (node.value,)
+    if isinstance(node, ast.Component):
+        return node.value, node.weight
+    return (node.when,) if isinstance(node, ast.Needs) else ()
+
+
+def check_nesting(program: ast.Program) -> None:
+    """RuleError at the statement whose expression nests deeper than MAX_NESTING (a sum of 400
+    terms is 400 levels deep), counted without recursion."""
+    for stmt in program.stmts:
+        stack = [(stmt, 0)]
+        while stack:
+            node, depth = stack.pop()
+            if depth > MAX_NESTING:
+                raise error_at(program.path, program.source, stmt.pos,
+                               f"this expression nests more than {MAX_NESTING} levels deep "
+                               "(each operator, call or parenthesis is a level)",
+                               fix="split it into `let` steps, e.g. let a = x1 + … + x50, then a + b")
+            stack.extend((child, depth + 1) for child in _subexpressions(node) if child is not None)

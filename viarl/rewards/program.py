@@ -13,6 +13,8 @@ from viarl.rewards.checker import Checked, check
 from viarl.rewards.compiler import Scorer
 from viarl.rewards.errors import RuleError
 from viarl.rewards.parser import parse_program
+from viarl.errors import UserError
+from viarl.user_files import RULES_BYTES, read_user_text
 
 ParamValue = float | int | bool | str
 
@@ -154,10 +156,8 @@ def load_rules(path: str | os.PathLike) -> RuleProgram:
     """Read, parse and type-check a rule file; RuleError on any problem."""
     p = Path(path)
     try:
-        source = p.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise RuleError("rule file not found", where=str(p),
-                        fix="check the path (the default rules are rewards/viarl.rules)") from None
-    except (OSError, UnicodeDecodeError) as e:
-        raise RuleError(f"cannot read rule file: {e}", where=str(p)) from None
+        source = read_user_text(p, "rule file", RULES_BYTES,
+                                fix="check the path (the default rules are rewards/viarl.rules)")
+    except UserError as e:
+        raise RuleError(e.message, where=e.where, fix=e.fix) from None
     return parse_rules(source, str(path))

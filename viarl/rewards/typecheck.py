@@ -45,6 +45,9 @@ class ExprTyper:
         self.name_type = name_type
         self.fail = fail
         self.regexes = regexes
+        # id → (expression, type): `call` asks an argument's type twice, so without the memo
+        # nested calls (`min(min(min(…)))`) would take 2**depth steps.
+        self._known: dict[int, tuple[ast.Expr, str]] = {}
 
     def compile_regex(self, r: ast.Regex) -> re.Pattern:
         """Compile a regex literal once (cached by pattern and flags); bad regex → RuleError."""
@@ -75,6 +78,15 @@ class ExprTyper:
         return t
 
     def type_of(self, e: ast.Expr) -> str:
+        """The type of `e` ("num", "int", "bool", "str", "list"); RuleError where it has none."""
+        known = self._known.get(id(e))
+        if known is not None and known[0] is e:
+            return known[1]
+        t = self._type_of(e)
+        self._known[id(e)] = (e, t)
+        return t
+
+    def _type_of(self, e: ast.Expr) -> str:
         if isinstance(e, ast.Number):
             if self.fail is not None and not math.isfinite(e.value):
                 raise self.fail(e.pos, f"this number is too large: it reads as {e.value}",

@@ -16,7 +16,7 @@ from pathlib import Path
 import torch
 
 from viarl.atomic import write_json, write_text
-from viarl.console import console
+from viarl.console import console, shown
 from viarl.distributed import waiting_in
 from viarl.errors import UserError
 from viarl.train import checkpoint as ckpt
@@ -119,5 +119,5 @@ def _run(recipe, resolved_yaml: str, run_dir: Path, resume: str | None, t0: floa
     if ctx.accelerator.is_main_process:
         write_json(run_dir / "summary.json", summary)
         print_summary(summary)
-        console.print(f"run folder: [bold]{run_dir}[/]")
+        console.print(f"run folder: [bold]{shown(run_dir)}[/]")
     return run_dir

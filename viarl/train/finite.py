@@ -37,3 +37,24 @@ def poisoned_step(stage_id: str, step: int, error: Exception, sample: str | None
     return UserError(f"training stopped at step {step} of stage {stage_id}{at}: {what}; nothing of this "
                      "step was saved", where=stage_id,
                      fix="lower the learning rate or fix the rule's arithmetic, then " + resume_hint)
+
+
+def first_non_finite(state) -> str | None:
+    """The name of the first floating-point tensor of the state dict `state` that holds inf or nan."""
+    import torch
+
+    for name, tensor in state.items():
+        local = tensor.to_local() if hasattr(tensor, "to_local") else tensor  # FSDP: this process's shard
+        if torch.is_tensor(local) and local.is_floating_point() and not bool(torch.isfinite(local).all()):
+            return name
+    return None
+
+
+def require_finite_weights(state, what: str, where: str) -> None:
+    """UserError before a save of weights holding inf or nan: a checkpoint of them is worthless and
+    would replace a good one. `what` names them ("the selector after stage pre0-warmup")."""
+    bad = first_non_finite(state)
+    if bad is not None:
+        raise UserError(f"{what} hold inf or nan (first in `{bad}`); nothing was saved", where=where,
+                        fix="lower the learning rate (or the gradient clip), then resume from the last checkpoint "
+                            "or start again")

@@ -24,6 +24,7 @@ import torch
 from PIL import Image
 
 from viarl.atomic import atomic_dir, write_json
+from viarl.train.finite import require_finite_weights
 from viarl.console import progress
 from viarl.errors import UserError
 from viarl.models.loading import load_vlm
@@ -120,6 +121,7 @@ def pretrain_selector(base_dir, out_dir, settings: PretrainSettings = PretrainSe
     acc = held_out_accuracy(model, processor, s)
     manifest = json.loads(json.dumps({"base": str(base_dir), "settings": asdict(s),
                                       "final_loss": float(np.mean(losses[-50:])), "held_out_accuracy": acc}))
+    require_finite_weights(model.state_dict(), "the pretrained selector's weights", str(out_dir))
     with atomic_dir(Path(out_dir)) as tmp:
         model.save_pretrained(tmp)
         processor.save_pretrained(tmp)

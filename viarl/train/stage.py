@@ -19,6 +19,7 @@ import zlib
 from pathlib import Path
 
 import numpy as np
+import torch
 
 from viarl.console import console, progress
 from viarl.errors import UserError
@@ -26,7 +27,7 @@ from viarl.models.lora import adapter_state, is_peft_model, load_adapter_state, 
 from viarl.rewards.columns import NonFiniteScore
 from viarl.train import checkpoint as ckpt
 from viarl.distributed import all_gather_objects, rank, world_size
-from viarl.train.finite import NonFinite, check_finite, poisoned_step
+from viarl.train.finite import NonFinite, check_finite, first_non_finite, poisoned_step, require_finite_weights
 from viarl.train.optim import build_optimizer, build_scheduler, clip_and_step, freeze_vision
 from viarl.train.precision import autocast, compute_dtype, empty_copy, hold_for_inference, train_in_fp32
 from viarl.train.runlog import resume_line
@@ -169,6 +170,11 @@ class TrainingStage:
             if main:  # a folder of this name is only ever this stage's unfinished checkpoint
                 shutil.rmtree(written, ignore_errors=True)
                 written.mkdir(parents=True)
+        what = f"the {self.role}'s weights at step {next_step} of {self.id}"
+        if self.plain is not None:  # each process checks its own shard; all stop if one is bad
+            bad = [b for b in all_gather_objects(first_non_finite(self.model.state_dict())) if b]
+            if bad:
+                require_finite_weights({bad[0]: torch.tensor(float("nan"))}, what, self.id)
             ctx.accelerator.wait_for_everyone()
             save_sharded(written / SHARDS, self.model, self.optimizer)
         rngs = all_gather_objects(ckpt.rng_state(ctx.generator))  # a collective: every rank calls it
@@ -176,6 +182,8 @@ class TrainingStage:
             model = ctx.accelerator.unwrap_model(self.model)
             weights = adapter_state(model) if is_peft_model(model) else None  # LoRA: the adapters are all that change
             extra = {"global_step": ctx.global_step, "fsdp": self.plain is not None}
+            if self.plain is None:
+                require_finite_weights(weights if weights is not None else model.state_dict(), what, self.id)
             ckpt.save_partial(self.partial_dir(), model, self.optimizer, self.scheduler, next_step,
                               ctx.generator, extra, model_state=weights, rng_states=rngs, written=written)
         ctx.accelerator.wait_for_everyone()
@@ -231,6 +239,7 @@ class TrainingStage:
             **({"prefilter": fr.prefilter.frames} if fr.prefilter else {})}
         dtype = getattr(ctx.recipe.models, self.role).dtype  # checkpoints are saved in the role's dtype
         if ctx.accelerator.is_main_process:
+            require_finite_weights(model.state_dict(), f"the {self.role}'s weights after {self.id}", self.id)
             ckpt.save_model(model, self.bundle.processor, folder, selector_settings=settings, dtype=dtype)
         ctx.accelerator.wait_for_everyone()
         if self.plain is not None:

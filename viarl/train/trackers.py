@@ -21,7 +21,7 @@ from pathlib import Path
 
 from accelerate.utils import ProjectConfiguration
 
-from viarl.console import console
+from viarl.console import console, shown
 from viarl.config.load import flatten
 
 TRACKERS_DIR = "trackers"
@@ -71,12 +71,12 @@ def start_trackers(accelerator, recipe, run_dir: Path, resume_step: int | None =
     folder.mkdir(parents=True, exist_ok=True)
     if "wandb" in report_to and not (os.environ.get("WANDB_MODE") or os.environ.get("WANDB_API_KEY")):
         os.environ["WANDB_MODE"] = "offline"
-        console.print(f"wandb: offline (no WANDB_API_KEY); upload later with `wandb sync {folder}/wandb/offline-*`",
+        console.print(f"wandb: offline (no WANDB_API_KEY); upload later with `wandb sync {shown(folder)}/wandb/offline-*`",
                       soft_wrap=True)
     init = {"wandb": {"dir": str(folder), "name": run_dir.name}, "mlflow": {"run_name": run_dir.name},
             "tensorboard": {} if resume_step is None else {"purge_step": resume_step + 1}}
     accelerator.init_trackers(recipe.name, config=_hparams(recipe), init_kwargs=init)
-    console.print(f"trackers: {', '.join(report_to)} → [bold]{folder}[/]")
+    console.print(f"trackers: {', '.join(report_to)} → [bold]{shown(folder)}[/]")
 
 
 def log_step(accelerator, record: dict) -> None:

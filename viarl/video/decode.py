@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from viarl.errors import UserError
+from viarl.user_files import is_regular_file
 from viarl.video.native_log import DecoderError, decoder_errors
 
 # Reasons a video is unusable (the keys SkipLog counts), with a fix for each.
@@ -24,7 +25,11 @@ VIDEO_MISSING = "video missing"
 VIDEO_EMPTY = "video empty"
 VIDEO_UNREADABLE = "video unreadable"
 VIDEO_NO_FRAMES = "video has no frames"
+VIDEO_NOT_FILE = "video not a regular file"
+VIDEO_BAD_PATH = "video path has a NUL byte"
 _FIXES = {
+    VIDEO_NOT_FILE: "name a video file: a FIFO or a device such as /dev/zero is not one",
+    VIDEO_BAD_PATH: "remove the \\0 from the video's name in the annotation",
     VIDEO_MISSING: "check the dataset root / video folder, or download the video",
     VIDEO_EMPTY: "the file has 0 bytes; download it again",
     VIDEO_UNREADABLE: "the file is corrupt or not a video decord can open; download it again",
@@ -69,7 +74,7 @@ def open_reader(path: str | os.PathLike, width: int = -1, height: int = -1):
 def _file_key(path: Path) -> tuple[str, int, int] | None:
     try:
         st = path.stat()
-    except OSError:
+    except (OSError, ValueError):  # ValueError: a NUL byte in the path
         return None
     return (str(path.resolve()), st.st_mtime_ns, st.st_size)
 
@@ -92,9 +97,13 @@ def _read_info(path: Path) -> VideoInfo | str:
 
 def _inspect(path: Path) -> VideoInfo | str:
     """VideoInfo of a readable video, else the reason it is unusable (cached per file version)."""
+    if "\0" in str(path):
+        return VIDEO_BAD_PATH
     key = _file_key(path)
-    if key is None or not path.is_file():
+    if key is None or path.is_dir():  # a folder where the video should be: the video is missing
         return VIDEO_MISSING
+    if not is_regular_file(path):  # a FIFO would block the decoder forever; /dev/zero never ends
+        return VIDEO_NOT_FILE
     if key in _checked:
         return _checked[key]
     if key[2] == 0:
