@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from PIL import Image
 
-from viarl import atomic
+from viarl.atomic import honour_umask
 from viarl.errors import UserError
 from viarl.video.decode import VideoInfo, candidate_indices, fit_size, probe, read_frames
 from viarl.video.overlay import draw_index
@@ -93,15 +93,29 @@ def _read_frame(path: Path) -> np.ndarray | None:
 
 
 def _write_frame(path: Path, frame: np.ndarray) -> None:
-    """Best effort: a full disk or a racing writer never fails the caller, who has the frame."""
+    """Best effort: a full disk or a racing writer never fails the caller, who has the frame.
+
+    Written only into an entry that exists (never re-creating one a writer is replacing, which
+    would leave a folder without its meta.json), through a temporary file and one rename.
+    """
     import io
+    import tempfile
 
     buffer = io.BytesIO()
     np.save(buffer, np.ascontiguousarray(frame))
+    tmp = None
     try:
-        atomic.write_bytes(path, buffer.getvalue())
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".npy", dir=path.parent)
+        with os.fdopen(fd, "wb") as f:
+            f.write(buffer.getvalue())
+        honour_umask(tmp, folder=False)  # mkstemp makes 0600 files; cache files are as readable as others
+        os.replace(tmp, path)
+        tmp = None
     except OSError:
         pass
+    finally:
+        if tmp is not None:
+            Path(tmp).unlink(missing_ok=True)
 
 
 @dataclass(frozen=True, eq=False)
