@@ -22,7 +22,8 @@ from viarl.train.logprobs import completion_logprobs
 from viarl.train.minibatch import micro_batches, optimizer_steps
 from viarl.train.precision import inference_copy
 from viarl.train.reinforce_pp import compute_advantages, policy_loss
-from viarl.policy.sampler import banned_token_ids, left_padded, sample, selector_inputs
+from viarl.policy.engine import HFEngine
+from viarl.policy.sampler import banned_token_ids, selector_inputs
 from viarl.selection import effective_select, parse_selection
 from viarl.train.sharding import is_sharded
 from viarl.train.stage import TrainingStage
@@ -81,6 +82,7 @@ class RLStage(TrainingStage):
         model = self.ctx.selector.model
         self.ref = self.reference(model)
         self.banned = banned_token_ids(self.ctx.selector.processor)
+        self.engine = HFEngine(self.ctx.selector.processor)  # the rollout-engine boundary (policy.engine)
         self.digit_ids = digit_token_ids(self.ctx.selector.processor)
         # Optimiser steps of one RL step: lists of micro-batches (see `minibatch`).
         self.schedule = optimizer_steps(micro_batches(cfg.prompts_per_step, cfg.samples_per_prompt,
@@ -141,14 +143,14 @@ class RLStage(TrainingStage):
         k = cfg.samples_per_prompt
         model, proc = self.generation_model(), ctx.selector.processor  # whole weights under FSDP
         model.eval()
+        self.engine.load_weights(model)
         cands = [ctx.candidates(s) for s in samples]
         # Each prompt is encoded once: batch-1 for the scoring passes (which share its prefill),
-        # padded together for the sampler.
+        # batched by the engine.
         prompts = [selector_inputs(proc, s.question, c.selector, fr.select, fr.index_text)
                    for s, c in zip(samples, cands)]
-        comp = sample(model, proc, left_padded(prompts, proc.tokenizer.pad_token_id), k,
-                      max_new_tokens=ctx.recipe.models.selector.max_new_tokens,
-                      temperature=cfg.temperature, top_p=cfg.top_p, generator=ctx.generator)
+        comp = self.engine.generate(prompts, k, max_new_tokens=ctx.recipe.models.selector.max_new_tokens,
+                                    temperature=cfg.temperature, top_p=cfg.top_p, generator=ctx.generator)
         tokens, masks, olds = [], [], []
         for i in range(len(samples)):
             rows = slice(i * k, (i + 1) * k)
