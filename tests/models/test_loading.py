@@ -80,3 +80,25 @@ def test_bad_options(tiny_answer_dir, kwargs):
     with pytest.raises(UserError) as e:
         load_vlm(tiny_answer_dir, **kwargs)
     assert "use one of" in e.value.fix
+
+
+def test_auto_attention_is_flash_attention_only_on_a_gpu_with_the_package(monkeypatch):
+    import importlib.util
+
+    from viarl.models.loading import resolve_attention
+
+    assert resolve_attention("auto", "cpu") == "sdpa"
+    assert resolve_attention("eager", "cuda:0") == "eager"
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: object() if name == "flash_attn" else real(name, *a))
+    assert resolve_attention("auto", "cuda:0") == "flash_attention_2"
+    assert resolve_attention("auto", "cpu") == "sdpa"
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "flash_attn" else real(name, *a))
+    assert resolve_attention("auto", "cuda:0") == "sdpa"
+
+
+def test_auto_attention_loads_a_model_on_the_cpu(tiny_selector_dir):
+    from viarl.models.loading import load_vlm
+
+    model, _ = load_vlm(str(tiny_selector_dir), attn_implementation="auto")
+    assert model.config._attn_implementation == "sdpa"

@@ -96,3 +96,43 @@ def test_decode_positions_never_come_from_rope_deltas(selector, frames, monkeypa
     assert torch.equal(poisoned.tokens, clean.tokens)
     assert torch.allclose(poisoned.logprobs, clean.logprobs, atol=1e-6)
     assert torch.allclose(scored, clean.logprobs[1:], atol=1e-5)
+
+
+def test_checking_for_the_end_every_few_tokens_changes_nothing(selector, frames, monkeypatch):
+    """On a GPU the sampler asks whether any row is alive only every 8 tokens (each ask waits for
+    the device); rows that ended meanwhile decode padding, which the mask drops."""
+    from viarl.policy import sampler as sampler_module
+
+    model, proc = selector
+    inputs = selector_batch(proc, ["What colour?", "Which frame shows it?"], [frames, frames[:10]], 4, "before")
+    every_token = sample(model, proc, inputs, 3, max_new_tokens=20, generator=torch.Generator().manual_seed(5))
+    monkeypatch.setattr(sampler_module, "stop_check_every", lambda device: 8)
+    every_8 = sample(model, proc, inputs, 3, max_new_tokens=20, generator=torch.Generator().manual_seed(5))
+    assert torch.equal(every_token.tokens, every_8.tokens) and torch.equal(every_token.mask, every_8.mask)
+    assert torch.equal(every_token.logprobs, every_8.logprobs)
+    assert every_token.texts == every_8.texts and every_token.entropy_sum == every_8.entropy_sum
+
+
+def test_sampling_off_the_cpu_draws_from_a_generator_seeded_by_the_runs_own(monkeypatch):
+    from viarl.policy.sampler import device_generator
+
+    run = torch.Generator().manual_seed(3)
+    assert device_generator(run, torch.device("cpu")) is run  # the CPU path is unchanged
+    assert device_generator(None, torch.device("cuda")) is None
+    runs = [torch.Generator().manual_seed(3), torch.Generator().manual_seed(3)]
+    made = []
+
+    class DeviceGenerator:  # stands in for torch.Generator(device="cuda") without a GPU
+        def __init__(self, device):
+            self.device = device
+
+        def manual_seed(self, seed):
+            made.append((str(self.device), seed))
+            return self
+
+    monkeypatch.setattr(torch, "Generator", DeviceGenerator)
+    for r in runs:
+        device_generator(r, torch.device("cuda", 0))
+    assert made[0] == made[1] and made[0][0] == "cuda:0"  # reproducible from the run's generator
+    monkeypatch.undo()
+    assert not torch.equal(runs[0].get_state(), torch.Generator().manual_seed(3).get_state())  # which advanced

@@ -63,7 +63,7 @@ def ref_loss(logp, logp_old, adv, mask, *, clip_eps):
     B, L = len(mask), len(mask[0])
     cells = [(i, t) for i in range(B) for t in range(L) if mask[i][t]]
     n = len(cells)
-    total, clipped_count, k3, ratio_sum = 0.0, 0, 0.0, 0.0
+    total, clipped_count, k3, ratio_sum, max_dev = 0.0, 0, 0.0, 0.0, 0.0
     grad = [[0.0] * L for _ in range(B)]
     for i, t in cells:
         r = math.exp(logp[i][t] - logp_old[i][t])
@@ -76,7 +76,9 @@ def ref_loss(logp, logp_old, adv, mask, *, clip_eps):
             grad[i][t] = -r * a / n  # d(-r a / n)/d logp, since dr/dlogp = r
         k3 += (r - 1) - math.log(r)
         ratio_sum += r
-    stats = {"clip_fraction": clipped_count / n, "approx_kl": k3 / n, "ratio_mean": ratio_sum / n, "tokens": float(n)}
+        max_dev = max(max_dev, abs(r - 1))
+    stats = {"clip_fraction": clipped_count / n, "approx_kl": k3 / n, "ratio_mean": ratio_sum / n,
+             "ratio_max_dev": max_dev, "tokens": float(n)}
     return -total / n, grad, stats
 
 

@@ -66,8 +66,9 @@ class VlmModel(BaseModel):
         "float32", description="dtype of this model's checkpoints as a finished stage saves them. Training "
         "always keeps float32 master weights and optimiser state (the compute dtype is `run.precision`).")
     attn_implementation: AttnImplementation = Field(
-        "sdpa", description="Attention kernel passed to transformers."
-    )
+        "sdpa", description="Attention kernel passed to transformers. `auto`: `flash_attention_2` where the "
+        "flash-attn package is installed and the model runs on a GPU, else `sdpa` (Qwen2.5-VL's vision tower "
+        "then runs one attention call per window, which costs time at 896 px answer frames).")
     gradient_checkpointing: bool = Field(
         False, description="Recompute activations in the backward pass to save memory."
     )

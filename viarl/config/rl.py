@@ -46,6 +46,13 @@ class RL(BaseModel):
         "cycle", description="KL reference: `cycle` re-takes it from the selector at the start of every "
         "RL stage (the paper); `initial` keeps the selector as the first RL stage found it, so the KL "
         "bounds the total drift over all cycles and keeps exploration from collapsing.")
+    old_logprobs: Literal["auto", "sampler", "training"] = Field(
+        "auto", description="Where π_old, the ratio's denominator, comes from. `sampler`: the rollout's own "
+        "log-probs (KV-cached decode on the generation copy). `training`: the training forward's numerics "
+        "(FSDP, autocast), so that sampler/trainer rounding differences clip no token: the first optimiser "
+        "step of a rollout uses the loss forward's own log-probs (every ratio exactly 1), later ones a "
+        "no-grad pass of the training model. `auto`: `training` where the two differ (run.precision "
+        "other than fp32, or FSDP), else `sampler`.")
     baseline: Literal["none", "group"] = Field(
         "none", description="`group` subtracts each question's mean reward (needs samples_per_prompt ≥ 2)."
     )

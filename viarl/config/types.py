@@ -22,7 +22,7 @@ DataFormat = Literal["mlvu", "videomme", "lvbench", "jsonl", "paper"]
 Device = Literal["auto", "cpu", "cuda"]
 Precision = Literal["fp32", "bf16", "fp16"]
 Dtype = Literal["float32", "bfloat16", "float16"]
-AttnImplementation = Literal["sdpa", "eager", "flash_attention_2"]
+AttnImplementation = Literal["auto", "sdpa", "eager", "flash_attention_2"]
 
 #: An experiment tracker `logging.report_to` can name (through accelerate).
 Tracker = Literal["tensorboard", "wandb", "mlflow"]

@@ -15,7 +15,19 @@ import torch
 from viarl.errors import UserError
 
 DTYPES = ("float32", "bfloat16", "float16", "auto")
-ATTN_IMPLEMENTATIONS = ("sdpa", "eager", "flash_attention_2", "flash_attention_3", "flex_attention")
+ATTN_IMPLEMENTATIONS = ("auto", "sdpa", "eager", "flash_attention_2", "flash_attention_3", "flex_attention")
+
+
+def resolve_attention(name: str, device: str) -> str:
+    """`auto` becomes `flash_attention_2` where the flash-attn package is installed and the model
+    runs on a GPU, else `sdpa`; any other name is kept. Qwen2.5-VL's vision tower under `sdpa`
+    runs one attention call per window of every frame, flash attention one call for all."""
+    if name != "auto":
+        return name
+    import importlib.util
+
+    on_gpu = str(device).startswith("cuda")
+    return "flash_attention_2" if on_gpu and importlib.util.find_spec("flash_attn") is not None else "sdpa"
 _HUB_ID = re.compile(r"^[A-Za-z0-9][\w.\-]*/[\w.\-]+$")
 _TINY_FIX = "create one with `viarl models tiny DIR --role selector` (or --role answer)"
 
@@ -65,6 +77,7 @@ def load_vlm(path_or_id: str, *, dtype: str = "float32", attn_implementation: st
         raise UserError(f"unknown attention implementation {attn_implementation!r}",
                         where="attn_implementation", fix=f"use one of: {', '.join(ATTN_IMPLEMENTATIONS)}")
     source, is_local = _check_source(str(path_or_id))
+    attn_implementation = resolve_attention(attn_implementation, device)
 
     from transformers import AutoConfig, AutoModelForImageTextToText, AutoProcessor
 

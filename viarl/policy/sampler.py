@@ -152,6 +152,25 @@ def _pick(logits: torch.Tensor, temperature: float, top_p: float, generator) -> 
     return torch.multinomial(probs, 1, generator=generator).squeeze(-1)
 
 
+def stop_check_every(device: torch.device) -> int:
+    """Tokens between checks that every row has ended: 1 on the CPU, where the check is free;
+    8 on an accelerator, where each check waits for the device to finish its queued work."""
+    return 1 if torch.device(device).type == "cpu" else STOP_CHECK_EVERY
+
+
+STOP_CHECK_EVERY = 8
+
+
+def device_generator(generator: torch.Generator | None, device: torch.device) -> torch.Generator | None:
+    """A generator on `device` for sampling there, seeded from `generator` (the run's CPU
+    generator, whose state checkpoints keep): the draws stay reproducible and resumable, and
+    no token goes through the host. On the CPU `generator` itself is used."""
+    if generator is None or torch.device(device).type == generator.device.type:
+        return generator
+    seed = int(torch.randint(0, 2**62, (1,), generator=generator))
+    return torch.Generator(device=device).manual_seed(seed)
+
+
 @torch.no_grad()
 def sample(
     model, processor, inputs, k: int, *, max_new_tokens: int, temperature: float = 1.0,
@@ -183,25 +202,32 @@ def sample(
     mask = torch.zeros((n, max_new_tokens), dtype=torch.float32, device=device)
     logprobs = torch.zeros((n, max_new_tokens), dtype=torch.float32, device=device)
     alive = torch.ones(n, dtype=torch.bool, device=device)
-    entropy_sum = 0.0
+    entropy = torch.zeros((), dtype=torch.float64, device=device)  # summed on the device: no sync per token
+    # [B·k, P + max_new_tokens]: each step attends to a prefix of it (a view, nothing allocated per token)
+    attn_all = torch.cat([prompt_attn, torch.ones((n, max_new_tokens), dtype=prompt_attn.dtype, device=device)], 1)
+    prompt_len = prompt_attn.shape[1]
+    every = stop_check_every(device)
+    draw = device_generator(generator, device)
     for t in range(max_new_tokens):
         logp = torch.log_softmax(logits.float(), dim=-1)
         ent = -(logp.exp() * logp.masked_fill(torch.isinf(logp), 0.0)).sum(-1)
-        entropy_sum += float((ent * alive).sum())
-        nxt = _pick(logits, temperature, top_p, generator)
+        entropy += (ent * alive).sum().double()
+        nxt = _pick(logits, temperature, top_p, draw)
         nxt = torch.where(alive, nxt, torch.full_like(nxt, pad_id))
         tokens[:, t] = nxt
         mask[:, t] = alive.float()
         logprobs[:, t] = logp.gather(-1, nxt[:, None]).squeeze(-1) * alive
         alive = alive & ~torch.isin(nxt, ends)
-        if not bool(alive.any()) or t == max_new_tokens - 1:
+        # Asking whether any row is alive waits for the device: on a GPU only every few tokens
+        # (the rows that ended meanwhile decode padding, masked out); on the CPU it costs nothing.
+        if t == max_new_tokens - 1 or ((t + 1) % every == 0 and not bool(alive.any())):
             break
         pos = (start + t).view(1, n, 1).expand(3, n, 1)  # [3, B·k, 1] temporal/h/w
-        attn = torch.cat([prompt_attn, torch.ones((n, t + 1), dtype=prompt_attn.dtype, device=device)], 1)
-        step = base(input_ids=nxt[:, None], attention_mask=attn, position_ids=pos,
+        step = base(input_ids=nxt[:, None], attention_mask=attn_all[:, :prompt_len + t + 1], position_ids=pos,
                     use_cache=True, logits_to_keep=1, **{kw: cache})
         cache = cache_of(step)
         logits = ban(step.logits[:, -1, :], banned)
+    entropy_sum = float(entropy)
     length = int(mask.sum(0).nonzero().max()) + 1 if mask.any() else 0
     tokens, mask, logprobs = tokens[:, :length], mask[:, :length], logprobs[:, :length]
     texts = processor.batch_decode(tokens, skip_special_tokens=True)

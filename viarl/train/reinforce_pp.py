@@ -169,7 +169,7 @@ def policy_loss(
 
     Stats (floats, over valid tokens): clip_fraction (share of tokens where the clipped term is the
     smaller one, so their gradient is cut), approx_kl (k3 estimate of KL(pi_old || pi_theta),
-    mean of (r - 1) - log r), ratio_mean, tokens.
+    mean of (r - 1) - log r), ratio_mean, ratio_max_dev (largest |r - 1|), tokens.
     """
     if not 0 < clip_eps < 1:
         raise ValueError(f"clip_eps must be in (0, 1), got {clip_eps}")
@@ -194,6 +194,7 @@ def policy_loss(
             "clip_fraction": (cut.sum() / denom).item(),
             "approx_kl": (k3.sum() / denom).item(),
             "ratio_mean": (torch.where(valid, ratio, 0.0).sum() / denom).item() if n_tok else 1.0,
+            "ratio_max_dev": (torch.where(valid, (ratio - 1.0).abs(), 0.0).max()).item() if n_tok else 0.0,
             "tokens": float(n_tok.item()),
         }
     return loss, stats

@@ -22,8 +22,10 @@ from viarl.train.logprobs import completion_logprobs
 from viarl.train.minibatch import micro_batches, optimizer_steps
 from viarl.train.precision import inference_copy
 from viarl.train.reinforce_pp import compute_advantages, policy_loss
-from viarl.policy.sampler import banned_token_ids, left_padded, sample, selector_inputs
+from viarl.policy.engine import HFEngine
+from viarl.policy.sampler import banned_token_ids, selector_inputs
 from viarl.selection import effective_select, parse_selection
+from viarl.train.sharding import is_sharded
 from viarl.train.stage import TrainingStage
 
 
@@ -32,6 +34,13 @@ def digit_token_ids(processor) -> torch.Tensor:
     tok = processor.tokenizer
     ids = [i for t, i in tok.get_vocab().items() if tok.convert_tokens_to_string([t]).strip().isdigit()]
     return torch.tensor(sorted(ids), dtype=torch.long)
+
+
+def old_logprob_source(choice: str, precision: str, sharded: bool) -> str:
+    """`rl.old_logprobs` resolved: `training` where the sampler's numerics differ from the loss's."""
+    if choice != "auto":
+        return choice
+    return "training" if precision != "fp32" or sharded else "sampler"
 
 
 def pad_right(rows: list[torch.Tensor], value: float = 0) -> torch.Tensor:
@@ -73,10 +82,13 @@ class RLStage(TrainingStage):
         model = self.ctx.selector.model
         self.ref = self.reference(model)
         self.banned = banned_token_ids(self.ctx.selector.processor)
+        self.engine = HFEngine(self.ctx.selector.processor)  # the rollout-engine boundary (policy.engine)
         self.digit_ids = digit_token_ids(self.ctx.selector.processor)
         # Optimiser steps of one RL step: lists of micro-batches (see `minibatch`).
         self.schedule = optimizer_steps(micro_batches(cfg.prompts_per_step, cfg.samples_per_prompt,
                                                       cfg.minibatch_size), cfg.grad_accum)
+        self.old_source = old_logprob_source(cfg.old_logprobs, self.ctx.recipe.run.precision,
+                                             is_sharded(self.ctx.accelerator))
         self.prepare(model, lr=cfg.lr, weight_decay=cfg.weight_decay, schedule=cfg.schedule,
                      warmup_ratio=cfg.warmup_ratio, freeze_vision=self.ctx.recipe.models.selector.freeze_vision,
                      optimizer_steps=self.steps * cfg.epochs * len(self.schedule))
@@ -110,20 +122,35 @@ class RLStage(TrainingStage):
                              device=str(ctx.accelerator.device))  # an adapter checkpoint: merged into its base
         return inference_copy(ref, precision)
 
+    def old_logprobs(self, ro: Rollout) -> list[torch.Tensor]:
+        """π_old of each prompt's completions, [k, L_i] each (see `rl.old_logprobs`).
+
+        From the sampler, or from a no-grad pass of the training model (its numerics: FSDP,
+        autocast) when a later optimiser step of this rollout needs them; the first step takes
+        the loss forward's own (`accumulate`), so a single-update step needs no extra pass and its
+        KL term keeps the sampler's values.
+        """
+        needs_pass = self.old_source == "training" and (self.cfg.epochs > 1 or len(self.schedule) > 1)
+        if not needs_pass:
+            return ro.logp_old
+        with torch.no_grad(), self.autocast():
+            return [completion_logprobs(self.model, p, t, m, self.banned)
+                    for p, t, m in zip(ro.prompts, ro.tokens, ro.masks)]
+
     def rollout(self, samples) -> Rollout:
         """Sample k completions of each prompt, score them, and return what the update needs."""
         ctx, cfg, fr = self.ctx, self.cfg, self.ctx.recipe.frames
         k = cfg.samples_per_prompt
         model, proc = self.generation_model(), ctx.selector.processor  # whole weights under FSDP
         model.eval()
+        self.engine.load_weights(model)
         cands = [ctx.candidates(s) for s in samples]
         # Each prompt is encoded once: batch-1 for the scoring passes (which share its prefill),
-        # padded together for the sampler.
+        # batched by the engine.
         prompts = [selector_inputs(proc, s.question, c.selector, fr.select, fr.index_text)
                    for s, c in zip(samples, cands)]
-        comp = sample(model, proc, left_padded(prompts, proc.tokenizer.pad_token_id), k,
-                      max_new_tokens=ctx.recipe.models.selector.max_new_tokens,
-                      temperature=cfg.temperature, top_p=cfg.top_p, generator=ctx.generator)
+        comp = self.engine.generate(prompts, k, max_new_tokens=ctx.recipe.models.selector.max_new_tokens,
+                                    temperature=cfg.temperature, top_p=cfg.top_p, generator=ctx.generator)
         tokens, masks, olds = [], [], []
         for i in range(len(samples)):
             rows = slice(i * k, (i + 1) * k)
@@ -185,11 +212,13 @@ class RLStage(TrainingStage):
         with self.autocast():
             ro = self.rollout(samples)
         stats = ro.stats
-        # π_old comes from the rollout itself (same weights, KV-cached); only π_ref needs a pass.
+        # π_ref: the frozen reference scores the completions, the prompt prefilled once and shared
+        # by its k samples (a plain model: no wrapper to go through, at any world size).
         with reference_model(self.ref) as ref_model, torch.no_grad(), self.autocast():  # adapters in before autocast caches casts
-            ref = [completion_logprobs(ref_model, p, t, m, self.banned) for p, t, m in zip(ro.prompts, ro.tokens, ro.masks)]
+            ref = [completion_logprobs(ref_model, p, t, m, self.banned, share_prefix=True)
+                   for p, t, m in zip(ro.prompts, ro.tokens, ro.masks)]
         mask = pad_right(ro.masks)  # [P·k, L]
-        logp_old, logp_ref = pad_right(ro.logp_old).cpu(), pad_right(ref).cpu()
+        logp_old, logp_ref = pad_right(self.old_logprobs(ro)).cpu(), pad_right(ref).cpu()
         bonus = None
         if cfg.index_entropy_coef > 0:
             tok = pad_right(ro.tokens, value=-1)  # [B·k, L]
@@ -203,25 +232,33 @@ class RLStage(TrainingStage):
             token_bonus=bonus,
         )
         ctx.selector.model.train()
-        losses, clipfrac, norms = [], [], []
-        for _ in range(cfg.epochs):
-            for batches in self.schedule:
-                self.accumulate(batches, ro.prompts, ro.tokens, ro.masks, logp_old, adv.advantages, losses, clipfrac)
+        losses, clipfrac, norms, first = [], [], [], {}
+        for epoch in range(cfg.epochs):
+            for i, batches in enumerate(self.schedule):
+                # Before the first update the policy IS π_old: with π_old from the training forward,
+                # its own detached log-probs make every ratio exactly 1 there.
+                on_policy = epoch == 0 and i == 0 and self.old_source == "training"
+                self.accumulate(batches, ro.prompts, ro.tokens, ro.masks, logp_old, adv.advantages, losses, clipfrac,
+                                on_policy=on_policy, stats=first if epoch == 0 and i == 0 else None)
                 norms.append(self.optimizer_step(cfg.grad_clip))
         total_tok = float(mask.sum())
         kl = float((adv.kl * mask).sum() / max(total_tok, 1.0))
         self.examples = ro.texts[:4]
         stats.update(loss=float(np.mean(losses)), grad_norm=float(np.mean(norms)), kl=kl,
                      clip_fraction=float(np.mean(clipfrac)), optimizer_steps=len(norms),
+                     ratio_max_dev=first.get("ratio_max_dev", 0.0),
                      samples_per_s=len(ro.texts) / (time.perf_counter() - t0))
         return stats
 
-    def accumulate(self, batches, prompts, tokens, masks, logp_old, advantages, losses, clipfrac) -> None:
+    def accumulate(self, batches, prompts, tokens, masks, logp_old, advantages, losses, clipfrac, *,
+                   on_policy: bool = False, stats: dict | None = None) -> None:
         """Forward and backward of one optimiser step's micro-batches; gradients accumulate.
 
         logp_old, advantages: [P·k, L] for the whole rollout. Every piece's loss is a token mean;
         weighting it by its share of the step's tokens makes the step's gradient the token mean
         over all its micro-batches, so accumulation gives the update of one big batch.
+        on_policy: the weights are still π_old's, so the forward's own detached log-probs are π_old.
+        stats: when given, gets `ratio_max_dev`, the largest |ratio - 1| over these tokens.
         """
         k, model = self.cfg.samples_per_prompt, self.ctx.selector.model
         step_tok = max(sum(float(masks[p.prompt][p.rows].sum()) for b in batches for p in b), 1.0)
@@ -231,10 +268,11 @@ class RLStage(TrainingStage):
                 rows, width = piece.global_rows(k), t.shape[1]
                 with self.autocast():
                     logp = completion_logprobs(model, prompts[piece.prompt], t, m, self.banned)  # [n, L_i]
-                loss, info = policy_loss(
-                    logp, logp_old[rows, :width].to(logp.device), advantages[rows, :width].to(logp.device),
-                    m.to(logp.device), clip_eps=self.cfg.clip_eps,
-                )
+                old = logp.detach() if on_policy else logp_old[rows, :width].to(logp.device)
+                loss, info = policy_loss(logp, old, advantages[rows, :width].to(logp.device),
+                                         m.to(logp.device), clip_eps=self.cfg.clip_eps)
+                if stats is not None:
+                    stats["ratio_max_dev"] = max(stats.get("ratio_max_dev", 0.0), info["ratio_max_dev"])
                 self.backward(loss * float(m.sum()) / step_tok)
                 losses.append(float(loss.detach()))
                 clipfrac.append(info.get("clip_fraction", 0.0))

@@ -1,0 +1,151 @@
+"""Benchmark: one RL step at the paper's shapes on the tiny models (CPU), now vs the code before.
+
+The step is the real `RLStage.step` of recipes/needle.yaml with the paper's rollout shapes: T=128
+candidates at 112 px, N=8 picks, 8 prompts x 8 samples, answer frames at 224 px (the tiny
+processor's cap), on tiny random models. Selector completions that name no valid frames are
+given a random valid pick (the random tiny selector rarely writes one), so the answer model is
+asked as it would be for a trained selector. --tokens caps the completions (the paper's 512 would
+take minutes per step on a CPU).
+
+Each code version runs in its own process: this checkout, then --baseline (a git revision, by
+default the commit before the fast-step issue) checked out into a temporary worktree. Each
+builds the stage, takes one warm-up step, then times the next one. The phase shares are from
+this checkout. The last line is this checkout's step time against the baseline's.
+
+    python benchmarks/rl_step.py [--tokens 128] [--baseline ae2c484]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from collections import defaultdict
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+BASELINE = "ae2c484"  # main before the fast-step issue's commits
+
+
+def run_one(code: Path, work: Path, tokens: int, threads: int) -> dict:
+    """Build the RL stage from `code`'s viarl and time one step (after a warm-up step)."""
+    sys.path.insert(0, str(code))
+    import numpy as np
+    import torch
+
+    from viarl.config.load import load_recipe
+    from viarl.models.tiny import write_tiny_model
+    from viarl.synth.needle import make_needle_dataset
+    from viarl.train import rl_stage
+    from viarl.train.context import RunContext
+    from viarl.train.engine import STAGES, quiet_libraries
+
+    torch.set_num_threads(threads)
+    quiet_libraries()
+    data = work / "needle"
+    if not (data / "json").exists():
+        make_needle_dataset(data, videos=8, frames=160, fps=24, seed=0, split="train", size=(224, 128))
+    for role in ("selector", "answer"):
+        if not (work / role).exists():
+            write_tiny_model(work / role, role, seed=0)
+    run = work / f"run-{os.getpid()}"
+    args = [f"output_dir={run}", f"models.selector.path={work / 'selector'}", f"models.answer.path={work / 'answer'}",
+            "models.selector.tiny_seed=null", "models.selector.pretrain=null", "models.answer.tiny_seed=null",
+            f"data.train.path={data}", f"data.eval.path={data}", "data.synthetic=null", "frames.candidates=128",
+            "frames.select=8", "frames.selector_size=112", "frames.answer_size=224", f"frames.cache_dir={work / 'cache'}",
+            "rl.prompts_per_step=8", "rl.samples_per_prompt=8", "rl.minibatch_size=null",
+            f"models.selector.max_new_tokens={tokens}", "models.answer.max_new_tokens=8",
+            "evaluation.answer_batch_size=8", f"run.threads={threads}", "stages.before=[]", "stages.cycle=[rl]",
+            f"rewards.file={ROOT / 'rewards' / 'viarl.rules'}", "evaluation.prefilter=null"]
+    recipe = load_recipe(str(ROOT / "recipes" / "needle.yaml"), args)
+    run.mkdir(parents=True, exist_ok=True)
+    ctx = RunContext.build(recipe, run)
+    stage = STAGES["rl"](ctx, "c1-rl", 1)
+    stage.setup()
+
+    rng = np.random.default_rng(0)
+    real_parse = rl_stage.parse_selection
+
+    def parse(text, count, select):  # a random valid pick where the random selector wrote none
+        got = real_parse(text, count, select)
+        return got if got is not None else sorted(rng.choice(count, select, replace=False).tolist())
+
+    rl_stage.parse_selection = parse
+    spent: dict[str, float] = defaultdict(float)
+
+    def timer(owner, name: str, phase: str):
+        real = getattr(owner, name)
+
+        def timed(*a, **k):
+            t0 = time.perf_counter()
+            try:
+                return real(*a, **k)
+            finally:
+                spent[phase] += time.perf_counter() - t0
+        setattr(owner, name, timed)
+
+    timer(stage, "score", "answer-model reward")
+    timer(stage, "rollout", "rollout (with reward)")
+    timer(stage, "accumulate", "policy forward and backward")
+    timer(stage, "optimizer_step", "optimiser step")
+    timer(rl_stage, "completion_logprobs", "scoring passes (reference, pi_old, policy)")
+    stage.step(0)  # warm-up: first-call allocations, the frame cache
+    spent.clear()
+    t0 = time.perf_counter()
+    stats = stage.step(1)
+    total = time.perf_counter() - t0
+    return {"step_s": total, "phases": dict(spent), "answer_calls": stats.get("answer_calls", 0),
+            "response_length": stats.get("response_length")}
+
+
+def in_process(code: Path, work: Path, tokens: int, threads: int) -> dict:
+    out = subprocess.run([sys.executable, __file__, "--one", str(code), "--work", str(work), "--tokens", str(tokens),
+                          "--threads", str(threads)], capture_output=True, text=True,
+                         env={**os.environ, "CUDA_VISIBLE_DEVICES": ""})
+    if out.returncode != 0:
+        raise SystemExit(f"the step failed with {code}:\n{(out.stdout + out.stderr)[-3000:]}")
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--tokens", type=int, default=128)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--baseline", default=BASELINE)
+    parser.add_argument("--work", type=Path, default=Path.home() / ".cache/viarl/bench/rl_step")
+    parser.add_argument("--one", type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.one is not None:
+        print(json.dumps(run_one(args.one, args.work, args.tokens, args.threads)))
+        return
+    args.work.mkdir(parents=True, exist_ok=True)
+    now = in_process(ROOT, args.work, args.tokens, args.threads)
+    with tempfile.TemporaryDirectory() as tmp:
+        old_tree = Path(tmp) / "baseline"
+        subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", str(old_tree), args.baseline],
+                       check=True, capture_output=True)
+        try:
+            before = in_process(old_tree, args.work, args.tokens, args.threads)
+        finally:
+            subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(old_tree)], capture_output=True)
+    print(f"one RL step: 8 prompts x 8 samples, T=128 at 112 px, N=8, answer frames 224 px, up to {args.tokens} "
+          f"tokens, tiny models, {args.threads} thread(s); answer calls {now['answer_calls']}")
+    scoring = now["phases"].get("scoring passes (reference, pi_old, policy)", 0.0)
+    policy = now["phases"].get("policy forward and backward", 0.0)
+    rollout = now["phases"].get("rollout (with reward)", 0.0)
+    answer = now["phases"].get("answer-model reward", 0.0)
+    shares = {"rollout decode": rollout - answer, "answer-model reward": answer,
+              "reference / pi_old passes": scoring - min(scoring, policy),
+              "policy forward and backward": policy, "optimiser step": now["phases"].get("optimiser step", 0.0)}
+    for name, seconds in shares.items():
+        print(f"  {name:28s} {seconds:7.2f} s  {seconds / now['step_s']:6.1%}")
+    print(f"this checkout: {now['step_s']:.2f} s per step; before ({args.baseline}): {before['step_s']:.2f} s")
+    print(f"RL step vs before the fast-step issue: {before['step_s'] / now['step_s']:.2f}x faster")
+
+
+if __name__ == "__main__":
+    main()
