@@ -8,7 +8,7 @@ from rich.table import Table
 from viarl.console import console
 
 KEYS = ("accuracy", "accuracy_ci95", "hit_rate", "hit_ci95", "distinct_picks", "off_mode_share", "n",
-        "fallbacks", "accuracy_on_hits", "accuracy_on_misses")
+        "fallbacks", "accuracy_on_hits", "accuracy_on_misses", "by_answer", "by_slot")
 
 
 def _cells(row: dict) -> dict:
@@ -20,7 +20,12 @@ def summary_dict(ctx, wall_s: float) -> dict:
 
     `pre_rl` holds each selector's cycle-0 evaluation (after the `before` stages, before any RL).
     """
-    rows = ctx.state.get("eval", [])
+    every = ctx.state.get("eval", [])
+    rows = [r for r in every if not r.get("split")]  # data.eval, every cycle
+    splits: dict = {}
+    for r in every:
+        if r.get("split"):  # data.final, once at the end
+            splits.setdefault(r["split"], {})[r["selector"]] = _cells(r)
     last = max((r["cycle"] for r in rows), default=None)
     final = {r["selector"]: _cells(r) for r in rows if r["cycle"] == last}
     pre = {r["selector"]: _cells(r) for r in rows if r["cycle"] == 0}
@@ -31,8 +36,10 @@ def summary_dict(ctx, wall_s: float) -> dict:
         "final_cycle": last,
         "final": final,
         "pre_rl": pre,
+        "final_splits": splits,
         "cycles": rows,
         "eval_data": {"format": r.data.eval.format, "path": str(r.data.eval.path)} if r.data.eval else None,
+        "final_data": {k: str(v.path) for k, v in r.data.final.items()},
         "frames": {"candidates": r.frames.candidates, "select": r.frames.select},
         # the reward the selector was trained on, ablation included (an ablation study's runs
         # differ only here)
@@ -52,17 +59,49 @@ def _rate(value, ci) -> str:
 
 def print_summary(summary: dict) -> None:
     """The final rich table: every selector's last evaluation, and the trained selector at cycle 0."""
-    table = Table(title=f"viarl run {summary['recipe']} (seed {summary['seed']}), "
-                        f"final evaluation after cycle {summary['final_cycle']} (95 % intervals)")
+    _print_main(summary["final"], summary, f"viarl run {summary['recipe']} (seed {summary['seed']}), "
+                f"evaluation after cycle {summary['final_cycle']} (95 % intervals)")
+    for split, cells in summary.get("final_splits", {}).items():
+        _print_main(cells, {}, f"final evaluation on {split} (95 % intervals)")
+    for split, cells in [("eval", summary["final"]), *summary.get("final_splits", {}).items()]:
+        for group, title in (("by_answer", "true answer"), ("by_slot", "candidate slot of the truth")):
+            _print_groups(cells, group, f"{split}: hit rate / accuracy by {title}")
+
+
+def _print_main(cells: dict, summary: dict, title: str) -> None:
+    table = Table(title=title)
     for col in ("selector", "accuracy", "needle hit rate", "distinct picks", "off-mode share",
                 "questions", "fallbacks"):
         table.add_column(col, justify="left" if col == "selector" else "right")
-    rows = list(summary["final"].items())
+    rows = list(cells.items())
     pre = summary.get("pre_rl", {}).get("trained")
-    if pre is not None and summary["final_cycle"]:
+    if pre is not None and summary.get("final_cycle"):
         rows.insert(1 if rows and rows[0][0] == "trained" else 0, ("trained, cycle 0 (pre-RL)", pre))
     for name, r in rows:
         off = "-" if r.get("off_mode_share") is None else f"{r['off_mode_share']:.2f}"
         table.add_row(name, _rate(r["accuracy"], r.get("accuracy_ci95")), _rate(r["hit_rate"], r.get("hit_ci95")),
                       str(r.get("distinct_picks", "-")), off, str(r["n"]), str(r["fallbacks"]))
     console.print(table)
+
+
+def _print_groups(cells: dict, group: str, title: str) -> None:
+    """One table: a row per selector, a column per group, "hit / accuracy" in each cell."""
+    names = sorted({k for c in cells.values() for k in (c.get(group) or {})},
+                   key=lambda k: (not k.isdigit(), int(k) if k.isdigit() else 0, k))
+    if not names:
+        return
+    table = Table(title=title)
+    table.add_column("selector")
+    for n in names:
+        table.add_column(n, justify="right")
+    for sel, c in cells.items():
+        g = c.get(group) or {}
+        table.add_row(sel, *(_pair(g.get(n)) for n in names))
+    console.print(table)
+
+
+def _pair(cell) -> str:
+    if not cell:
+        return "-"
+    hit = "-" if cell.get("hit_rate") is None else f"{cell['hit_rate']:.2f}"
+    return f"{hit} / {cell['accuracy']:.2f}"
