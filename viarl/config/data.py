@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field, PositiveInt, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PositiveInt, field_validator, model_validator
 
 from viarl.config.issues import Issue, raise_issues
 from viarl.config.types import DataFormat
@@ -123,10 +123,11 @@ class Data(BaseModel):
         default_factory=lambda: DataSplit(path="data/needle/test"),
         description="Held-out questions for evaluation; null when nothing is evaluated.",
     )
-    final: dict[str, DataSplit] = Field(
+    final: dict[str, DataSplit | None] = Field(
         default_factory=dict,
         description="Splits evaluated once, after the last cycle (e.g. {test: ..., shifted: ...}), beside "
-        "`data.eval`, which every cycle's evaluation reads for decisions; {} for none.",
+        "`data.eval`, which every cycle's evaluation reads for decisions; a split set to null is dropped "
+        "(`data.final.shifted=null`).",
     )
     synthetic: Synthetic | None = Field(
         None,
@@ -136,6 +137,11 @@ class Data(BaseModel):
     strict: bool = Field(
         False, description="Stop at the first bad annotation instead of skipping and counting it."
     )
+
+    @field_validator("final")
+    @classmethod
+    def check_final(cls, final: dict) -> dict:
+        return {k: v for k, v in final.items() if v is not None}
 
     @model_validator(mode="after")
     def check_synthetic_layout(self) -> "Data":

@@ -44,6 +44,7 @@ class AnswerPretrainSettings:
     warmup_steps: int = 20
     seed: int = 0
     frames: tuple[int, ...] = (1, 2, 2, 4)  # frames per example, drawn uniformly
+    kinds: tuple[str, ...] = ("colour",)  # what the questions ask (choice_stills.KINDS)
     answer_size: int = 56
     clip_size: int = 112
     stills_version: int = STILLS_VERSION
@@ -51,7 +52,7 @@ class AnswerPretrainSettings:
 
 def choice_example(rng: np.random.Generator, s: AnswerPretrainSettings):
     """(messages, images, target text, still) for one freshly drawn example."""
-    still = make_choice_still(rng, int(rng.choice(s.frames)), s.clip_size)
+    still = make_choice_still(rng, int(rng.choice(s.frames)), s.clip_size, kind=str(rng.choice(s.kinds)))
     images = [Image.fromarray(f).resize((s.answer_size, s.answer_size), Image.BILINEAR) for f in still.frames]
     return answer_messages(still.question, still.options, len(images)), images, still.answer_text, still
 
