@@ -21,7 +21,7 @@ def test_final_splits_are_scored_once_after_the_last_cycle(overrides, tmp_path, 
     evals = [json.loads(line) for line in (run / "eval.jsonl").read_text().splitlines()]
     assert [(e["cycle"], e.get("split"), e["selector"]) for e in evals] == [
         (0, None, "trained"), (0, None, "uniform"), (1, None, "trained"), (1, None, "uniform"),
-        (1, "test", "trained"), (1, "test", "uniform")]
+        (1, "test", "trained"), (1, "test", "pre-rl"), (1, "test", "uniform")]
     final = [e for e in evals if e.get("split")]
     assert all(e["n"] == 4 for e in final)  # the whole split, not evaluation.limit's 2
     rows = [json.loads(x) for x in (run / "eval/final/test/uniform/predictions.jsonl").read_text().splitlines()]
@@ -29,6 +29,7 @@ def test_final_splits_are_scored_once_after_the_last_cycle(overrides, tmp_path, 
     assert all(not r["hit"] for r in rows if r["truth_slot"] is None)
     summary = json.loads((run / "summary.json").read_text())
     assert set(summary["final_splits"]) == {"test"} and set(summary["final"]) == {"trained", "uniform"}
+    assert set(summary["final_splits"]["test"]) == {"trained", "pre-rl", "uniform"}
     cells = summary["final_splits"]["test"]["uniform"]
     answers = {r["options"]["ABCD".index(r["answer"])] for r in rows}
     assert set(cells["by_answer"]) == answers and sum(c["n"] for c in cells["by_answer"].values()) == 4

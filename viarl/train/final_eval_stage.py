@@ -2,7 +2,8 @@
 
 `data.eval` is what every cycle's evaluation reads, so it is the split decisions are made on (a
 validation split). The splits of `data.final` (a test split, a shifted split with another look)
-are scored here only, once, with the final models; their rows carry `split` in `eval.jsonl`,
+are scored here only, once, with the final models (and, as row `pre-rl`, the selector RL started
+from, with the final answer model); their rows carry `split` in `eval.jsonl`,
 their predictions go to `eval/final/<split>/<selector>/`, and `summary.json` lists them under
 `final_splits`.
 """
@@ -12,6 +13,9 @@ from __future__ import annotations
 from viarl.console import console
 from viarl.data.truth import load_truth
 from viarl.eval.evaluate import evaluate
+from viarl.models.lora import load_policy
+from viarl.policy.selector import TrainedSelector
+from viarl.train import checkpoint as ckpt
 from viarl.train.context import load_split
 from viarl.train.eval_stage import make_selectors
 
@@ -25,6 +29,21 @@ class FinalEvalStage:
 
     def setup(self) -> None:
         self.selectors = make_selectors(self.ctx)
+        start = self.ctx.state.get("rl_reference")
+        if start and "trained" in self.ctx.recipe.evaluation.selectors:
+            self.selectors.insert(1, self.pre_rl_selector(start))
+
+    def pre_rl_selector(self, start: dict):
+        """The selector as the first RL stage found it (row `pre-rl`): what RL itself added shows
+        on the final splits too, not only on `data.eval`."""
+        ctx, cfg = self.ctx, self.ctx.recipe.models.selector
+        path = ckpt.in_run(ctx.run_dir, start["path"]) if start["in_run"] else start["path"]
+        model, processor = load_policy(path, None, dtype="float32", attn_implementation=cfg.attn_implementation,
+                                       device=str(ctx.accelerator.device))
+        sel = TrainedSelector(model, processor, index_text=ctx.recipe.frames.index_text,
+                              max_new_tokens=cfg.max_new_tokens)
+        sel.name = "pre-rl"
+        return sel
 
     def run(self) -> None:
         ctx, fr = self.ctx, self.ctx.recipe.frames
