@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 
 from viarl.synth.mix import BACKGROUNDS, COLOURS, SHAPES, WORDINGS
 
@@ -125,11 +126,15 @@ def _span(text: str, kind, flag: str):
     """A number, or LO-HI as a (lo, hi) pair; whole numbers stay ints."""
     from viarl.errors import UserError
 
-    parts = str(text).split("-")
-    try:
-        values = [float(p) for p in parts]
+    try:  # one number first, so "-5" is a (bad) number, not a range
+        values = [float(text)]
     except ValueError:
-        values = []
+        try:
+            values = [float(p) for p in str(text).split("-")]
+        except ValueError:
+            values = []
+    if not all(math.isfinite(v) for v in values):
+        return float("nan") if kind is float else values[0]
     if len(values) not in (1, 2):
         raise UserError(f"{flag} {text!r} is neither a number nor a range LO-HI", where=flag,
                         fix=f"e.g. {flag} 24 or {flag} 8-24")
