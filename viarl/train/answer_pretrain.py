@@ -25,7 +25,7 @@ from viarl.eval.answer_parse import parse_answer, option_letters
 from viarl.models.loading import load_vlm
 from viarl.policy.answerer import Answerer, AnswerRequest
 from viarl.policy.prompts import answer_messages
-from viarl.synth.choice_stills import make_choice_still
+from viarl.synth.choice_stills import CHROMATIC, make_choice_still
 from viarl.train.optim import build_optimizer, build_scheduler, clip_and_step
 from viarl.train.pretrain import MANIFEST
 from viarl.train.supervised import supervised_batch, supervised_loss
@@ -45,6 +45,7 @@ class AnswerPretrainSettings:
     seed: int = 0
     frames: tuple[int, ...] = (1, 2, 2, 4)  # frames per example, drawn uniformly
     kinds: tuple[str, ...] = ("colour",)  # what the questions ask (choice_stills.KINDS)
+    colours: tuple[str, ...] = CHROMATIC  # the colours asked about
     answer_size: int = 56
     clip_size: int = 112
     stills_version: int = STILLS_VERSION
@@ -52,7 +53,8 @@ class AnswerPretrainSettings:
 
 def choice_example(rng: np.random.Generator, s: AnswerPretrainSettings):
     """(messages, images, target text, still) for one freshly drawn example."""
-    still = make_choice_still(rng, int(rng.choice(s.frames)), s.clip_size, kind=str(rng.choice(s.kinds)))
+    still = make_choice_still(rng, int(rng.choice(s.frames)), s.clip_size, kind=str(rng.choice(s.kinds)),
+                              colours=s.colours)
     images = [Image.fromarray(f).resize((s.answer_size, s.answer_size), Image.BILINEAR) for f in still.frames]
     return answer_messages(still.question, still.options, len(images)), images, still.answer_text, still
 
