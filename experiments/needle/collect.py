@@ -5,7 +5,9 @@
 Keeps what summarize.py reads: summary.json, recipe.yaml, eval.jsonl, metrics.jsonl.gz and every
 evaluation's predictions (eval/cycle_<c>/<selector>/predictions.jsonl.gz for data.eval, the
 validation split; eval/final/<split>/<selector>/predictions.jsonl.gz for test and shifted).
-Checkpoints, caches and the console log stay in the run folder.
+With them, pretrain-<role>.json: the manifest of each pretrained model the run started from.
+Run from the repository root (model paths are relative to it). Checkpoints, caches and the
+console log stay in the run folder.
 """
 
 from __future__ import annotations
@@ -14,6 +16,8 @@ import gzip
 import shutil
 import sys
 from pathlib import Path
+
+import yaml
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
@@ -33,6 +37,12 @@ def collect(run: Path, out: Path) -> None:
     _gzip(run / "metrics.jsonl", out / "metrics.jsonl.gz")
     for pred in sorted((run / "eval").rglob("predictions.jsonl")):
         _gzip(pred, out / pred.relative_to(run).with_suffix(".jsonl.gz"))
+    # how the run's pretrained models were made (settings, final loss, held-out accuracy)
+    recipe = yaml.safe_load((run / "recipe.yaml").read_text())
+    for role in ("selector", "answer"):
+        manifest = Path(recipe["models"][role]["path"]) / "viarl_pretrain.json"
+        if manifest.is_file():
+            shutil.copyfile(manifest, out / f"pretrain-{role}.json")
 
 
 def main(runs: list[str]) -> int:

@@ -153,6 +153,12 @@ def main(dirs: list[str]) -> int:
         print("no collected runs found", file=sys.stderr)
         return 1
     m = seeds_table(runs)
+    print("\n### Pretraining (held-out accuracy on fresh generic stills, from each model's manifest)\n")
+    for r in runs:
+        made = {role: json.loads(p.read_text()) for role in ("selector", "answer")
+                if (p := r.folder / f"pretrain-{role}.json").exists()}
+        print(f"- {r.name}: " + ", ".join(f"{role} {fmt(m_['held_out_accuracy'])} (final loss {fmt(m_['final_loss'])})"
+                                           for role, m_ in made.items()))
     cycles_table(runs)
     colours = grouped(runs, "test", answer_text, "By true answer")
     slots = grouped(runs, "test", lambda r: r.get("truth_slot"), "By candidate slot of the truth")
