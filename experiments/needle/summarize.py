@@ -15,7 +15,7 @@ from __future__ import annotations
 import gzip
 import json
 import sys
-from collections import defaultdict
+from collections import Counter, defaultdict
 from pathlib import Path
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -115,13 +115,19 @@ def seeds_table(runs: list[Run]) -> dict:
 
 
 def cycles_table(runs: list[Run]) -> None:
-    print("\n### Validation split, every cycle (trained hit; uniform in brackets)\n")
+    print("\n### Validation split, every cycle (trained hit; uniform in brackets; trained fallbacks; "
+          "share of the most common pick)\n")
     cycles = sorted({c for r in runs for c in r.cycles})
     print("| run | " + " | ".join(f"cycle {c}" for c in cycles) + " | mean reward/correct per RL stage |")
     print("|---|" + "---|" * len(cycles) + "---|")
     for r in runs:
-        cells = [f"{fmt(cell(r.get('val', 'trained', c))['hit'])} ({fmt(cell(r.get('val', 'uniform', c))['hit'], 2)})"
-                 for c in cycles]
+        cells = []
+        for c in cycles:
+            rows = r.get("val", "trained", c)
+            top = Counter(tuple(x["chosen"]) for x in rows).most_common(1)
+            cells.append(f"{fmt(cell(rows)['hit'])} ({fmt(cell(r.get('val', 'uniform', c))['hit'], 2)}; "
+                         f"{sum(x['fallback'] for x in rows)} fb; {top[0][1] / len(rows):.2f} on {top[0][0]})"
+                         if rows else "-")
         print(f"| {r.name} | " + " | ".join(cells) + f" | {'; '.join(r.reward_correct())} |")
 
 
