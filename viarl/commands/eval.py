@@ -251,6 +251,7 @@ def run(args: argparse.Namespace) -> int:
     from viarl.data.loaders import load_dataset
     from viarl.data.truth import load_truth
     from viarl.eval.compare import compare_selectors
+    from viarl.eval.groups import print_group_tables
     from viarl.eval.selectors import make_selector
     from viarl.models.clip import clip_prefilter, load_clip
     from viarl.models.lora import load_policy
@@ -290,11 +291,12 @@ def run(args: argparse.Namespace) -> int:
                                max_new_tokens=m.selector.max_new_tokens, device=device, dtype=m.selector.dtype,
                                attn_implementation=m.selector.attn_implementation)
                  for spec, name in zip(plan.selectors, names)]
-    table, _ = compare_selectors(loaded.samples, selectors, answerer, candidates=fr.candidates,
+    table, results = compare_selectors(loaded.samples, selectors, answerer, candidates=fr.candidates,
                                  select=fr.select, selector_size=fr.selector_size,
                                  answer_size=fr.answer_size, out_dir=plan.out, cache=FrameCache(fr.cache_dir),
                                  truth=truth, loader_skips=skips, batch_size=r.evaluation.answer_batch_size,
                                  prefilter=pre)
     table.print()
+    print_group_tables({res.selector: res.to_json() for res in results}, str(ev.path))
     console.print(f"predictions and results in [bold]{plan.out}[/]")
     return 0

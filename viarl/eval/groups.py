@@ -11,6 +11,10 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any, Iterable
 
+from rich.table import Table
+
+from viarl.console import console
+
 
 def truth_slot(candidate_frames: list[int], spans) -> int | None:
     """The first candidate position whose source frame lies in a truth span, or None."""
@@ -57,3 +61,28 @@ def by_answer(rows) -> dict[str, dict[str, Any]]:
 def by_slot(rows) -> dict[str, dict[str, Any]]:
     """Cells per candidate slot of the truth (rows without truth are left out)."""
     return group_rows(rows, lambda r: r.get("truth_slot"))
+
+
+def print_group_tables(cells: dict[str, dict[str, Any]], title: str) -> None:
+    """A table by true answer and one by truth slot: a row per selector, a column per group,
+    "hit / accuracy" in each cell. `cells` maps a selector to a dict with `by_answer`/`by_slot`."""
+    for group, what in (("by_answer", "true answer"), ("by_slot", "candidate slot of the truth")):
+        names = sorted({k for c in cells.values() for k in (c.get(group) or {})},
+                       key=lambda k: (not k.isdigit(), int(k) if k.isdigit() else 0, k))
+        if not names:
+            continue
+        table = Table(title=f"{title}: hit rate / accuracy by {what}")
+        table.add_column("selector")
+        for n in names:
+            table.add_column(n, justify="right")
+        for sel, c in cells.items():
+            g = c.get(group) or {}
+            table.add_row(sel, *(_pair(g.get(n)) for n in names))
+        console.print(table)
+
+
+def _pair(cell) -> str:
+    if not cell:
+        return "-"
+    hit = "-" if cell.get("hit_rate") is None else f"{cell['hit_rate']:.2f}"
+    return f"{hit} / {cell['accuracy']:.2f}"

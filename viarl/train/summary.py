@@ -6,6 +6,7 @@ from __future__ import annotations
 from rich.table import Table
 
 from viarl.console import console
+from viarl.eval.groups import print_group_tables
 
 KEYS = ("accuracy", "accuracy_ci95", "hit_rate", "hit_ci95", "distinct_picks", "off_mode_share", "n",
         "fallbacks", "accuracy_on_hits", "accuracy_on_misses", "by_answer", "by_slot")
@@ -64,8 +65,7 @@ def print_summary(summary: dict) -> None:
     for split, cells in summary.get("final_splits", {}).items():
         _print_main(cells, {}, f"final evaluation on {split} (95 % intervals)")
     for split, cells in [("eval", summary["final"]), *summary.get("final_splits", {}).items()]:
-        for group, title in (("by_answer", "true answer"), ("by_slot", "candidate slot of the truth")):
-            _print_groups(cells, group, f"{split}: hit rate / accuracy by {title}")
+        print_group_tables(cells, split)
 
 
 def _print_main(cells: dict, summary: dict, title: str) -> None:
@@ -82,26 +82,3 @@ def _print_main(cells: dict, summary: dict, title: str) -> None:
         table.add_row(name, _rate(r["accuracy"], r.get("accuracy_ci95")), _rate(r["hit_rate"], r.get("hit_ci95")),
                       str(r.get("distinct_picks", "-")), off, str(r["n"]), str(r["fallbacks"]))
     console.print(table)
-
-
-def _print_groups(cells: dict, group: str, title: str) -> None:
-    """One table: a row per selector, a column per group, "hit / accuracy" in each cell."""
-    names = sorted({k for c in cells.values() for k in (c.get(group) or {})},
-                   key=lambda k: (not k.isdigit(), int(k) if k.isdigit() else 0, k))
-    if not names:
-        return
-    table = Table(title=title)
-    table.add_column("selector")
-    for n in names:
-        table.add_column(n, justify="right")
-    for sel, c in cells.items():
-        g = c.get(group) or {}
-        table.add_row(sel, *(_pair(g.get(n)) for n in names))
-    console.print(table)
-
-
-def _pair(cell) -> str:
-    if not cell:
-        return "-"
-    hit = "-" if cell.get("hit_rate") is None else f"{cell['hit_rate']:.2f}"
-    return f"{hit} / {cell['accuracy']:.2f}"
