@@ -229,9 +229,9 @@ def _ensure_models(plan: Plan) -> None:
     from viarl.train.context import ensure_clip, ensure_data, ensure_model
 
     m = plan.recipe.models
-    ensure_model(m.answer, "answer")
+    ensure_model(m.answer, "answer", plan.recipe)
     if "trained" in plan.selectors:
-        ensure_model(m.selector, "selector")
+        ensure_model(m.selector, "selector", plan.recipe)
     if "clip" in plan.selectors or plan.recipe.frames.prefilter:
         ensure_clip(m.clip)
     ensure_data(plan.recipe)
