@@ -85,6 +85,7 @@ def build_context(tmp: Path, tiny: bool, s: dict, device: str) -> RunContext:
     overrides = {
         "output_dir": tmp / "run", "models.selector.path": tiny_dir, "models.answer.path": tiny_dir,
         "models.selector.tiny_seed": "null", "models.selector.pretrain": "null", "models.answer.tiny_seed": "null",
+        "models.answer.pretrain": "null", "data.final.test": "null", "data.final.shifted": "null",
         "data.synthetic": "null",
         "models.selector.max_new_tokens": s["new_tokens"], "models.selector.gradient_checkpointing": not tiny,
         "models.answer.gradient_checkpointing": not tiny, "frames.candidates": s["frames"],

@@ -93,7 +93,9 @@ def _tiny_overrides(tmp: Path, sel, ans, clip, train, test, **extra) -> list[str
         "output_dir": tmp / "run", "frames.cache_dir": tmp / "cache", "run.threads": 1,
         "models.selector.path": sel, "models.answer.path": ans, "models.clip.model": clip,
         "models.selector.tiny_seed": "null", "models.selector.pretrain": "null", "models.answer.tiny_seed": "null", "models.clip.tiny_seed": "null",
+        "models.answer.pretrain": "null", "sft.target": "letter", "answer_warmup.target": "letter",
         "data.train.path": train, "data.eval.path": test, "data.synthetic": "null",
+        "data.final.test": "null", "data.final.shifted": "null",
         "warmup.steps": 3, "warmup.batch_size": 2, "sft.steps": 2, "sft.batch_size": 2,
         "answer_warmup.steps": 2, "answer_warmup.batch_size": 2,
         "rl.lr": 0.001,  # pinned: tests name it, and the shipped recipe's value is tuned over time

@@ -101,7 +101,7 @@ RECIPE_OVERRIDES = {
     "rules-param-wrong-type": (["rewards.params.max_tokens=2.5"], "is int"),
     "ablate-unknown": (["rewards.ablate=[lenght]"], "did you mean `length`"),
     "rule-input-not-in-data": (["rewards.file=rewards/shaped.rules"], "input `difficulty`"),
-    "local-model-missing": (["models.answer.path=rewards/nope", "models.answer.tiny_seed=null"], "does not exist"),
+    "local-model-missing": (["models.answer.path=rewards/nope", "models.answer.tiny_seed=null", "models.answer.pretrain=null"], "does not exist"),
     "warmup-zero-steps": (["stages.before=[warmup]", "warmup.steps=0"], "warmup.steps"),
     "train-data-null": (["data.train=null", "data.synthetic=null"], "data.train"),
     "interpolation-missing": (["name=${nope.key}"], "cannot resolve"),

@@ -36,7 +36,14 @@ def test_needle_writes_dataset(tmp_path, capsys):
     (["--size", "8x8"], "out of range"),
     (["--seed", "-3"], "seed must be"),
     (["--difficulty", "0"], "difficulty must be"),
-    (["--split", "val"], "invalid choice"),
+    (["--split", "dev"], "invalid choice"),
+    (["--frames", "48-x"], "neither a number nor a range"),
+    (["--frames", "96-48"], "lo <= hi"),
+    (["--frames", "48.5"], "must be whole numbers"),
+    (["--fps", "24-8"], "lo > hi"),
+    (["--colours", "red,green"], "cannot fill 4 options"),
+    (["--backgrounds", "lava"], "unknown or no backgrounds"),
+    (["--wordings", "1,x"], "comma-separated list of numbers"),
     (["--videos", "two"], "invalid int value"),
 ])
 def test_bad_arguments_exit_2(tmp_path, capsys, args, message):

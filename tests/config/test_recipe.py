@@ -44,12 +44,21 @@ def test_needle_is_a_small_cpu_run():
     assert r.models.selector.tiny_seed is not None and r.models.answer.tiny_seed is not None
     assert r.models.clip.tiny_seed is not None
     assert r.data.synthetic is not None
-    assert (r.data.train.path, r.data.eval.path) == ("data/needle/train", "data/needle/test")
+    # every split from its own stream of one seed: validation for decisions, test and shifted at the end
+    assert (r.data.train.path, r.data.eval.path) == ("data/needle-s0/train", "data/needle-s0/val")
+    assert {k: v.path for k, v in r.data.final.items()} == {"test": "data/needle-s0/test",
+                                                           "shifted": "data/needle-s0/shifted"}
+    assert r.data.synthetic.eval_split == "val" and not r.data.synthetic.fixed_options
+    # the seed drives data, both pretrainings and initialisation
+    other = load_recipe("recipes/needle.yaml", ["seed=3"])
+    assert (other.data.synthetic.seed, other.models.selector.pretrain.seed, other.models.answer.pretrain.seed,
+            other.models.selector.tiny_seed, other.models.answer.tiny_seed) == (3, 3, 3, 3, 3)
+    assert other.models.answer.path != r.models.answer.path and other.data.train.path == "data/needle-s3/train"
     assert r.stages.before == ["answer_warmup"] and r.stages.cycle == ["rl", "sft"]
     # The selector starts grounding-pretrained (the stand-in for a hub VLM), and the needle sits
     # evenly over the candidate slots, so a content-blind pick scores N/T.
     assert r.models.selector.pretrain is not None and r.data.synthetic.balance_positions
-    assert r.data.synthetic.test_videos >= 200
+    assert r.data.synthetic.final_videos >= 200 and r.sft.target == r.answer_warmup.target == "text"
     assert r.stages.cycles == 2 and r.answer_warmup.picks == "all" and r.sft.picks == "sample"
     assert (r.run.device, r.run.precision) == ("cpu", "fp32")
     assert r.rewards.params  # the length bonus lowered for short completions

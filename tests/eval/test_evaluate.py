@@ -60,6 +60,13 @@ def test_layouts_tables_match_recount(layout, eval_layouts, answerer, tmp_path):
         assert row["correct"] == (row["parsed"] == row["answer"])
         assert row["hit"] is None and row["selector_raw"] is None and row["fallback"] is False
     assert (tmp_path / "results.csv").is_file() and (tmp_path / "results.json").is_file()
+    # grouped by the true answer's text (no truth file here: no slot groups, no hit rates)
+    groups = json.loads((tmp_path / "groups.json").read_text())["uniform"]
+    assert sum(c["n"] for c in groups["by_answer"].values()) == n and groups["by_slot"] == {}
+    for text, c in groups["by_answer"].items():
+        mine = [r for r in rows if r["options"]["ABCDEFGHIJ".index(r["answer"])].strip().casefold() == text]
+        assert c["n"] == len(mine) and c["accuracy"] == pytest.approx(sum(r["correct"] for r in mine) / len(mine))
+        assert c["hit_rate"] is None
     if layout == "videomme":
         assert cells["duration=short"][0] == 2 and cells["duration=medium/type=Counting Problem"][0] == 1
     if layout == "lvbench":

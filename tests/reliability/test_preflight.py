@@ -32,7 +32,8 @@ def test_a_rule_input_the_data_lacks_is_refused_with_its_field(monkeypatch, tmp_
 def test_a_missing_local_model_is_refused_not_asked_of_the_hub(monkeypatch, tmp_path, capsys, command):
     monkeypatch.chdir(tmp_path)
     (tmp_path / "models").mkdir()
-    assert main([command, NEEDLE, "models.answer.path=models/nope", "models.answer.tiny_seed=null"]) == 2
+    assert main([command, NEEDLE, "models.answer.path=models/nope", "models.answer.tiny_seed=null",
+                 "models.answer.pretrain=null"]) == 2
     err = _err(capsys)
     assert "`models.answer.path`" in err and "`models/nope` does not exist" in err and "tiny_seed" in err
     assert not (tmp_path / "runs").exists()  # no empty run folder left behind

@@ -95,8 +95,9 @@ def test_non_integer_fps_and_wide_size(tmp_path):
 
 @pytest.mark.parametrize("kwargs", [
     {"videos": 0}, {"videos": -1}, {"frames": 0}, {"frames": 7}, {"fps": 0}, {"fps": -24},
-    {"fps": float("nan")}, {"seed": -1}, {"difficulty": 0}, {"split": "val"}, {"size": (63, 64)},
-    {"size": (16, 16)}, {"size": "12x"}, {"size": (1.5, 64)}, {"videos": 2.0},
+    {"fps": float("nan")}, {"seed": -1}, {"difficulty": 0}, {"split": "dev"}, {"size": (63, 64)},
+    {"size": (16, 16)}, {"size": "12x"}, {"size": (1.5, 64)}, {"videos": 2.0}, {"frames": (96, 48)},
+    {"fps": (24, 8)}, {"frames": (48.5, 96)},
 ])
 def test_bad_arguments_raise_user_error(tmp_path, kwargs):
     with pytest.raises(UserError) as e:

@@ -26,9 +26,12 @@ def test_plans_are_well_formed(seed, frames, difficulty, width, height):
     assert plan.shape in SHAPES
     assert len(plan.candidates) == 4 == len(set(plan.candidates)) and plan.answer in plan.candidates
     short = min(width, height)
-    assert 0.35 * short <= plan.needle.size <= 0.5 * short
+    assert 0.30 * short <= plan.needle.size <= 0.5 * short
     assert (plan.needle.start, plan.needle.end, plan.needle.color) == (start, end, plan.answer)
-    for d in plan.distractors:
+    greys = [d for d in plan.distractors if d.color.startswith("grey")]
+    for d in greys:  # achromatic, never an option, in every frame, never needle-sized
+        assert (d.start, d.end) == (0, frames) and d.size <= 0.2 * short
+    for d in (d for d in plan.distractors if d not in greys):
         assert d.shape == plan.shape and d.size < 0.2 * short
         # Distractor colours are never candidates: they cannot rule a candidate in or out.
         assert d.color not in plan.candidates

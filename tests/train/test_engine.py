@@ -23,7 +23,9 @@ def test_plan_orders_stages_and_cycles():
     r = load_recipe(RECIPE, ["stages.cycles=3", "stages.before=[warmup,answer_warmup]"])
     ids = [p.id for p in plan(r)]
     assert ids == ["pre0-warmup", "pre1-answer_warmup", "c0-eval", "c1-rl", "c1-sft", "c1-eval",
-                   "c2-rl", "c2-sft", "c2-eval", "c3-rl", "c3-sft", "c3-eval"]
+                   "c2-rl", "c2-sft", "c2-eval", "c3-rl", "c3-sft", "c3-eval", "final-eval"]
+    no_final = load_recipe(RECIPE, ["data.final.test=null", "data.final.shifted=null"])
+    assert "final-eval" not in [p.id for p in plan(no_final)]
 
 
 @pytest.mark.slow

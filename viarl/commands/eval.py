@@ -253,9 +253,9 @@ def _ensure_models(plan: Plan) -> None:
     from viarl.train.context import ensure_clip, ensure_data, ensure_model
 
     m = plan.recipe.models
-    ensure_model(m.answer, "answer")
+    ensure_model(m.answer, "answer", plan.recipe)
     if "trained" in plan.selectors:
-        ensure_model(m.selector, "selector")
+        ensure_model(m.selector, "selector", plan.recipe)
     if "clip" in plan.selectors or plan.recipe.frames.prefilter:
         ensure_clip(m.clip)
     ensure_data(plan.recipe)
@@ -309,6 +309,7 @@ def _evaluate(plan: Plan, names: list[str], device: str, main: bool) -> int:
     from viarl.data.loaders import load_dataset
     from viarl.data.truth import dataset_root, load_truth, read_truth
     from viarl.eval.compare import compare_selectors
+    from viarl.eval.groups import print_group_tables
     from viarl.eval.selectors import make_selector
     from viarl.eval.settings import print_settings, recipe_settings
     from viarl.models.clip import clip_prefilter, load_clip
@@ -356,7 +357,7 @@ def _evaluate(plan: Plan, names: list[str], device: str, main: bool) -> int:
     if main:  # the others wait in the evaluation's gather until it is made
         claim_folder(plan.out, "--out")
     with autocast(r.run.precision, device):
-        table, _ = compare_selectors(loaded.samples, selectors, answerer, candidates=fr.candidates,
+        table, results = compare_selectors(loaded.samples, selectors, answerer, candidates=fr.candidates,
                                      select=fr.select, selector_size=fr.selector_size,
                                      answer_size=fr.answer_size, out_dir=plan.out, cache=FrameCache(fr.cache_dir),
                                      truth=truth, loader_skips=skips, batch_size=r.evaluation.answer_batch_size,
@@ -364,5 +365,6 @@ def _evaluate(plan: Plan, names: list[str], device: str, main: bool) -> int:
     if not main:
         return 0
     table.print()
+    print_group_tables({res.selector: res.to_json() for res in results}, str(ev.path))
     console.print(f"predictions and results in [bold]{shown(plan.out)}[/]")
     return 0

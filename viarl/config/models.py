@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, PositiveInt, model_validator
 from viarl.config.issues import Issue, raise_issues
 from viarl.config.lora import Lora
 from viarl.config.preflight import local_looking
-from viarl.config.pretrain import GroundingPretrain
+from viarl.config.pretrain import ChoicePretrain, GroundingPretrain
 from viarl.config.types import AttnImplementation, Dtype
 
 # `org/name` as the Hugging Face hub spells repository ids.
@@ -158,6 +158,17 @@ class AnswerModel(VlmModel):
 
     path: str = Field("models/tiny-answer", description=VlmModel.model_fields["path"].description)
     max_new_tokens: PositiveInt = Field(128, description="Budget for the answer (decoded greedily).")
+    pretrain: ChoicePretrain | None = Field(
+        None, description="When set and `path` is missing, a run creates a tiny random answer model "
+        "(seed `tiny_seed`) and pretrains it on generic multiple-choice stills into `path`; later runs "
+        "reuse it. Null: no pretraining.")
+
+    @model_validator(mode="after")
+    def check_pretrain(self) -> "AnswerModel":
+        if self.pretrain is not None and self.tiny_seed is None:
+            raise_issues([Issue("pretrain", "multiple-choice pretraining starts from a tiny random model, "
+                                "but tiny_seed is not set", "set tiny_seed (e.g. 1), or pretrain: null")])
+        return self
 
 
 class Models(BaseModel):

@@ -33,3 +33,19 @@ class GroundingPretrain(BaseModel):
         if unknown or not tasks:
             raise ValueError(f"unknown or no tasks {unknown}; use some of: {', '.join(TASKS)}")
         return tasks
+
+
+class ChoicePretrain(BaseModel):
+    """Supervised pretraining of a tiny random answer model on generic multiple-choice stills
+    ("what colour is the large square?", options shuffled per question; the target is the right
+    option's text). It never sees the needle data. Made once and cached at `models.answer.path`."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    steps: PositiveInt = Field(1000, description="Optimiser steps (batch `batch_size` examples each).")
+    batch_size: PositiveInt = Field(8, description="Examples per optimiser step.")
+    lr: float = Field(1.0e-3, gt=0.0, description="Peak learning rate (linear warm-up, then cosine).")
+    warmup_steps: NonNegativeInt = Field(20, description="Steps of linear learning-rate warm-up.")
+    frames: list[PositiveInt] = Field([1, 2, 2, 4], min_length=1,
+                                      description="Frames per example, drawn uniformly from this list.")
+    seed: int = Field(0, description="Seed of the example stream and of the training (same seed, same model).")

@@ -25,6 +25,10 @@ class SFT(BaseModel):
     warmup_ratio: float = Field(0.02, ge=0.0, lt=1.0, description="Fraction of steps with linear warm-up.")
     grad_clip: float = Field(20.0, gt=0.0, description="Clip the gradient norm to this value.")
     freeze_vision: bool = Field(False, description="Keep the answer model's vision tower fixed during SFT.")
+    target: Literal["letter", "text"] = Field(
+        "letter", description="What the answer model is trained to reply: the right option's `letter`, or "
+        "its `text` (\"red\"; a tiny model learns to name the option it sees long before it learns to "
+        "copy the letter printed before it). Evaluation and the rewards read either reply.")
     picks: Literal["sample", "greedy", "all"] = Field(
         "sample", description="How the current selector picks each question's frames: `sample` draws a "
         "fresh pick at `rl.temperature` every time (the answer model sees the spread of the selector's "

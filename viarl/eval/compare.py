@@ -2,7 +2,8 @@
 
 `compare_selectors` runs `evaluate` once per selector (sharing the frame cache and the answer
 model's memo: two selectors that pick the same frames for a question cost one answer call),
-writes ``<out>/<selector>/predictions.jsonl`` and ``<out>/results.{csv,json}``, and returns the
+writes ``<out>/<selector>/predictions.jsonl``, ``<out>/results.{csv,json}`` and ``<out>/groups.json``
+(hit rate and accuracy by true answer and by the truth's slot), and returns the
 ResultsTable. Entries the dataset loader skipped are added to every selector's skip counts:
 they are questions no selector could answer.
 """
@@ -12,6 +13,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
+from viarl.atomic import write_json
 from viarl.distributed import rank
 from viarl.eval.evaluate import EvalResult, evaluate
 from viarl.eval.tables import ResultsTable
@@ -37,4 +39,7 @@ def compare_selectors(samples: Sequence[Any], selectors: Sequence[Any], answerer
     table = ResultsTable([r.summary() for r in results], settings=dict(settings) if settings else None)
     if rank() == 0:  # every process holds the whole results; one writes them
         table.write(out_dir)
+        # by true answer and by the truth's candidate slot, per selector (eval.groups)
+        write_json(out_dir / "groups.json",
+                   {r.selector: {"by_answer": r.by_answer, "by_slot": r.by_slot} for r in results})
     return table, results

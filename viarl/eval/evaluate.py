@@ -32,6 +32,7 @@ from viarl.distributed import all_gather_objects, rank, world_size
 from viarl.errors import UserError
 from viarl.eval.answer_parse import parse_answer
 from viarl.eval.content import pick_spread, wilson_interval
+from viarl.eval.groups import by_answer, by_slot, truth_slot
 from viarl.eval.tables import ResultsTable, SelectorSummary, summarize
 from viarl.policy.answerer import AnswerRequest
 from viarl.selection import pool_problem, select_problem
@@ -62,6 +63,10 @@ class EvalResult:
     # (e.g. it learnt that when no needle is shown, the needle was the colour the selector misses).
     accuracy_on_hits: float | None = None
     accuracy_on_misses: float | None = None
+    # {true answer text: cell} and {candidate slot of the truth: cell} (eval.groups): a blind
+    # spot on one answer or one slot shows here, not in the mean.
+    by_answer: dict[str, dict[str, Any]] = field(default_factory=dict)
+    by_slot: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def summary(self) -> SelectorSummary:
         """Cells per question type (and duration class where known) for this selector."""
@@ -77,7 +82,8 @@ class EvalResult:
                 "n": self.n, "fallbacks": self.fallbacks, "skipped": dict(self.skipped),
                 "accuracy_ci95": self.accuracy_ci95, "hit_ci95": self.hit_ci95,
                 "distinct_picks": self.distinct_picks, "off_mode_share": self.off_mode_share,
-                "accuracy_on_hits": self.accuracy_on_hits, "accuracy_on_misses": self.accuracy_on_misses}
+                "accuracy_on_hits": self.accuracy_on_hits, "accuracy_on_misses": self.accuracy_on_misses,
+                "by_answer": self.by_answer, "by_slot": self.by_slot}
 
 
 def duration_class(sample) -> str | None:
@@ -114,13 +120,13 @@ def _load(sample, candidates, selector_size, answer_size, cache, prefilter=None)
         return None, video_problem(sample.video) or VIDEO_UNREADABLE
 
 
+def _spans(video: Path, truth):
+    return None if truth is None else truth.get(Path(video).name)
+
+
 def _hit(frame_numbers: list[int], video: Path, truth) -> bool | None:
-    if truth is None:
-        return None
-    spans = truth.get(Path(video).name)
-    if spans is None:
-        return None
-    return bool(hit(frame_numbers, spans))
+    spans = _spans(video, truth)
+    return None if spans is None else bool(hit(frame_numbers, spans))
 
 
 def evaluate(samples: Sequence[Any], selector, answerer, *, candidates: int, select: int,
@@ -193,12 +199,15 @@ def _row(sample, cands, sel, raw_answer: str, truth) -> dict[str, Any]:
     """One predictions.jsonl line (plain JSON types only)."""
     frames = [int(cands.frame_indices[i]) for i in sel.indices]
     parsed = parse_answer(raw_answer, sample.options)
+    spans = _spans(sample.video, truth)
+    candidate_frames = [int(f) for f in cands.frame_indices]
     return {
         "id": sample.id, "video": str(sample.video), "question": sample.question,
         "options": list(sample.options), "question_type": question_types(sample),
         "duration_class": duration_class(sample), "chosen": [int(i) for i in sel.indices],
         "chosen_frames": frames, "candidates": cands.count,
-        "candidate_frames": [int(f) for f in cands.frame_indices],
+        "candidate_frames": candidate_frames,
+        "truth_slot": None if spans is None else truth_slot(candidate_frames, spans),
         "selector_raw": sel.raw, "answer_raw": raw_answer, "parsed": parsed,
         "answer": sample.answer, "correct": parsed == sample.answer, "fallback": bool(sel.fallback),
         "hit": _hit(frames, sample.video, truth),
@@ -217,6 +226,7 @@ def _result(name: str, rows: list[dict[str, Any]], skipped: dict[str, int]) -> E
         accuracy_ci95=list(acc_ci) if acc_ci else None, hit_ci95=list(hit_ci) if hit_ci else None,
         accuracy_on_hits=_mean([r["correct"] for r in rows if r["hit"] is True]),
         accuracy_on_misses=_mean([r["correct"] for r in rows if r["hit"] is False]),
+        by_answer=by_answer(rows), by_slot=by_slot(rows),
         **pick_spread([r["chosen"] for r in rows]))
 
 

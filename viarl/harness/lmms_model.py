@@ -212,7 +212,7 @@ class ViarlModel(lmms):
             self._log_settings(task, tokens)
             frames = tuple(int(cands.frame_indices[j]) for j in sel.indices)
             request = AnswerRequest(key=(str(q.video), context, frames, tokens), question=q.question, options=(),
-                                    images=[cands.answer[j] for j in sel.indices], prompt=context)
+                                    images=cands.answer_images(sel.indices), prompt=context)
             groups.setdefault(tokens, []).append((i, request, gen_kwargs.get("until")))
             row = {"task": task, "doc_id": batch[i][3], "video": str(q.video), "question": q.question,
                    "chosen": [int(j) for j in sel.indices], "chosen_frames": list(frames),

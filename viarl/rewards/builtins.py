@@ -114,7 +114,8 @@ def accepts(expected: str, actual: str) -> bool:
 BUILTIN_INPUTS: dict[str, str] = {
     "completion": "str",
     "completion_tokens": "int",
-    "prediction": "str",
+    "prediction": "str",  # the option letter the answer model's reply names (as evaluation reads it)
+    "reply": "str",  # the answer model's raw reply
     "answer": "str",
     "candidates": "int",
     "select": "int",
@@ -122,9 +123,9 @@ BUILTIN_INPUTS: dict[str, str] = {
 }
 
 # Inputs that are expensive to produce and so must be declared with `needs` before use:
-# what `needs NAME` names -> the inputs it provides. The answer model's completion length
-# comes with its prediction (one generation gives both).
-LAZY_INPUTS: dict[str, tuple[str, ...]] = {"prediction": ("prediction", "answer_tokens")}
+# what `needs NAME` names -> the inputs it provides. The answer model's raw reply and its length
+# come with its prediction (one generation gives all three).
+LAZY_INPUTS: dict[str, tuple[str, ...]] = {"prediction": ("prediction", "answer_tokens", "reply")}
 
 KEYWORDS = frozenset(
     "param input capture let component needs total match group else weight when "

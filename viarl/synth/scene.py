@@ -1,13 +1,15 @@
 """Drawing one synthetic needle video: a plan (what appears when) and a renderer (plan, t -> frame).
 
-The scene, back to front:
-- a moving background: a low-saturation drifting sine gradient plus a scrolling noise texture;
+The scene, back to front (what varies, and how much, is the dataset's `mix.NeedleMix`):
+- a moving low-saturation background: drifting waves, flat, a turning gradient, a scrolling
+  checkerboard or scrolling noise;
 - clutter: small blobs (circles and squares) moving all the time, coloured from the WHOLE palette
   (answer colour included), so seeing a colour somewhere says nothing about the answer;
 - distractors: the question's shape, SMALL, in colours that are not among the four candidates,
-  shown at times away from the needle, so they never rule a candidate in or out;
-- the needle: the question's shape, LARGE (35-50 % of the short side), in the answer colour, over
-  one contiguous span of frames.
+  shown at times away from the needle, so they never rule a candidate in or out; and grey shapes
+  of any kind in every frame;
+- the needle: the question's shape, LARGE (30-50 % of the short side by default), in the answer
+  colour, over one contiguous span of frames.
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ from dataclasses import dataclass
 
 import numpy as np
 from PIL import Image, ImageDraw
+
+from viarl.synth.mix import SHAPE_WORDS, SHAPES, WORDINGS, NeedleMix
 
 # Corners of the RGB cube, pulled in a little: pairwise distance >= 215, so colours stay
 # distinct through yuv420p chroma subsampling, H.264 and downscaling to 56 px.
@@ -29,7 +33,6 @@ PALETTE: dict[str, tuple[int, int, int]] = {
     "white": (245, 245, 245),
     "black": (10, 10, 10),
 }
-SHAPES = ("triangle", "square", "circle", "diamond")
 NEEDLE_SIZE = (0.35, 0.50)  # fraction of the short side
 DISTRACTOR_SIZE = (0.13, 0.18)
 CLUTTER_SIZE = (0.06, 0.09)
@@ -73,6 +76,8 @@ class NeedlePlan:
     clutter: tuple[Sprite, ...]
     background: tuple[float, ...]  # angle, wavelength, drift, tint r, g, b, scroll x, scroll y
     texture_seed: int
+    background_kind: str = "waves"  # one of mix.BACKGROUNDS
+    question: str = ""
 
 
 def _bounce(v: float, lo: float, hi: float) -> float:
@@ -93,34 +98,38 @@ def _sprite(rng: np.random.Generator, shape: str, color: str, size: float, start
 
 
 FIXED_CANDIDATES = ("red", "green", "blue", "yellow")
+GREYS = (95, 125, 160, 190)  # grey levels of the grey distractors: achromatic, never an option
 
 
 def make_plan(rng: np.random.Generator, *, width: int, height: int, num_frames: int,
-              difficulty: float, fixed_options: bool = False, cover: int | None = None) -> NeedlePlan:
+              difficulty: float, fixed_options: bool = False, cover: int | None = None,
+              mix: NeedleMix | None = None) -> NeedlePlan:
     """Draw one video's plan. Higher difficulty: shorter needle span, more clutter.
 
     `cover`, when given, is a frame the needle's span must contain: the dataset writer uses it to
-    spread the needle evenly over the candidate slots (no position shortcut).
+    spread the needle evenly over the candidate slots (no position shortcut). `mix` says what
+    the video's look is drawn from (background, shape, colours, sizes, distractors, wording);
+    the default mix draws from everything.
 
-    With `fixed_options` every question offers the same four colours in the same order
-    (FIXED_CANDIDATES), so the answer letter is a function of the needle's colour alone: a tiny
-    answer model then learns to see colours without also learning to read colour names, which
-    keeps the CPU recipe's iterated amplification within minutes. Distractors and clutter then
-    take only colours that are not among the candidates.
+    With `fixed_options` (or a mix with `shuffle_options` off) every question offers the same
+    four colours in the same order (FIXED_CANDIDATES), so the answer letter is a function of the
+    needle's colour alone. Distractors and clutter then take only colours that are not among the
+    candidates. Shuffled options (the default) make the answer model read the options.
     """
+    mix = mix or NeedleMix()
+    fixed_options = fixed_options or not mix.shuffle_options
     short = min(width, height)
-    colors = list(PALETTE)
-    shape = str(rng.choice(SHAPES))
+    shape = str(rng.choice(mix.shapes))
     if fixed_options:
         answer = str(rng.choice(FIXED_CANDIDATES))
-        outside = [c for c in colors if c not in FIXED_CANDIDATES]
+        outside = [c for c in PALETTE if c not in FIXED_CANDIDATES]
         candidates = FIXED_CANDIDATES
     else:
-        order = rng.permutation(len(colors))
-        answer, others = colors[order[0]], [colors[i] for i in order[1:]]
-        wrong, outside = others[:3], others[3:]  # outside: the colours that are not candidates
-        candidates = [answer, *wrong]
-        candidates = tuple(candidates[i] for i in rng.permutation(4))
+        pool = list(dict.fromkeys(mix.colours))
+        order = rng.permutation(len(pool))
+        answer, wrong = pool[order[0]], [pool[i] for i in order[1:4]]
+        outside = [c for c in PALETTE if c != answer and c not in wrong]  # never an option
+        candidates = tuple([answer, *wrong][i] for i in rng.permutation(4))
 
     # Needle: about 8 % of the frames at difficulty 1, at least 2, one contiguous span.
     length = int(min(num_frames, max(2, round(num_frames * 0.08 / difficulty))))
@@ -129,29 +138,36 @@ def make_plan(rng: np.random.Generator, *, width: int, height: int, num_frames: 
         lo, hi = max(lo, int(cover) - length + 1), min(hi, int(cover))
     start = int(rng.integers(lo, hi + 1))
     span = (start, start + length)
-    needle = _sprite(rng, shape, answer, rng.uniform(*NEEDLE_SIZE) * short, *span, width, height,
+    needle = _sprite(rng, shape, answer, rng.uniform(*mix.needle_size) * short, *span, width, height,
                      speed=short * 0.004)
 
-    # Distractors: 3 events of the same shape, small, non-candidate colours, outside the span.
-    free = [t for t in range(num_frames) if not (span[0] - 2 <= t < span[1] + 2)]
-    free_set = set(free)
     distractors = []
-    for _ in range(3 if free else 0):
-        d_start = int(rng.choice(free))
-        d_end = d_start
-        # Grow up to the needle's length, stopping before the needle's neighbourhood.
-        while d_end - d_start < length and d_end in free_set:
-            d_end += 1
-        distractors.append(_sprite(rng, shape, str(rng.choice(outside)),
-                                   rng.uniform(*DISTRACTOR_SIZE) * short, d_start, d_end,
-                                   width, height, speed=short * 0.01))
+    if "colour" in mix.distractors:
+        # 3 events of the same shape, small, non-candidate colours, outside the span.
+        free = [t for t in range(num_frames) if not (span[0] - 2 <= t < span[1] + 2)]
+        free_set = set(free)
+        for _ in range(3 if free else 0):
+            d_start = int(rng.choice(free))
+            d_end = d_start
+            # Grow up to the needle's length, stopping before the needle's neighbourhood.
+            while d_end - d_start < length and d_end in free_set:
+                d_end += 1
+            distractors.append(_sprite(rng, shape, str(rng.choice(outside)),
+                                       rng.uniform(*DISTRACTOR_SIZE) * short, d_start, d_end,
+                                       width, height, speed=short * 0.01))
+    if "grey" in mix.distractors:
+        # Grey shapes of any kind moving in every frame: shape alone never singles out the needle.
+        for _ in range(int(rng.integers(2, 5))):
+            distractors.append(_sprite(rng, str(rng.choice(SHAPES)), f"grey{int(rng.choice(GREYS))}",
+                                       rng.uniform(0.08, 0.2) * short, 0, num_frames, width, height,
+                                       speed=short * rng.uniform(0.005, 0.02)))
 
     n_clutter = max(1, round(4 * difficulty))
     # Shuffled options: clutter takes any colour, so colour presence alone says nothing. Fixed
     # options: clutter avoids the four candidates, so a candidate colour on screen IS the needle
     # and the answer model only has to see which one (the question stays unanswerable without
     # the needle's frames).
-    clutter_colors = outside if fixed_options else colors
+    clutter_colors = outside if fixed_options else list(PALETTE)
     clutter = tuple(
         _sprite(rng, str(rng.choice(("circle", "square"))), str(rng.choice(clutter_colors)),
                 rng.uniform(*CLUTTER_SIZE) * short, 0, num_frames, width, height,
@@ -162,9 +178,12 @@ def make_plan(rng: np.random.Generator, *, width: int, height: int, num_frames: 
         rng.uniform(0, np.pi), rng.uniform(0.6, 1.5) * short, rng.uniform(0.02, 0.08),
         *rng.uniform(-12, 12, size=3), *rng.uniform(-1.0, 1.0, size=2),
     )
+    kind = str(rng.choice(mix.backgrounds))
+    wording = WORDINGS[int(rng.choice(mix.wordings))]
+    question = wording.format(shape=str(rng.choice(SHAPE_WORDS[shape])))
     return NeedlePlan(width, height, num_frames, shape, answer, candidates, span, needle,
                       tuple(distractors), clutter, tuple(float(b) for b in background),
-                      int(rng.integers(0, 2**31)))
+                      int(rng.integers(0, 2**31)), kind, question)
 
 
 class Renderer:
@@ -181,14 +200,32 @@ class Renderer:
         self.yy, self.xx = np.mgrid[0:h, 0:w].astype(np.float32)  # (H, W) each
 
     def background(self, t: int) -> np.ndarray:
-        """The moving background at frame t: (H, W, 3) uint8, grey-ish, values in about 70-190."""
+        """The moving background at frame t: (H, W, 3) uint8, grey-ish, values in about 60-196.
+
+        Kinds (`plan.background_kind`): waves (a drifting sine plus scrolling texture), flat (a
+        tinted grey with faint noise), gradient (a linear ramp that slowly turns), checker (a
+        low-contrast scrolling checkerboard), noise (the scrolling texture alone).
+        """
         p = self.plan
         angle, wavelength, drift, tr, tg, tb, sx, sy = p.background
-        phase = 2 * np.pi * (self.xx * np.cos(angle) + self.yy * np.sin(angle)) / wavelength
-        wave = 30 * np.sin(phase + 2 * np.pi * drift * t)  # (H, W)
         ox, oy = int(sx * t) % p.width, int(sy * t) % p.height
         tex = self.texture[oy: oy + p.height, ox: ox + p.width]  # (H, W)
-        base = 128 + wave + tex
+        kind = p.background_kind
+        if kind == "waves":
+            phase = 2 * np.pi * (self.xx * np.cos(angle) + self.yy * np.sin(angle)) / wavelength
+            base = 128 + 30 * np.sin(phase + 2 * np.pi * drift * t) + tex  # (H, W)
+        elif kind == "flat":
+            base = 100 + 60 * drift / 0.08 + 0.4 * tex
+        elif kind == "gradient":
+            a = angle + 0.02 * t
+            ramp = (self.xx * np.cos(a) + self.yy * np.sin(a)) / max(p.width, p.height)
+            base = 128 + 70 * (ramp - 0.5) + 0.3 * tex
+        elif kind == "checker":
+            cell = max(4.0, wavelength / 6)
+            cx, cy = ((self.xx + sx * 2 * t) // cell).astype(int), ((self.yy + sy * 2 * t) // cell).astype(int)
+            base = 128 + 22 * ((cx + cy) % 2 * 2 - 1) + 0.3 * tex
+        else:  # noise
+            base = 128 + 2.2 * tex
         rgb = np.stack([base + tr, base + tg, base + tb], axis=-1)  # (H, W, 3)
         return np.clip(rgb, 60, 196).astype(np.uint8)
 
@@ -200,8 +237,16 @@ class Renderer:
         layers = (*p.clutter, *p.distractors, p.needle)  # needle last: always on top
         for s in layers:
             if s.start <= t < s.end:
-                _draw_shape(draw, s.shape, PALETTE[s.color], s.centre(t, p.width, p.height), s.size)
+                _draw_shape(draw, s.shape, colour_rgb(s.color), s.centre(t, p.width, p.height), s.size)
         return np.asarray(img)
+
+
+def colour_rgb(name: str) -> tuple[int, int, int]:
+    """RGB of a palette colour, or of a grey named `grey<level>` (the grey distractors)."""
+    if name.startswith("grey"):
+        level = int(name[4:])
+        return (level, level, level)
+    return PALETTE[name]
 
 
 def _draw_shape(draw: ImageDraw.ImageDraw, shape: str, color, centre, size: float) -> None:

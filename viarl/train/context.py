@@ -15,7 +15,6 @@ import torch
 
 from viarl.atomic import write_text
 from viarl.console import console
-from viarl.data.files import read_json
 from viarl.data.loaders import load_dataset
 from viarl.data.truth import load_truth
 from viarl.errors import UserError
@@ -24,12 +23,13 @@ from viarl.models.lora import load_policy
 from viarl.models.tiny import write_tiny_model
 from viarl.rewards import load_rules
 from viarl.rewards.builtins import BUILTIN_INPUTS
-from viarl.synth.needle import make_needle_dataset
 from viarl.train import checkpoint as ckpt
 from viarl.policy.answerer import Answerer
 from viarl.train.precision import load_dtype
+from viarl.train.answer_pretrain import answer_pretrain_settings, pretrain_answer
 from viarl.train.pretrain import check_pretrained, pretrain_selector, pretrain_settings
 from viarl.train.metrics import MetricsLog
+from viarl.train.needle_data import check_balance, ensure_data  # noqa: F401 (ensure_data: viarl eval)
 from viarl.train.trackers import accelerator_options, log_step
 from viarl.train.sharding import is_sharded, make_accelerator
 from viarl.video.cache import FrameCache
@@ -46,11 +46,14 @@ class ModelBundle:
 
 def ensure_model(cfg, role: str, recipe=None):
     """Create a tiny random model at cfg.path when it is missing and the recipe allows it, and
-    grounding-pretrain it first when the recipe asks (`models.selector.pretrain`)."""
+    pretrain it first when the recipe asks (`models.<role>.pretrain`: grounding clips for the
+    selector, multiple-choice stills for the answer model)."""
     path = Path(cfg.path)
     pre = getattr(cfg, "pretrain", None)
+    settings = None if pre is None else (pretrain_settings(recipe, pre) if role == "selector"
+                                         else answer_pretrain_settings(recipe, pre))
     if pre is not None and path.exists():
-        check_pretrained(path, pretrain_settings(recipe, pre))
+        check_pretrained(path, settings)
     if path.exists() or getattr(cfg, "tiny_seed", None) is None:
         return
     if pre is None:
@@ -61,8 +64,8 @@ def ensure_model(cfg, role: str, recipe=None):
     if not base.exists():
         console.print(f"creating tiny random {role} at [bold]{base}[/] (seed {cfg.tiny_seed})")
         write_tiny_model(base, role, seed=cfg.tiny_seed)
-    console.print(f"grounding-pretraining the {role} into [bold]{path}[/] (once; later runs reuse it)")
-    pretrain_selector(base, path, pretrain_settings(recipe, pre))
+    console.print(f"pretraining the {role} into [bold]{path}[/] (once; later runs reuse it)")
+    (pretrain_selector if role == "selector" else pretrain_answer)(base, path, settings)
 
 
 def ensure_clip(cfg) -> None:
@@ -71,39 +74,6 @@ def ensure_clip(cfg) -> None:
     if cfg.tiny_seed is not None and "/" in cfg.model and not Path(cfg.model).exists():
         console.print(f"creating tiny clip model at [bold]{cfg.model}[/] (seed {cfg.tiny_seed})")
         write_tiny_model(cfg.model, "clip", seed=cfg.tiny_seed)
-
-
-def ensure_data(recipe) -> None:
-    """Generate the synthetic needle splits the recipe names, if they are not there yet."""
-    syn = recipe.data.synthetic
-    if syn is None:
-        return
-    balance = recipe.frames.candidates if syn.balance_positions else None
-    for split, ds, n in (("train", recipe.data.train, syn.train_videos), ("test", recipe.data.eval, syn.test_videos)):
-        if ds is None:
-            continue
-        if (Path(ds.path) / "json").exists():
-            check_balance(Path(ds.path), balance)
-            continue
-        console.print(f"generating {n} synthetic needle videos ({split}) at [bold]{ds.path}[/]")
-        make_needle_dataset(ds.path, videos=n, frames=syn.frames, fps=syn.fps, seed=syn.seed,
-                            difficulty=syn.difficulty, split=split, size=tuple(syn.size),
-                            fixed_options=syn.fixed_options,
-                            balance=balance)
-
-
-def check_balance(root: Path, balance: int | None) -> None:
-    """Refuse a synthetic set made by an older viarl without the balance the recipe asks for:
-    its needle positions may carry a shortcut (a fixed pick scoring far from N/T)."""
-    truth = root / "truth.json"
-    if balance is None or not truth.is_file():
-        return
-    made = read_json(truth, "truth file")
-    if isinstance(made, dict) and made.get("balanced_slots") != balance:
-        raise UserError(f"{root} was generated without the needle spread over {balance} candidate slots",
-                        where="data.synthetic.balance_positions",
-                        fix=f"delete {root} so the run writes it again, or set "
-                            "data.synthetic.balance_positions: false")
 
 
 def load_split(recipe, ds):

@@ -23,6 +23,7 @@ from viarl.train import checkpoint as ckpt
 from viarl.train.context import RunContext
 from viarl.train.resume import resume_point
 from viarl.train.eval_stage import EvalStage
+from viarl.train.final_eval_stage import FinalEvalStage
 from viarl.train.rl_stage import RLStage
 from viarl.train.runlog import RunLog, launched_as_main, resume_line
 from viarl.train.sft_stage import AnswerWarmupStage, SFTStage, WarmupStage
@@ -31,7 +32,7 @@ from viarl.train.summary import print_summary, summary_dict
 from viarl.train.trackers import close_trackers, start_trackers
 
 STAGES = {"warmup": WarmupStage, "answer_warmup": AnswerWarmupStage, "rl": RLStage, "sft": SFTStage,
-          "eval": EvalStage}
+          "eval": EvalStage, "final_eval": FinalEvalStage}
 
 
 def quiet_libraries(verbose: bool = False) -> None:

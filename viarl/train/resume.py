@@ -159,7 +159,8 @@ def rewind(run_dir: Path, recipe, spec: str) -> None:
             if (run_dir / "checkpoints" / stage / role).is_dir():
                 models[role] = f"checkpoints/{stage}/{role}"
     metrics = [r for r in _rows(run_dir / "metrics.jsonl") if r.get("stage_id") in done]
-    evals = [r for r in _rows(run_dir / "eval.jsonl") if f"c{r.get('cycle')}-eval" in done]
+    evals = [r for r in _rows(run_dir / "eval.jsonl")
+             if ("final-eval" if r.get("split") else f"c{r.get('cycle')}-eval") in done]
     for c in found:
         if c.partial and c is not chosen:
             _set_aside(c.folder)

@@ -17,6 +17,7 @@ import torch
 
 from viarl.models.lora import AdapterReference, adapter_reference, is_peft_model, load_policy, reference_model
 from viarl.train import checkpoint as ckpt
+from viarl.eval.answer_parse import parse_answer
 from viarl.policy.answerer import AnswerRequest
 from viarl.train.logprobs import completion_logprobs
 from viarl.train.minibatch import micro_batches, optimizer_steps
@@ -180,7 +181,8 @@ class RLStage(TrainingStage):
             "answer": [s.answer for s in rep],
             "candidates": np.array(counts, dtype=np.int64),
             "select": np.array([effective_select(fr.select, c) for c in counts], dtype=np.int64),
-            "prediction": [""] * len(rep),
+            "prediction": [""] * len(rep),  # the option letter the reply names (evaluation's parser)
+            "reply": [""] * len(rep),  # the answer model's raw reply
             "answer_tokens": np.zeros(len(rep), dtype=np.int64),  # the answer model's length
         }
         for name in ctx.extra_inputs:
@@ -195,8 +197,9 @@ class RLStage(TrainingStage):
                 s, c = rep[i], ctx.candidates(rep[i])
                 requests.append(AnswerRequest.for_choice(s, c, chosen))
                 where.append(i)
-            for i, (pred, ntok) in zip(where, ctx.answerer.answer_with_tokens(requests)):
-                batch["prediction"][i], batch["answer_tokens"][i] = pred, ntok
+            for i, (reply, ntok) in zip(where, ctx.answerer.answer_with_tokens(requests)):
+                batch["prediction"][i] = parse_answer(reply, rep[i].options) or ""
+                batch["reply"][i], batch["answer_tokens"][i] = reply, ntok
         scores = ctx.scorer(batch)
         # ablated/NAME (what an ablated component would have scored) keeps its own prefix
         stats = {(name if name.startswith("ablated/") else f"reward/{name}"): float(np.mean(v))

@@ -100,7 +100,8 @@ class SFTStage(TrainingStage):
         examples = []
         for s, idx in zip(samples, self.chosen(samples)):
             c = self.ctx.candidates(s)
-            examples.append((answer_messages(s.question, s.options, len(idx)), c.answer_images(idx), s.answer))
+            target = s.answer_text if self.cfg.target == "text" else s.answer
+            examples.append((answer_messages(s.question, s.options, len(idx)), c.answer_images(idx), target))
         stats = supervised_step(self, examples, self.cfg.grad_clip, self.cfg.grad_accum)
         stats["frames_per_example"] = float(np.mean([len(images) for _, images, _ in examples]))
         return stats

@@ -24,4 +24,6 @@ def plan(recipe) -> list[PlannedStage]:
             out.append(PlannedStage(f"c{c}-eval", "eval", c))
     if recipe.stages.cycles == 0 and not evaluate_each and recipe.evaluation.selectors:
         out.append(PlannedStage("c0-eval", "eval", 0))
+    if recipe.data.final and recipe.evaluation.selectors:  # test / shifted splits: scored once, at the end
+        out.append(PlannedStage("final-eval", "final_eval", recipe.stages.cycles))
     return out

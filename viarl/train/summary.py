@@ -6,10 +6,11 @@ from __future__ import annotations
 from rich.table import Table
 
 from viarl.console import console
+from viarl.eval.groups import print_group_tables
 from viarl.eval.settings import recipe_settings
 
 KEYS = ("accuracy", "accuracy_ci95", "hit_rate", "hit_ci95", "distinct_picks", "off_mode_share", "n",
-        "fallbacks", "accuracy_on_hits", "accuracy_on_misses")
+        "fallbacks", "accuracy_on_hits", "accuracy_on_misses", "by_answer", "by_slot")
 
 
 def _cells(row: dict) -> dict:
@@ -21,7 +22,12 @@ def summary_dict(ctx, wall_s: float) -> dict:
 
     `pre_rl` holds each selector's cycle-0 evaluation (after the `before` stages, before any RL).
     """
-    rows = ctx.state.get("eval", [])
+    every = ctx.state.get("eval", [])
+    rows = [r for r in every if not r.get("split")]  # data.eval, every cycle
+    splits: dict = {}
+    for r in every:
+        if r.get("split"):  # data.final, once at the end
+            splits.setdefault(r["split"], {})[r["selector"]] = _cells(r)
     last = max((r["cycle"] for r in rows), default=None)
     final = {r["selector"]: _cells(r) for r in rows if r["cycle"] == last}
     pre = {r["selector"]: _cells(r) for r in rows if r["cycle"] == 0}
@@ -38,8 +44,10 @@ def summary_dict(ctx, wall_s: float) -> dict:
         "final_cycle": last,
         "final": final,
         "pre_rl": pre,
+        "final_splits": splits,
         "cycles": rows,
         "eval_data": {"format": r.data.eval.format, "path": str(r.data.eval.path)} if r.data.eval else None,
+        "final_data": {k: str(v.path) for k, v in r.data.final.items()},
         "frames": {"candidates": r.frames.candidates, "select": r.frames.select},
         # the reward the selector was trained on, ablation included (an ablation study's runs
         # differ only here)
@@ -60,14 +68,22 @@ def _rate(value, ci) -> str:
 
 def print_summary(summary: dict) -> None:
     """The final rich table: every selector's last evaluation, and the trained selector at cycle 0."""
-    table = Table(title=f"viarl run {summary['recipe']} (seed {summary['seed']}), "
-                        f"final evaluation after cycle {summary['final_cycle']} (95 % intervals)")
+    _print_main(summary["final"], summary, f"viarl run {summary['recipe']} (seed {summary['seed']}), "
+                f"evaluation after cycle {summary['final_cycle']} (95 % intervals)")
+    for split, cells in summary.get("final_splits", {}).items():
+        _print_main(cells, {}, f"final evaluation on {split} (95 % intervals)")
+    for split, cells in [("eval", summary["final"]), *summary.get("final_splits", {}).items()]:
+        print_group_tables(cells, split)
+
+
+def _print_main(cells: dict, summary: dict, title: str) -> None:
+    table = Table(title=title)
     for col in ("selector", "accuracy", "needle hit rate", "distinct picks", "off-mode share",
                 "questions", "fallbacks"):
         table.add_column(col, justify="left" if col == "selector" else "right")
-    rows = list(summary["final"].items())
+    rows = list(cells.items())
     pre = summary.get("pre_rl", {}).get("trained")
-    if pre is not None and summary["final_cycle"]:
+    if pre is not None and summary.get("final_cycle"):
         rows.insert(1 if rows and rows[0][0] == "trained" else 0, ("trained, cycle 0 (pre-RL)", pre))
     for name, r in rows:
         off = "-" if r.get("off_mode_share") is None else f"{r['off_mode_share']:.2f}"
