@@ -11,6 +11,8 @@ touched). A set evicted here is read again from the disk cache, not decoded.
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 from collections import OrderedDict
 from typing import Callable, Hashable
 
@@ -42,8 +44,30 @@ class CandidateMemo:
         else:
             self._sets[key] = load()
             self.loads += 1
-        total = self.nbytes
+        total, evicted = self.nbytes, False
         while total > self.max_bytes and len(self._sets) > 1:
             _, gone = self._sets.popitem(last=False)
             total -= gone.nbytes
+            evicted = True
+        if evicted:
+            release_freed_memory()
         return self._sets[key]
+
+
+def _libc_trim():
+    """glibc's malloc_trim, or None elsewhere."""
+    name = ctypes.util.find_library("c")
+    try:
+        return getattr(ctypes.CDLL(name), "malloc_trim") if name else None
+    except (OSError, AttributeError):
+        return None
+
+
+_TRIM = _libc_trim()
+
+
+def release_freed_memory() -> None:
+    """Hand freed heap memory back to the OS (glibc keeps freed frames of a few MB in its heap,
+    so without this the process's RSS stays at its high-water mark after evictions)."""
+    if _TRIM is not None:
+        _TRIM(0)
