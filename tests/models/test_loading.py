@@ -102,3 +102,52 @@ def test_auto_attention_loads_a_model_on_the_cpu(tiny_selector_dir):
 
     model, _ = load_vlm(str(tiny_selector_dir), attn_implementation="auto")
     assert model.config._attn_implementation == "sdpa"
+
+
+def _copy_with(src, dst, edit_weights=None, edit_config=None):
+    import json
+    import shutil
+
+    from safetensors.torch import load_file, save_file
+
+    shutil.copytree(src, dst)
+    if edit_weights is not None:
+        save_file(edit_weights(load_file(dst / "model.safetensors")), dst / "model.safetensors")
+    if edit_config is not None:
+        config = json.loads((dst / "config.json").read_text())
+        edit_config(config)
+        (dst / "config.json").write_text(json.dumps(config))
+    return dst
+
+
+def test_weights_under_other_names_are_refused_not_loaded_as_random(tiny_selector_dir, tiny_answer_dir,
+                                                                   needle_test_dir, tmp_path, capsys):
+    """A checkpoint whose tensors are named for another model loaded as random weights, silently."""
+    from viarl.cli import main
+    from viarl.errors import UserError
+    from viarl.models.loading import load_vlm
+
+    renamed = _copy_with(tiny_selector_dir, tmp_path / "renamed",
+                         edit_weights=lambda w: {f"other.{k}": v for k, v in w.items()})
+    with pytest.raises(UserError, match="do not fit its config.json.*missing"):
+        load_vlm(str(renamed))
+    # `viarl eval --selector FOLDER` exits 2 naming the folder.
+    argv = ["eval", "--data", f"mlvu:{needle_test_dir}", "--selector", str(renamed), "--answer", str(tiny_answer_dir),
+            "--out", str(tmp_path / "out"), "--cache", str(tmp_path / "cache"), "-T", "8", "-N", "2", "--limit", "1"]
+    assert main(argv) == 2
+    err = " ".join(capsys.readouterr().err.split())
+    assert "Traceback" not in err and str(renamed) in err and "do not fit its config.json" in err
+
+
+def test_a_config_that_does_not_match_its_weights_is_refused(tiny_selector_dir, tmp_path):
+    from viarl.errors import UserError
+    from viarl.models.loading import load_vlm
+
+    def wider(config):
+        text = config.get("text_config", config)
+        text["intermediate_size"] = int(text["intermediate_size"]) * 2
+
+    bad = _copy_with(tiny_selector_dir, tmp_path / "wider", edit_config=wider)
+    with pytest.raises(UserError) as e:
+        load_vlm(str(bad))
+    assert str(bad) in e.value.where

@@ -63,6 +63,22 @@ def _from_pretrained(load, source: str, is_local: bool, **kwargs):
     return load(source, **kwargs)
 
 
+def weights_problem(info: dict) -> str | None:
+    """What transformers' loading info says is wrong with a checkpoint's tensors, or None.
+
+    A weight the config needs that the files lack would stay randomly initialised, silently;
+    a tensor the files hold that the model has no place for, or one of another shape, means the
+    files belong to another model.
+    """
+    parts = []
+    for key, what in (("missing_keys", "missing"), ("unexpected_keys", "not in the model"),
+                      ("mismatched_keys", "of another shape")):
+        names = [str(k[0] if isinstance(k, (tuple, list)) else k) for k in (info.get(key) or [])]
+        if names:
+            parts.append(f"{len(names)} {what}, e.g. `{names[0]}`")
+    return "; ".join(parts) or None
+
+
 def load_vlm(path_or_id: str, *, dtype: str = "float32", attn_implementation: str = "sdpa",
              device: str = "cpu"):
     """Load `(model, processor)` from a model folder or a hub id, model in eval mode on `device`.
@@ -95,14 +111,19 @@ def load_vlm(path_or_id: str, *, dtype: str = "float32", attn_implementation: st
                         where=source, fix="point to a Qwen2.5-VL checkpoint, or " + _TINY_FIX)
     torch_dtype = "auto" if dtype == "auto" else getattr(torch, dtype)
     try:
-        model = _from_pretrained(AutoModelForImageTextToText.from_pretrained, source, is_local,
-                                 config=config, dtype=torch_dtype,
-                                 attn_implementation=attn_implementation)
+        model, info = _from_pretrained(AutoModelForImageTextToText.from_pretrained, source, is_local,
+                                       config=config, dtype=torch_dtype,
+                                       attn_implementation=attn_implementation, output_loading_info=True)
         processor = _from_pretrained(AutoProcessor.from_pretrained, source, is_local)
-    except (OSError, ImportError, ValueError) as e:
-        raise UserError(f"cannot load {source}: {str(e).splitlines()[0]}", where=source,
+    except (OSError, ImportError, ValueError, RuntimeError) as e:
+        raise UserError(f"cannot load {source}: {str(e).splitlines()[0][:500]}", where=source,
                         fix="check that the folder is complete (weights, processor and tokenizer "
-                            "files), or " + _TINY_FIX) from None
+                            "files) and that its weights belong to its config.json, or " + _TINY_FIX) from None
+    problem = weights_problem(info)
+    if problem:
+        raise UserError(f"{source}: its weights do not fit its config.json ({problem}); loading it would leave "
+                        "those weights random", where=source,
+                        fix="point to a complete checkpoint whose config.json matches its safetensors files")
     try:
         model = model.to(device)
     except (RuntimeError, AssertionError) as e:
