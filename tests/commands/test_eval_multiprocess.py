@@ -61,3 +61,22 @@ def test_two_process_eval_writes_what_one_process_writes(tmp_path, needle_test_d
     rows = [json.loads(x) for x in one["trained/predictions.jsonl"].splitlines()]
     assert len(rows) == 4  # the fixture's test split: 4 questions, 2 per process
     assert printed.count("predictions and results in") == 1  # one process reports
+
+
+@pytest.mark.slow
+def test_in_run_evaluation_on_two_processes_writes_what_one_process_writes(tmp_path, tiny_run_args):
+    """Cycle 0's evaluation (before any training, so both runs hold the same models) of a
+    2-process run: each process evaluates its share, the main one writes the files."""
+    def args(name: str) -> list[str]:
+        return ["run", str(ROOT / "recipes" / "needle.yaml"),
+                *tiny_run_args(tmp_path / name, **{"output_dir": tmp_path / name / "run", "stages.before": "[]",
+                                                   "stages.cycles": 0, "evaluation.answer_batch_size": 1,
+                                                   "evaluation.selectors": "[trained,uniform]"})]
+
+    assert main(args("one")) == 0
+    launch(args("two"), tmp_path)
+    one, two = outputs(tmp_path / "one" / "run" / "eval"), outputs(tmp_path / "two" / "run" / "eval")
+    assert set(one) >= {"cycle_0/trained/predictions.jsonl", "cycle_0/uniform/predictions.jsonl"}
+    assert two == one
+    rows = [json.loads(x) for x in (tmp_path / "one" / "run" / "eval.jsonl").read_text().splitlines()]
+    assert rows == [json.loads(x) for x in (tmp_path / "two" / "run" / "eval.jsonl").read_text().splitlines()]
