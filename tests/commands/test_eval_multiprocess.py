@@ -55,7 +55,7 @@ def test_two_process_eval_writes_what_one_process_writes(tmp_path, needle_test_d
     assert main(args(tmp_path / "one")) == 0
     printed = launch(args(tmp_path / "two"), tmp_path, config)
     one, two = outputs(tmp_path / "one" / "eval"), outputs(tmp_path / "two" / "eval")
-    assert set(one) == {".viarl-written", "results.csv", "results.json",
+    assert set(one) == {".viarl-written", "results.csv", "results.json", "groups.json",
                         *(f"{s}/predictions.jsonl" for s in ("uniform", "clip", "trained"))}
     assert two == one  # accuracy, hit rate and every prediction, byte for byte
     rows = [json.loads(x) for x in one["trained/predictions.jsonl"].splitlines()]

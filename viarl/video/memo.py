@@ -25,6 +25,7 @@ class CandidateMemo:
     """Least-recently-used candidate sets within `max_bytes` (the one in use is never evicted)."""
 
     def __init__(self, max_bytes: int):
+        _fixed_mmap_threshold()
         self.max_bytes = int(max_bytes)
         self._sets: OrderedDict[Hashable, Candidates] = OrderedDict()
         self.loads = 0  # sets loaded (a miss)
@@ -64,6 +65,24 @@ def _libc_trim():
 
 
 _TRIM = _libc_trim()
+M_MMAP_THRESHOLD = -3  # glibc's mallopt parameter
+FRAME_MMAP_BYTES = 128 * 1024
+
+
+def _fixed_mmap_threshold() -> None:
+    """Serve every allocation over 128 KB (a frame) from its own mmap, returned to the OS when freed.
+
+    glibc raises its mmap threshold each time such a block is freed (up to 32 MB), after which
+    frames come from the heap, whose freed holes stay in the process: RSS then creeps past what
+    the memo holds. Setting the threshold once turns that adjustment off (no effect elsewhere).
+    """
+    name = ctypes.util.find_library("c")
+    try:
+        mallopt = getattr(ctypes.CDLL(name), "mallopt") if name else None
+    except (OSError, AttributeError):
+        mallopt = None
+    if mallopt is not None:
+        mallopt(M_MMAP_THRESHOLD, FRAME_MMAP_BYTES)
 
 
 def release_freed_memory() -> None:
