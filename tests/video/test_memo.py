@@ -30,12 +30,17 @@ def test_the_memo_never_holds_more_than_its_bound_but_the_set_in_use(sizes, boun
         assert memo.nbytes <= max(bound, got.nbytes)
 
 
-def test_answer_frames_decoded_later_count_at_the_next_touch():
+def test_answer_frames_decoded_later_count_as_they_are_decoded(tmp_path):
+    """A set that decodes answer frames after it was stored pushes the oldest sets out at once."""
+    from viarl.video.encode import write_video
+
+    video = write_video(tmp_path / "v.mp4", (np.full((48, 64, 3), i * 20, dtype=np.uint8) for i in range(8)), fps=8)
     memo = CandidateMemo(1000)
-    a = memo.get("a", lambda: _set(300))
-    memo.get("b", lambda: _set(300))
-    a.answer_view.held[0] = np.zeros((10, 20, 3), dtype=np.uint8)  # 600 bytes decoded for a request
-    memo.get("b", lambda: _set(300))  # touching b counts a's frames: a, the oldest, goes
-    assert len(memo) == 1 and memo.loads == 2
-    memo.get("a", lambda: _set(300))
+    memo.get("old", lambda: _set(300))
+    cands = Candidates(np.arange(4), INFO, np.zeros((1, 1, 100, 3), dtype=np.uint8), AnswerView(video, np.arange(4), 64))
+    memo.get("new", lambda: cands)
+    assert len(memo) == 2 and memo.nbytes == 600
+    cands.answer_view.frames([0, 2])  # 2 x 48 x 64 x 3 bytes: over the bound until "old" goes
+    assert len(memo) == 1 and memo.nbytes == cands.nbytes
+    memo.get("old", lambda: _set(300))
     assert memo.loads == 3  # read again (from the disk cache in a run)

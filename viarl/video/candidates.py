@@ -49,6 +49,7 @@ class AnswerView:
         self.path, self.frame_indices, self.answer_size = path, frame_indices, int(answer_size)
         self.held: dict[int, np.ndarray] = dict(held or {})  # position -> uint8 [H, W, 3]
         self.store = store
+        self.on_grow = None  # called after frames were added (the memo holding this set re-checks its bound)
 
     def __len__(self) -> int:
         return int(self.frame_indices.shape[0])
@@ -62,6 +63,7 @@ class AnswerView:
         """uint8 [n, H, W, 3]: the answer view of candidate positions `positions`, in that order."""
         positions = [int(p) for p in positions]
         missing = sorted({p for p in positions if p not in self.held})
+        grew = bool(missing)
         if missing and self.store is not None:
             for p in missing:
                 frame = _read_frame(self.store / f"{int(self.frame_indices[p])}.npy")
@@ -74,9 +76,10 @@ class AnswerView:
                 self.held[p] = frame
                 if self.store is not None:
                     _write_frame(self.store / f"{int(self.frame_indices[p])}.npy", frame)
-        if not positions:
-            return np.zeros((0, 1, 1, 3), dtype=np.uint8)
-        return np.stack([self.held[p] for p in positions])
+        out = np.stack([self.held[p] for p in positions]) if positions else np.zeros((0, 1, 1, 3), dtype=np.uint8)
+        if grew and self.on_grow is not None:
+            self.on_grow()
+        return out
 
     def images(self, positions) -> list[Image.Image]:
         """The answer view of `positions` as PIL RGB images."""

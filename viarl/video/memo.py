@@ -5,8 +5,8 @@ is asked about several picks of one video) and, with a small training set, acros
 unbounded memo of every video seen grows until host memory is gone at the paper's settings
 (every video's selector view plus the answer frames its requests decoded, up to ~170 MB each),
 so the memo keeps the most recently used sets within `max_bytes`, counting what each holds now
-(`Candidates.nbytes`: answer frames decoded after it was stored count as soon as it is next
-touched). A set evicted here is read again from the disk cache, not decoded.
+(`Candidates.nbytes`: answer frames a set decodes after it was stored count as they are decoded,
+through its view's `on_grow`). A set evicted here is read again from the disk cache, not decoded.
 """
 
 from __future__ import annotations
@@ -39,20 +39,32 @@ class CandidateMemo:
         return sum(c.nbytes for c in self._sets.values())
 
     def get(self, key: Hashable, load: Callable[[], Candidates]) -> Candidates:
-        """The set under `key`, loaded with `load()` on a miss; then the oldest go while over the bound."""
+        """The set under `key`, loaded with `load()` on a miss; then the oldest go while over the bound.
+
+        Answer frames the set decodes later count at once: its view calls back into the memo.
+        """
         if key in self._sets:
             self._sets.move_to_end(key)
         else:
-            self._sets[key] = load()
+            cands = load()
+            cands.answer_view.on_grow = lambda key=key: self._evict(keep=key)
+            self._sets[key] = cands
             self.loads += 1
+        self._evict(keep=key)
+        return self._sets[key]
+
+    def _evict(self, keep: Hashable) -> None:
+        """Drop the least recently used sets, never `keep`, until the held bytes fit the bound."""
         total, evicted = self.nbytes, False
-        while total > self.max_bytes and len(self._sets) > 1:
-            _, gone = self._sets.popitem(last=False)
-            total -= gone.nbytes
+        for old in list(self._sets):
+            if total <= self.max_bytes:
+                break
+            if old == keep:
+                continue
+            total -= self._sets.pop(old).nbytes
             evicted = True
         if evicted:
             release_freed_memory()
-        return self._sets[key]
 
 
 def _libc_trim():
