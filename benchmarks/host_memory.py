@@ -5,7 +5,8 @@ through the path an RL step takes (`RunContext.candidates`: the bounded `Candida
 `load_candidates` with a disk `FrameCache`), T=128 candidates, 112 px selector view, answer
 frames at 896 px (896x504 for 16:9). For each video it builds k=8 answer requests of N=8 picks
 (`AnswerRequest.for_choice`, which decodes the answer frames it shows), as one prompt's
-rollout does. It samples the process's RSS after every video.
+rollout does. It samples the process's RSS after every video, from a start taken after one
+warm-up video outside the memo (the decoders' one-time set-up is not growth).
 
 Then the same stream through the memo as it was before the survival issue: an unbounded dict,
 each video's whole answer view decoded up front (what the old `Candidates` held). That one
@@ -77,6 +78,10 @@ def requests(s: Sample, cands, rng: np.random.Generator) -> list[AnswerRequest]:
 def stream(videos: list[Path], memo, cache: FrameCache, eager: bool, stop_bytes: float | None, label: str):
     """RSS growth (bytes) after each video; `eager` decodes every answer frame up front (the old way)."""
     proc, rng = psutil.Process(), np.random.default_rng(0)
+    # One warm-up video outside the memo first: the decoders' one-time set-up is not growth.
+    warm = load_candidates(videos[0], T, SELECTOR, ANSWER)
+    requests(sample(videos[0]), warm, np.random.default_rng(1))
+    del warm
     gc.collect()
     start = proc.memory_info().rss
     growth = []
