@@ -46,8 +46,8 @@ class Frames(BaseModel):
     )
     memory_mib: PositiveInt = Field(
         2048, le=1_048_576, description="Candidate frames each process keeps in memory (MiB): the most recently "
-        "used videos' selector views and the answer frames their requests decoded. Older ones are read back "
-        "from `cache_dir`. At the paper's settings one video takes about 3 MB plus 1.4 MB per answer frame "
+        "used videos' selector views and the answer frames their requests decoded (filling at most 95 % of it, "
+        "the rest left to what the process allocates around them). Older ones are read back from `cache_dir`. At the paper's settings one video takes about 3 MB plus 1.4 MB per answer frame "
         "decoded; a step needs prompts_per_step videos at once.")
     cache_dir: str = Field(".cache/frames", description="Folder for decoded, resized frame caches.")
     prefilter: Prefilter | None = Field(

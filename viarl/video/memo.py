@@ -19,6 +19,10 @@ from typing import Callable, Hashable
 from viarl.video.candidates import Candidates
 
 MIB = 2**20
+# Share of `max_bytes` the held frames may fill: the rest is left to what the process allocates
+# around them (the set in use's request images, decoder buffers), so that the process's growth,
+# not only the memo's, stays within the configured bound.
+FILL = 0.95
 
 
 class CandidateMemo:
@@ -57,7 +61,7 @@ class CandidateMemo:
         """Drop the least recently used sets, never `keep`, until the held bytes fit the bound."""
         total, evicted = self.nbytes, False
         for old in list(self._sets):
-            if total <= self.max_bytes:
+            if total <= FILL * self.max_bytes:
                 break
             if old == keep:
                 continue
