@@ -1,6 +1,8 @@
 """Benchmark: one RL step at the paper's shapes on the tiny models (CPU), now vs the code before.
 
-The step is the real `RLStage.step` of recipes/needle.yaml with the paper's rollout shapes: T=128
+The step is the real `RLStage.step` of recipes/needle.yaml (each code version with its own recipe and
+reward file, the newer recipe's answer pretraining and final splits turned off) with the paper's
+rollout shapes: T=128
 candidates at 112 px, N=8 picks, 8 prompts x 8 samples, answer frames at 224 px (the tiny
 processor's cap), on tiny random models. Selector completions that name no valid frames are
 given a random valid pick (the random tiny selector rarely writes one), so the answer model is
@@ -60,8 +62,14 @@ def run_one(code: Path, work: Path, tokens: int, threads: int) -> dict:
             "rl.prompts_per_step=8", "rl.samples_per_prompt=8", "rl.minibatch_size=null",
             f"models.selector.max_new_tokens={tokens}", "models.answer.max_new_tokens=8",
             "evaluation.answer_batch_size=8", f"run.threads={threads}", "stages.before=[]", "stages.cycle=[rl]",
-            f"rewards.file={ROOT / 'rewards' / 'viarl.rules'}", "evaluation.prefilter=null"]
-    recipe = load_recipe(str(ROOT / "recipes" / "needle.yaml"), args)
+            f"rewards.file={code / 'rewards' / 'viarl.rules'}", "evaluation.prefilter=null"]
+    from viarl.errors import UserError
+
+    try:  # fields newer recipes have (answer pretraining, final splits): off, as the older code has none
+        recipe = load_recipe(str(code / "recipes" / "needle.yaml"), [*args, "models.answer.pretrain=null",
+                                                                      "data.final.test=null", "data.final.shifted=null"])
+    except UserError:
+        recipe = load_recipe(str(code / "recipes" / "needle.yaml"), args)
     run.mkdir(parents=True, exist_ok=True)
     ctx = RunContext.build(recipe, run)
     stage = STAGES["rl"](ctx, "c1-rl", 1)
