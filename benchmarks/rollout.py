@@ -1,6 +1,7 @@
 """Rollout benchmark: k=8 samples of one 128-frame selector prompt.
 
-Shared: one prefill (vision encoding + prompt), KV cache copied 8 times, one batched decode.
+Shared: one prefill (vision encoding + prompt), one batched decode of the 8 samples over that one
+prefill (the prompt's KV cache held once: cascade attention, `viarl/policy/shared_prefix.py`).
 Baseline: 8 independent generations, each with its own prefill and decode (the same sampling
 loop with k=1, so only the sharing differs). Both on the tiny local selector (created if absent).
 The last line is the speed-up of the shared rollout over the baseline.

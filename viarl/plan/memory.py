@@ -219,13 +219,15 @@ def _rl(sel: ModelShape, ans: ModelShape, st: Settings):
     rows = min(st.minibatch_size or k * st.prompts_per_step, k)  # one backward covers one prompt's rows at most
     patches = rows * st.candidates * sel.patches_per_frame(st.selector_size)  # the full forward repeats frames
     logits = rows * (st.selector_new_tokens + 1) * sel.vocab * 2 * c + LOGPROB_CHUNK  # logits + banned copy
-    rollout_kv = st.prompts_per_step * k * seq * sel.kv_bytes_per_token(c)
+    # The prompt's keys/values are held once per prompt, each sample's completion on its own (shared_prefix.py).
+    rollout_kv = st.prompts_per_step * (prompt + k * st.selector_new_tokens) * sel.kv_bytes_per_token(c)
     answer_tokens = st.answer_batch * (st.select * frame_tokens(ans, st.answer_size, False) + PROMPT_TEXT_TOKENS)
     answer_phase = answer_tokens * (ans.kv_bytes_per_token(c) + inference_layer_bytes(ans, c))
     rest = max(rollout_kv, answer_phase)
     acts = [max(activations(sel, rows * seq, patches, c, ckpt, not st.selector_frozen_vision) + logits, rest)
             for ckpt in (False, True)]
-    info = {f"  phase: rollout KV cache ({st.prompts_per_step}×{k} × {seq} tokens)": rollout_kv,
+    info = {f"  phase: rollout KV cache ({st.prompts_per_step} × {prompt} prompt + "
+            f"{st.prompts_per_step}×{k} × {st.selector_new_tokens} new tokens)": rollout_kv,
             f"  phase: answer prefill (batch {st.answer_batch})": answer_phase}
     items.update(_transients("selector", sel, st))
     return items, acts[0], acts[1], st.prompts_per_step * k * seq * st.gpus, info

@@ -2,8 +2,9 @@
 
 The prompt (T frames + question) is by far the longest part of a selector call, and its vision
 encoding and prefill are identical for the k samples of one prompt. So we run the prefill once
-with batch 1, copy its KV cache k times, and decode the k samples as one batch. That is what
-`benchmarks/rollout.py` measures against k independent generations.
+per prompt and decode the k samples as one batch over that one prefill: the prompt's keys and
+values are never copied (`shared_prefix.py`, cascade attention), only the completions' tokens are
+held per sample. That is what `benchmarks/rollout.py` measures against k independent generations.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from transformers import BatchFeature
 
 from viarl.models.lora import is_peft_model
 from viarl.policy.prompts import encode, render, selector_messages
+from viarl.policy.shared_prefix import SharedPrefixCache, decoding
 
 
 @dataclass
@@ -189,10 +191,8 @@ def sample(
     kw = cache_kw(base)
     pos, nxt = prompt_positions(base, inputs)  # [3, B, P], [B]
     out = base(**inputs, position_ids=pos, use_cache=True, logits_to_keep=1)
-    cache = cache_of(out)
+    cache = SharedPrefixCache(cache_of(out), prompt_attn, k, max_new_tokens)  # the prompt held once, not k times
     start = nxt.repeat_interleave(k)  # [B·k]: decode step t of row b sits at nxt_b + t
-    cache.batch_repeat_interleave(k)
-    prompt_attn = prompt_attn.repeat_interleave(k, dim=0)  # [B·k, P]
     banned = banned_token_ids(processor)
     logits = ban(out.logits[:, -1, :], banned).repeat_interleave(k, dim=0)  # [B·k, V]
     n = logits.shape[0]
@@ -203,9 +203,6 @@ def sample(
     logprobs = torch.zeros((n, max_new_tokens), dtype=torch.float32, device=device)
     alive = torch.ones(n, dtype=torch.bool, device=device)
     entropy = torch.zeros((), dtype=torch.float64, device=device)  # summed on the device: no sync per token
-    # [B·k, P + max_new_tokens]: each step attends to a prefix of it (a view, nothing allocated per token)
-    attn_all = torch.cat([prompt_attn, torch.ones((n, max_new_tokens), dtype=prompt_attn.dtype, device=device)], 1)
-    prompt_len = prompt_attn.shape[1]
     every = stop_check_every(device)
     draw = device_generator(generator, device)
     for t in range(max_new_tokens):
@@ -223,9 +220,10 @@ def sample(
         if t == max_new_tokens - 1 or ((t + 1) % every == 0 and not bool(alive.any())):
             break
         pos = (start + t).view(1, n, 1).expand(3, n, 1)  # [3, B·k, 1] temporal/h/w
-        step = base(input_ids=nxt[:, None], attention_mask=attn_all[:, :prompt_len + t + 1], position_ids=pos,
-                    use_cache=True, logits_to_keep=1, **{kw: cache})
-        cache = cache_of(step)
+        # No attention mask: the prompt's padding is in the cache, and every completion token is attended to
+        # (a row that has ended decodes padding that is masked out of everything downstream).
+        with decoding(base, cache):
+            step = base(input_ids=nxt[:, None], position_ids=pos, use_cache=True, logits_to_keep=1, **{kw: cache})
         logits = ban(step.logits[:, -1, :], banned)
     entropy_sum = float(entropy)
     length = int(mask.sum(0).nonzero().max()) + 1 if mask.any() else 0
