@@ -68,11 +68,15 @@ def test_minibatch_8_times_accumulation_4_is_one_batch_of_32(build_stage, overri
         for key in ("reward/total", "kl", "grad_norm"):
             assert stats[key] == pytest.approx(base[key], rel=1e-5, abs=1e-7), key
         _close(grads, ref_grads, 1e-5)
-        # Adam divides by sqrt(v): where a gradient is ~1e-9 (vision merger, rare token rows),
-        # rounding in it moves the step by up to about 1e-5 (1.2e-5 seen on embed_tokens once the
-        # reward read parsed answers), so parameters must agree to 3 % of one lr-1e-3 step.
+        # Adam's first step is lr·g/(|g| + 1e-8): where a gradient is near that epsilon (vision
+        # merger, rare token rows) the step is a ratio of rounding noise, so the parameters are
+        # compared where the gradient is well above it (to 3 % of one lr-1e-3 step), and
+        # elsewhere only bounded by the two runs' steps (at most lr each).
         for n, p in params.items():
-            assert float((p - ref[n]).abs().max()) < 3e-5, n
+            live = ref_grads[n].abs() > 1e-6 if n in ref_grads else torch.zeros_like(p, dtype=torch.bool)
+            diff = (p - ref[n]).abs()
+            assert float(torch.where(live, diff, 0).max()) < 3e-5, n
+            assert float(diff.max()) <= 2e-3 + 1e-7, n
     # Without accumulation the same minibatches take 4 steps, and end elsewhere.
     stats, _, params = _rl_step(build_stage, overrides, tmp_path, "mb8", minibatch_size=8, grad_accum=1)
     assert stats["optimizer_steps"] == 4
