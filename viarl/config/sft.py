@@ -29,10 +29,12 @@ class SFT(BaseModel):
         "letter", description="What the answer model is trained to reply: the right option's `letter`, or "
         "its `text` (\"red\"; a tiny model learns to name the option it sees long before it learns to "
         "copy the letter printed before it). Evaluation and the rewards read either reply.")
-    picks: Literal["sample", "greedy", "all"] = Field(
+    picks: Literal["sample", "rollout", "greedy", "all"] = Field(
         "sample", description="How the current selector picks each question's frames: `sample` draws a "
         "fresh pick at `rl.temperature` every time (the answer model sees the spread of the selector's "
-        "choices), `greedy` takes its single most likely pick once per question, `all` skips the "
+        "choices), `rollout` reuses the pick of the first sample of each question's last RL rollout in "
+        "the cycle (a draw from the same policy, already paid for: no selector call; questions RL never "
+        "drew fall back to `greedy`), `greedy` takes its single most likely pick once per question, `all` skips the "
         "selector and shows every candidate frame (the `answer_warmup` stage's default: whatever the "
         "question asks about is then in every example, so a randomly initialised answer model learns "
         "to read frames, with no frame labels).")

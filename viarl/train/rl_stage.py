@@ -15,6 +15,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from viarl.atomic import write_json
+from viarl.distributed import all_gather_objects
 from viarl.models.lora import AdapterReference, adapter_reference, is_peft_model, load_policy, reference_model
 from viarl.train import checkpoint as ckpt
 from viarl.eval.answer_parse import parse_answer
@@ -22,10 +24,11 @@ from viarl.policy.answerer import AnswerRequest
 from viarl.train.logprobs import completion_logprobs
 from viarl.train.minibatch import micro_batches, optimizer_steps
 from viarl.train.precision import inference_copy
+from viarl.train.rl_picks import load_picks, picks_file
 from viarl.train.reinforce_pp import compute_advantages, policy_loss
 from viarl.policy.engine import HFEngine
 from viarl.policy.sampler import banned_token_ids, selector_inputs
-from viarl.selection import effective_select, parse_selection
+from viarl.selection import effective_select, parse_selection, uniform_indices
 from viarl.train.sharding import is_sharded
 from viarl.train.stage import TrainingStage
 
@@ -85,6 +88,8 @@ class RLStage(TrainingStage):
         self.banned = banned_token_ids(self.ctx.selector.processor)
         self.engine = HFEngine(self.ctx.selector.processor)  # the rollout-engine boundary (policy.engine)
         self.digit_ids = digit_token_ids(self.ctx.selector.processor)
+        # Each question's pick in its latest rollout (sample 0 of its group): `sft.picks: rollout`.
+        self.picks = load_picks(picks_file(self.ctx.run_dir, self.id))
         # Optimiser steps of one RL step: lists of micro-batches (see `minibatch`).
         self.schedule = optimizer_steps(micro_batches(cfg.prompts_per_step, cfg.samples_per_prompt,
                                                       cfg.minibatch_size), cfg.grad_accum)
@@ -152,6 +157,9 @@ class RLStage(TrainingStage):
                    for s, c in zip(samples, cands)]
         comp = self.engine.generate(prompts, k, max_new_tokens=ctx.recipe.models.selector.max_new_tokens,
                                     temperature=cfg.temperature, top_p=cfg.top_p, generator=ctx.generator)
+        for i, (s, c) in enumerate(zip(samples, cands)):
+            chosen = parse_selection(comp.texts[i * k], c.count, fr.select)
+            self.picks[s.id] = list(chosen) if chosen is not None else uniform_indices(c.count, fr.select)
         tokens, masks, olds = [], [], []
         for i in range(len(samples)):
             rows = slice(i * k, (i + 1) * k)
@@ -252,6 +260,23 @@ class RLStage(TrainingStage):
                      ratio_max_dev=first.get("ratio_max_dev", 0.0),
                      samples_per_s=len(ro.texts) / (time.perf_counter() - t0))
         return stats
+
+    def checkpoint(self, next_step: int) -> None:
+        super().checkpoint(next_step)
+        self.write_picks()
+
+    def save(self) -> None:
+        self.write_picks()
+        super().save()
+
+    def write_picks(self) -> None:
+        """Every process's latest picks per question, merged into one file by the main process."""
+        merged: dict[str, list[int]] = {}
+        for part in all_gather_objects(self.picks):
+            merged.update(part)
+        self.picks = merged
+        if self.ctx.accelerator.is_main_process:
+            write_json(picks_file(self.ctx.run_dir, self.id), merged, indent=None)
 
     def accumulate(self, batches, prompts, tokens, masks, logp_old, advantages, losses, clipfrac, *,
                    on_policy: bool = False, stats: dict | None = None) -> None:

@@ -18,6 +18,7 @@ from viarl.selection import parse_selection, uniform_indices
 from viarl.policy.prompts import answer_messages, selector_messages, selector_target
 from viarl.policy.sampler import sample, selector_batch
 from viarl.policy.selector import TrainedSelector
+from viarl.train.rl_picks import cycle_picks
 from viarl.train.stage import TrainingStage
 from viarl.train.supervised import IGNORE, supervised_batch, supervised_loss
 
@@ -65,8 +66,9 @@ class SFTStage(TrainingStage):
     def chosen(self, samples) -> list[tuple[int, ...]]:
         """The current selector's picks (uniform where its output is unusable).
 
-        `sft.picks: sample` draws a fresh pick each time at the RL temperature; `greedy` takes the
-        most likely pick, once per question; `all` takes every candidate.
+        `sft.picks: sample` draws a fresh pick each time at the RL temperature; `rollout` reuses each
+        question's pick from the cycle's last RL rollout (`rl_picks`), `greedy` takes the most likely
+        pick, once per question; `all` takes every candidate.
         """
         ctx, fr = self.ctx, self.ctx.recipe.frames
         if self.cfg.picks == "all":
@@ -85,6 +87,9 @@ class SFTStage(TrainingStage):
                 idx = parse_selection(text, c.count, fr.select)
                 out.append(tuple(idx) if idx is not None else tuple(uniform_indices(c.count, fr.select)))
             return out
+        if self.cfg.picks == "rollout" and not self.picks:
+            # What the cycle's RL stage last drew per question; the rest fall back to greedy below.
+            self.picks = {sid: tuple(idx) for sid, idx in cycle_picks(ctx.run_dir, self.cycle).items()}
         todo = [s for s in samples if s.id not in self.picks]
         if todo:
             sel = TrainedSelector(ctx.selector.model, ctx.selector.processor, index_text=fr.index_text,
