@@ -1,177 +1,159 @@
-"""GPU smoke benchmark: one RL step and one SFT step of viarl's real stages at the paper's scale.
+"""The one prepared GPU check: the paper's RL path, phase by phase, on one GPU with random models.
 
-Builds randomly initialised Qwen2.5-VL models from the 3B config in code (no download; viarl's
-offline tokenizer), and runs `RLStage.step` and `SFTStage.step` once each at T=128 candidates,
-N=8 picks, 112-px selector frames and 896-px answer frames, in bf16 compute over fp32 master
-weights, with gradient checkpointing. Random models never write their end token, so every
-rollout runs to `--new-tokens`. Prints each step's time, samples/s and peak memory; the last line
-is RL samples/s against SFT samples/s, both measured here.
+Every phase runs in its own process under its own time cap (and the whole run under --budget-s,
+12 minutes by default), writes one JSON line, and the run closes with a table. The models are
+random Qwen2.5-VL models built from the real 3B (selector) and 7B (answer) configs with viarl's
+offline tokenizer, so nothing is downloaded; phases that train scale the text models' depth down
+to fit one GPU (see `gpu_smoke_setup.py`). Selector picks are forced valid, so the answer model
+runs as it would for a trained selector. The phases:
 
-    python benchmarks/gpu_smoke.py                 # CUDA, the 3B config
-    python benchmarks/gpu_smoke.py --tiny          # CPU, the tiny test config (seconds)
+  versions      library versions, flash-attn, the device; rope positions of a left-padded batch
+  decode        batched vs single greedy decode at three aspect ratios: same tokens, log-prob gap
+  old_logprobs  π_old from the sampler vs the training forward: gap, share clipped at ε = 0.2
+  rollout       8 prompts × 8 samples × 512 tokens through the rollout engine, beside the plan
+  answer        the 7B-shaped answer batch (8 × 8 frames at 896 px), sdpa and flash, beside the plan
+  reference     the reference pass over the rollout's shape, one prefill per prompt
+  train_step    one whole RL step of the real stage, beside the plan's RL peak
+  fsdp          FSDP2 at world size 1 (accelerate launch): prepare, refresh, RL step, checkpoint, resume
+  evaluation    `evaluate` over needle videos: questions per second
+
+    python benchmarks/gpu_smoke.py --out benchmarks/results/gpu_smoke.jsonl   # CUDA, paper shapes
+    python benchmarks/gpu_smoke.py --tiny                                       # CPU, tiny models (the test suite)
+
+The last line is the batched decode's speed-up over decoding the same prompts one at a time.
 """
 
 from __future__ import annotations
 
 import argparse
-import resource
+import json
+import os
+import socket
+import subprocess
+import sys
 import tempfile
 import time
+import traceback
 from pathlib import Path
 
-import numpy as np
-import torch
-
-from viarl.config.load import load_recipe
-from viarl.data.sample import Sample
-from viarl.models.loading import load_vlm
-from viarl.models.reference import qwen25_vl_3b
-from viarl.models.tiny import write_tiny_model
-from viarl.rewards import load_rules
-from viarl.policy.answerer import Answerer
-from viarl.train.context import ModelBundle, RunContext
-from viarl.train.metrics import MetricsLog
-from viarl.train.rl_stage import RLStage
-from viarl.train.sft_stage import SFTStage
-from viarl.train.sharding import make_accelerator
-from viarl.video.candidates import AnswerView, Candidates, selector_view
-from viarl.video.memo import CandidateMemo
-from viarl.video.decode import VideoInfo
-
-ROOT = Path(__file__).resolve().parents[1]
-# T, N, selector px, answer px, samples per prompt, prompts, new tokens, SFT batch
-PAPER = dict(frames=128, select=8, selector_size=112, answer_size=896, k=8, prompts=2, new_tokens=128, sft_batch=4)
-TINY = dict(frames=8, select=2, selector_size=56, answer_size=56, k=4, prompts=2, new_tokens=8, sft_batch=2)
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+# Per-phase caps in seconds on the GPU (the sum stays within the 12-minute budget when all run long).
+CAPS = {"versions": 45, "decode": 75, "old_logprobs": 75, "rollout": 100, "answer": 75, "reference": 50,
+        "train_step": 110, "fsdp": 120, "evaluation": 60}
+TINY_CAP = 240  # on a loaded 2-core CPU
 
 
-def build_model(tiny_dir: Path, tiny: bool, device: str):
-    """(model, processor): the tiny model as saved, or a random 3B-shaped model with its token ids."""
-    model, proc = load_vlm(str(tiny_dir), device=device)
-    if tiny:
-        return model, proc
-    from transformers import Qwen2_5_VLConfig, Qwen2_5_VLForConditionalGeneration
+def run_phase(name: str, tiny: bool, tmp: Path) -> dict:
+    """In the child: run one phase and return its JSON line."""
+    sys.path.insert(0, str(HERE))
+    import torch
+    from gpu_smoke_phases import PHASES
+    from gpu_smoke_setup import PAPER, TINY
 
-    tok = proc.tokenizer
-    ids = {k: tok.convert_tokens_to_ids(t) for k, t in (
-        ("image_token_id", "<|image_pad|>"), ("video_token_id", "<|video_pad|>"),
-        ("vision_start_token_id", "<|vision_start|>"), ("vision_end_token_id", "<|vision_end|>"))}
-    config = {k: v for k, v in qwen25_vl_3b().items() if k not in ("architectures", "model_type", "dtype")}
-    config.update(ids)
-    config["text_config"].update(bos_token_id=model.config.text_config.bos_token_id,
-                                 eos_token_id=model.config.text_config.eos_token_id,
-                                 pad_token_id=model.config.text_config.pad_token_id)
-    with torch.device(device):
-        big = Qwen2_5_VLForConditionalGeneration(Qwen2_5_VLConfig(**config)).to(torch.float32)
-    big.generation_config = model.generation_config
-    # The tiny processor caps frames at 224 px; the paper's answer frames are 896 px.
-    for p in (proc.image_processor, proc.video_processor):
-        p.size = {"shortest_edge": 28 * 28, "longest_edge": 1024 * 28 * 28}
-    return big.eval(), proc
+    from viarl.train.engine import quiet_libraries
 
-
-def candidates(n: int, s: dict, rng: np.random.Generator) -> Candidates:
-    """T random frames in both views (the selector's with its index drawn)."""
-    big = rng.integers(0, 255, (s["frames"], s["answer_size"], s["answer_size"], 3), dtype=np.uint8)
-    info = VideoInfo(num_frames=s["frames"], fps=1.0, duration=float(s["frames"]), width=s["answer_size"],
-                     height=s["answer_size"])
-    indices = np.arange(s["frames"])
-    view = AnswerView("synthetic.mp4", indices, s["answer_size"], held=dict(enumerate(big)))
-    return Candidates(indices, info, selector_view(big, s["selector_size"]), view)
-
-
-def build_context(tmp: Path, tiny: bool, s: dict, device: str) -> RunContext:
-    """A RunContext like `viarl run` builds, with in-memory models and synthetic frames."""
-    tiny_dir = write_tiny_model(tmp / "tiny", "selector", seed=0)
-    overrides = {
-        "output_dir": tmp / "run", "models.selector.path": tiny_dir, "models.answer.path": tiny_dir,
-        "models.selector.tiny_seed": "null", "models.selector.pretrain": "null", "models.answer.tiny_seed": "null",
-        "models.answer.pretrain": "null", "data.final.test": "null", "data.final.shifted": "null",
-        "data.synthetic": "null",
-        "models.selector.max_new_tokens": s["new_tokens"], "models.selector.gradient_checkpointing": not tiny,
-        "models.answer.gradient_checkpointing": not tiny, "frames.candidates": s["frames"],
-        "frames.select": s["select"], "frames.selector_size": s["selector_size"],
-        "frames.answer_size": s["answer_size"], "frames.index_text": "none",
-        "rl.prompts_per_step": s["prompts"], "rl.samples_per_prompt": s["k"], "rl.minibatch_size": "null",
-        "rl.lr": 4e-7, "sft.batch_size": s["sft_batch"], "sft.picks": "greedy", "sft.lr": 1e-6,
-        "run.precision": "bf16", "run.device": "cpu" if device == "cpu" else "cuda",
-        "rewards.file": ROOT / "rewards" / "viarl.rules",
-    }
-    recipe = load_recipe(ROOT / "recipes" / "needle.yaml", [f"{k}={v}" for k, v in overrides.items()])
-    acc = make_accelerator("bf16", cpu=device == "cpu")
-    bundles = [ModelBundle(*build_model(tiny_dir, tiny, str(acc.device))) for _ in range(2)]
-    for b in bundles:
-        if not tiny:
-            b.model.gradient_checkpointing_enable()
-    program = load_rules(recipe.rewards.file)
-    rng = np.random.default_rng(0)
-    n = max(s["prompts"], s["sft_batch"])
-    samples = [Sample(id=f"q{i}", video=Path(f"synthetic/{i}.mp4"), question="What colour was the large shape?",
-                      options=("red", "green", "blue", "white"), answer="ABCD"[i % 4], question_type="needle")
-               for i in range(n)]
-    ctx = RunContext(
-        recipe=recipe, run_dir=tmp / "run", accelerator=acc, selector=bundles[0], answer=bundles[1],
-        train=samples, eval=[], truth=None, frame_cache=None, scorer=program.compile(dict(recipe.rewards.params)),
-        needs_prediction="prediction" in program.needs, extra_inputs=[],
-        answerer=Answerer(bundles[1].model, bundles[1].processor, max_new_tokens=4,
-                          batch_size=recipe.evaluation.answer_batch_size),
-        metrics=MetricsLog(tmp / "run" / "metrics.jsonl"), generator=torch.Generator().manual_seed(0),
-        state={"done": [], "models": {}})
-    (tmp / "run").mkdir(parents=True, exist_ok=True)
-    ctx._candidates = CandidateMemo(2**40)  # the frame memo `ctx.candidates` reads before it would decode a video
-    for sample in samples:  # key: (video, question if pre-filtered)
-        ctx._candidates.get((str(sample.video), None), lambda: candidates(s["frames"], s, rng))
-    return ctx
-
-
-def peak_memory(device: str) -> str:
-    """Peak memory so far: CUDA allocations since the last reset, or the process's peak RSS."""
-    if device == "cpu":
-        return f"peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20:.2f} GiB"
-    return f"peak CUDA {torch.cuda.max_memory_allocated() / 2**30:.1f} GiB"
-
-
-def timed_step(stage, device: str, samples: int) -> float:
-    """Run one step of `stage`; print its numbers and return samples/s."""
-    if device != "cpu":
-        torch.cuda.synchronize()
-        torch.cuda.reset_peak_memory_stats()
+    quiet_libraries()
+    torch.manual_seed(0)
+    scale = TINY if tiny else PAPER
     t0 = time.perf_counter()
-    stats = stage.step(0)
-    if device != "cpu":
-        torch.cuda.synchronize()
-    dt = time.perf_counter() - t0
-    print(f"{stage.kind} step: {dt:.2f} s, {samples} samples, {samples / dt:.2f} samples/s, "
-          f"loss {stats['loss']:.4f}, grad norm {stats['grad_norm']:.3g}, {peak_memory(device)}", flush=True)
-    return samples / dt
+    try:
+        out = PHASES[name](scale, tmp)
+    except Exception as e:  # the driver reports it and goes on with the next phase
+        traceback.print_exc()
+        out = {"status": "error", "error": f"{type(e).__name__}: {e}"[:300]}
+    return {"phase": name, "scale": scale.name, **out, "wall_s": round(time.perf_counter() - t0, 2)}
+
+
+def _port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def launch(name: str, tiny: bool, tmp: Path, cap: float) -> dict:
+    """Run phase `name` in a child process (fsdp under accelerate launch); its last stdout line."""
+    me = [str(HERE / "gpu_smoke.py"), "--phase", name, "--tmp", str(tmp)] + (["--tiny"] if tiny else [])
+    env = dict(os.environ)
+    if tiny:  # the CPU path, even where a GPU is visible
+        env.update(CUDA_VISIBLE_DEVICES="", OMP_NUM_THREADS=env.get("OMP_NUM_THREADS", "2"))
+    if name == "fsdp":
+        config = ROOT / "configs" / "accelerate" / ("fsdp_cpu.yaml" if tiny else "fsdp_gpu.yaml")
+        cmd = [sys.executable, "-m", "accelerate.commands.launch", "--config_file", str(config), "--num_processes",
+               "1", "--main_process_port", str(_port()), *me]
+    else:
+        cmd = [sys.executable, *me]
+    t0 = time.perf_counter()
+    try:
+        done = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=cap, cwd=ROOT)
+    except subprocess.TimeoutExpired:
+        return {"phase": name, "status": "timeout", "cap_s": cap, "wall_s": round(time.perf_counter() - t0, 2)}
+    lines = [x for x in done.stdout.splitlines() if x.startswith("{")]
+    if done.returncode != 0 or not lines:
+        tail = (done.stdout + done.stderr).strip().splitlines()[-1:] or [""]
+        return {"phase": name, "status": "error", "error": f"exit {done.returncode}: {tail[0][:300]}",
+                "wall_s": round(time.perf_counter() - t0, 2)}
+    row = json.loads(lines[-1])
+    if row.get("status") == "error":
+        sys.stderr.write(done.stderr[-3000:])
+    return row
+
+
+def table(rows: list[dict]) -> None:
+    """The closing table: one row per phase, its status, time and the numbers that matter most."""
+    from rich.console import Console
+    from rich.table import Table
+
+    t = Table(title="gpu_smoke")
+    for col in ("phase", "status", "wall s", "numbers"):
+        t.add_column(col)
+    skip = {"phase", "status", "wall_s", "scale"}
+    for r in rows:
+        numbers = ", ".join(f"{k}={v}" for k, v in r.items() if k not in skip)
+        t.add_row(r["phase"], r["status"], str(r.get("wall_s", "")), numbers)
+    Console(width=200).print(t)
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--tiny", action="store_true", help="the tiny test config on CPU (for the test suite)")
-    ap.add_argument("--new-tokens", type=int, help="rollout length (default 128; tiny 8)")
+    ap.add_argument("--tiny", action="store_true", help="the tiny test models on the CPU (the test suite runs this)")
+    ap.add_argument("--phases", default=",".join(CAPS), help="comma-separated phases to run (default: all)")
+    ap.add_argument("--budget-s", type=float, default=720.0, help="the whole run's time budget (default 12 min)")
+    ap.add_argument("--out", type=Path, help="also write the JSON lines to this file")
+    ap.add_argument("--phase", help=argparse.SUPPRESS)
+    ap.add_argument("--tmp", type=Path, help=argparse.SUPPRESS)
     args = ap.parse_args()
-    s = dict(TINY if args.tiny else PAPER)
-    if args.new_tokens:
-        s["new_tokens"] = args.new_tokens
-    device = "cpu" if args.tiny else "cuda"
-    if device == "cuda" and not torch.cuda.is_available():
-        raise SystemExit("no CUDA device: run with --tiny on CPU")
-    torch.manual_seed(0)
+    if args.phase:
+        print(json.dumps(run_phase(args.phase, args.tiny, args.tmp)), flush=True)
+        return
+    phases = [p.strip() for p in args.phases.split(",") if p.strip()]
+    unknown = [p for p in phases if p not in CAPS]
+    if unknown:
+        raise SystemExit(f"unknown phase(s) {unknown}; choose from {', '.join(CAPS)}")
+    if not args.tiny:
+        import torch
+        if not torch.cuda.is_available():
+            raise SystemExit("no CUDA device: run with --tiny for the CPU path")
+    start, rows = time.perf_counter(), []
     with tempfile.TemporaryDirectory() as tmp:
-        ctx = build_context(Path(tmp), args.tiny, s, device)
-        sel = ctx.selector.model
-        print(f"models: {sum(p.numel() for p in sel.parameters()) / 1e9:.3f} B parameters each, "
-              f"fp32 masters, bf16 compute; T={s['frames']} N={s['select']} at {s['selector_size']}/"
-              f"{s['answer_size']} px; RL {s['prompts']} prompts × {s['k']} samples × {s['new_tokens']} "
-              f"tokens; SFT batch {s['sft_batch']}; device {ctx.accelerator.device}", flush=True)
-        rl = RLStage(ctx, "c1-rl", 1)
-        rl.setup()
-        rl_rate = timed_step(rl, device, s["prompts"] * s["k"])
-        rl.ref = None  # the next stage does not need it
-        sft = SFTStage(ctx, "c1-sft", 1)
-        sft.setup()
-        sft_rate = timed_step(sft, device, s["sft_batch"])
-    print(f"RL samples/s vs SFT samples/s: {rl_rate / sft_rate:.2f}x")
+        for name in phases:
+            left = args.budget_s - (time.perf_counter() - start)
+            cap = min(TINY_CAP if args.tiny else CAPS[name], left)
+            row = (launch(name, args.tiny, Path(tmp), cap) if cap >= 10
+                   else {"phase": name, "status": "skipped", "why": "the run's budget is spent"})
+            rows.append(row)
+            print(json.dumps(row), flush=True)
+            if args.out:
+                args.out.parent.mkdir(parents=True, exist_ok=True)
+                args.out.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    table(rows)
+    decode = next((r for r in rows if r["phase"] == "decode" and "batched_speedup" in r), None)
+    print(f"total {time.perf_counter() - start:.0f} s; failed: "
+          f"{[r['phase'] for r in rows if r['status'] not in ('ok',)] or 'none'}")
+    if decode:
+        print(f"batched decode vs one prompt at a time: {decode['batched_speedup']:.2f}x faster")
+    else:
+        print("batched decode vs one prompt at a time: not measured (the decode phase did not finish)")
 
 
 if __name__ == "__main__":
