@@ -60,7 +60,7 @@ def decode(scale, tmp: Path) -> dict:
 
     model, proc, _ = build_model(scale, "selector", tmp, BF16)
     s = scale.selector_size
-    out, equal, worst, t_batch, t_single = {}, True, 0.0, 0.0, 0.0
+    out, equal, worst, scale_lp, t_batch, t_single = {}, True, 0.0, 0.0, 0.0, 0.0
     qs = ["What colour was the large shape that appeared briefly in the video?", "Which colour?"]
     for w, h in ((s, s), (s * 3 // 2, s), (s, s * 3 // 2)):
         imgs = [frames(scale.frames, w, h, 3), frames(scale.frames, w, h, 4)]
@@ -80,11 +80,15 @@ def decode(scale, tmp: Path) -> dict:
                 upto = n if same else int((one.tokens[0, :n] != both.tokens[b, :n]).nonzero()[0])
                 gap = (one.logprobs[0, :upto] - both.logprobs[b, :upto]).abs()
                 worst = max(worst, float(gap.max()) if upto else 0.0)
+                scale_lp = max(scale_lp, float(one.logprobs[0, :upto].abs().max()) if upto else 0.0)
                 equal &= same
                 out[f"{w}x{h}_row{b}_same_tokens"] = same
     out.update(max_logprob_diff=round(worst, 5), batched_s=round(t_batch, 3), single_s=round(t_single, 3),
                batched_speedup=round(t_single / max(t_batch, 1e-9), 2))
-    out["status"] = "ok" if equal and worst < 0.05 else "differs"  # bf16 rounding: a few 1e-3
+    # bf16 keeps about 3 significant digits: a log-prob of -12 (random logits over 152k tokens) moves by
+    # a few hundredths between batch shapes, so the gap is judged against the log-probs' size.
+    out["max_logprob_rel_diff"] = round(worst / max(scale_lp, 1e-9), 5)
+    out["status"] = "ok" if equal and out["max_logprob_rel_diff"] < 0.01 else "differs"
     return out
 
 
@@ -231,7 +235,9 @@ def fsdp(scale, tmp: Path) -> dict:
     from viarl.train.sharding import is_sharded
 
     (sm, sp, sc), (am, ap, ac) = _stage_models(scale, tmp)
-    recipe = recipe_for(scale, tmp)
+    # The path, not the speed, is checked here: a shorter rollout keeps the phase within its cap.
+    recipe = recipe_for(scale, tmp, **({"models.selector.max_new_tokens": 128, "rl.prompts_per_step": 2}
+                                       if scale.name == "paper" else {}))
     ctx = context_for(scale, tmp, recipe, (sm, sp), (am, ap))
     if not is_sharded(ctx.accelerator):
         raise RuntimeError("not under FSDP: run this phase through `accelerate launch` with an FSDP2 config")

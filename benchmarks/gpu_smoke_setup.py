@@ -36,14 +36,17 @@ class Scale:
     new_tokens: int  # rollout length (random models never write their end token)
     answer_batch: int
     train_layers: tuple[int | None, int | None]  # (selector, answer) text layers where a phase trains
+    infer_layers: tuple[int | None, int | None]  # the same where a phase only runs forward (None: all)
     eval_questions: int
     decode_tokens: int  # the batched-vs-single decode comparison's length
 
 
 PAPER = Scale("paper", "cuda", frames=128, select=8, selector_size=112, answer_size=896, prompts=8, k=8,
-              new_tokens=512, answer_batch=8, train_layers=(12, 4), eval_questions=16, decode_tokens=64)
+              new_tokens=512, answer_batch=8, train_layers=(12, 4), infer_layers=(None, None), eval_questions=16,
+              decode_tokens=64)
 TINY = Scale("tiny", "cpu", frames=8, select=2, selector_size=56, answer_size=56, prompts=2, k=4,
-             new_tokens=16, answer_batch=2, train_layers=(None, None), eval_questions=4, decode_tokens=8)
+             new_tokens=16, answer_batch=2, train_layers=(None, None), infer_layers=(None, None), eval_questions=4,
+             decode_tokens=8)
 
 
 def tiny_dirs(tmp: Path) -> dict[str, Path]:
@@ -60,6 +63,8 @@ def tiny_dirs(tmp: Path) -> dict[str, Path]:
 
 def config_of(scale: Scale, role: str, tmp: Path, layers: int | None = None) -> dict:
     """The model config (hub config.json layout) a phase builds `role` from."""
+    if layers is None:
+        layers = scale.infer_layers[0 if role == "selector" else 1]
     import json
 
     if scale.name == "tiny":
@@ -74,7 +79,10 @@ def config_of(scale: Scale, role: str, tmp: Path, layers: int | None = None) -> 
 
 def build_model(scale: Scale, role: str, tmp: Path, dtype: torch.dtype, layers: int | None = None,
                 attn: str = "sdpa"):
-    """(model, processor, config dict): a random model of `role` at `scale`, on its device, in `dtype`."""
+    """(model, processor, config dict): a random model of `role` at `scale`, on its device, in `dtype`,
+    with `layers` text layers (default: the scale's depth for forward-only phases)."""
+    if layers is None:
+        layers = scale.infer_layers[0 if role == "selector" else 1]
     from transformers import Qwen2_5_VLConfig, Qwen2_5_VLForConditionalGeneration
 
     from viarl.models.loading import load_vlm
