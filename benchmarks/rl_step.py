@@ -153,7 +153,9 @@ def in_process(code: Path, work: Path, tokens: int, threads: int) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tokens", type=int, default=128)
-    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=1,
+                        help="torch threads per run (1: on a shared machine, more threads than idle cores "
+                             "make OpenMP wait on itself and the timings meaningless)")
     parser.add_argument("--baseline", default=BASELINE)
     parser.add_argument("--rounds", type=int, default=2, help="alternating rounds of both versions (best kept)")
     parser.add_argument("--work", type=Path, default=Path.home() / ".cache/viarl/bench/rl_step")

@@ -1,9 +1,9 @@
 """Log-probabilities of given completions under a model: the policy and reference passes.
 
 The k completions of one prompt share that prompt, which is far longer than they are (T frames
-and the system text). So by default the prompt runs once with batch 1, its one KV cache is
-shared by the k completions (`policy/shared_prefix.py`), and only the completions run with
-batch k. Gradients flow through the shared cache into the prompt's activations, so this is the same function as one full forward over
+and the system text). So by default the prompt runs once with batch 1, its KV cache is repeated
+k times, and only the completions run with batch k. Gradients flow through the repeated cache
+into the prompt's activations, so this is the same function as one full forward over
 [prompt + completion] k times (a test checks that). Under DDP/FSDP, where a wrapped module must
 see exactly one forward per backward, the full forward is used instead.
 """
@@ -16,7 +16,6 @@ from torch.utils.checkpoint import checkpoint
 
 from viarl.distributed import world_size
 from viarl.policy.sampler import IMAGE_ROWS, ban, cache_kw, cache_of, prompt_positions, unwrap
-from viarl.policy.shared_prefix import SharedPrefixCache, decoding
 
 # Upper bound on the float32 scratch one chunk of [rows, V] logits may take (bytes).
 _CHUNK_BYTES = 256 * 2**20
@@ -49,22 +48,26 @@ def _full_forward_logits(model, inputs, tokens, mask, device) -> torch.Tensor:
 
 
 def _shared_prefix_logits(model, inputs, tokens, device) -> torch.Tensor:
-    """The same logits, with the prompt run once (batch 1) and its KV cache shared by the k completions."""
+    """The same logits, with the prompt run once (batch 1) and its KV cache repeated k times."""
     k, length = tokens.shape
     base = unwrap(model)
     inputs = {n: v.to(device) for n, v in inputs.items() if isinstance(v, torch.Tensor)}
+    prompt_len = inputs["input_ids"].shape[1]
     prompt_pos, nxt = prompt_positions(base, inputs)  # [3, 1, P], [1]
     out = base(**inputs, position_ids=prompt_pos, use_cache=True, logits_to_keep=1)
     first = out.logits[:, -1:, :].expand(k, 1, -1)  # [k, 1, V] predicts token 0
     if length == 1:
         return first
-    # The prompt's keys/values stay one copy that all k completions attend to (cascade attention);
-    # gradients reach the prompt's activations through it as through k copies.
-    cache = SharedPrefixCache(cache_of(out), inputs["attention_mask"], k, length - 1)
+    # Scoring asks for all L-1 completion positions at once: the model's own fused attention over
+    # k copies of the prompt's cache costs less here than cascade attention (`shared_prefix`, which
+    # the one-token decode steps use), whose explicit [k·q, P] scores autograd would keep per layer.
+    cache = cache_of(out)
+    cache.batch_repeat_interleave(k)
     steps = torch.arange(length - 1, device=device)
     pos = (nxt + steps).view(1, 1, -1).expand(3, k, -1)  # [3, k, L-1]
-    with decoding(base, cache):
-        rest = base(input_ids=tokens[:, :-1], position_ids=pos, use_cache=True, **{cache_kw(base): cache})
+    attn = torch.ones((k, prompt_len + length - 1), dtype=torch.long, device=device)
+    rest = base(input_ids=tokens[:, :-1], attention_mask=attn, position_ids=pos, use_cache=True,
+                **{cache_kw(base): cache})
     return torch.cat([first, rest.logits], dim=1)  # [k, L, V]
 
 
