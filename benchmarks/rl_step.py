@@ -12,7 +12,7 @@ take minutes per step on a CPU).
 
 Each code version runs in its own process: this checkout, then --baseline (a git revision, by
 default the commit before the fast-step issue) checked out into a temporary worktree. Each
-builds the stage, takes one warm-up step, then times the next one. The phase shares are from
+builds the stage, takes one warm-up step, then times the next two and keeps the faster. The phase shares are from
 this checkout. The last line is this checkout's step time against the baseline's.
 
     python benchmarks/rl_step.py [--tokens 128] [--baseline ae2c484]
@@ -131,14 +131,18 @@ def run_one(code: Path, work: Path, tokens: int, threads: int) -> dict:
             spent["no-gradient scoring"] += time.perf_counter() - t0
     rl_stage.completion_logprobs = scoring
     stage.step(0)  # warm-up: first-call allocations, the frame cache
-    spent.clear()
-    t0 = time.perf_counter()
-    stats = stage.step(1)
-    total = time.perf_counter() - t0
-    if not stats.get("answer_calls", 0) and not stats.get("answer_calls_saved", 0):
-        raise SystemExit(f"{code}: the answer model was never asked; the forced picks did not reach the rules")
-    return {"step_s": total, "phases": dict(spent), "answer_calls": stats.get("answer_calls", 0),
-            "response_length": stats.get("response_length")}
+    best = None
+    for step in (1, 2):  # the faster of two timed steps: a burst of load elsewhere hits one of them
+        spent.clear()
+        t0 = time.perf_counter()
+        stats = stage.step(step)
+        total = time.perf_counter() - t0
+        if not stats.get("answer_calls", 0) and not stats.get("answer_calls_saved", 0):
+            raise SystemExit(f"{code}: the answer model was never asked; the forced picks did not reach the rules")
+        if best is None or total < best["step_s"]:
+            best = {"step_s": total, "phases": dict(spent), "answer_calls": stats.get("answer_calls", 0),
+                    "response_length": stats.get("response_length")}
+    return best
 
 
 def in_process(code: Path, work: Path, tokens: int, threads: int) -> dict:
