@@ -8,7 +8,7 @@ random valid picks for every training question, as an RL stage would leave it). 
 process on the same stage settings and data, each after one warm-up step; the last line is the
 sample step's time over the rollout step's.
 
-    python benchmarks/sft_picks.py [--tokens 128] [--steps 3]
+    python benchmarks/sft_picks.py [--tokens 128] [--steps 3] [--threads 1]
 """
 
 from __future__ import annotations
@@ -70,7 +70,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--tokens", type=int, default=128)
     ap.add_argument("--steps", type=int, default=3)
-    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--work", type=Path, default=Path.home() / ".cache/viarl/bench/sft_picks")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
