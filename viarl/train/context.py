@@ -14,7 +14,7 @@ from typing import Any
 import torch
 
 from viarl.atomic import write_text
-from viarl.console import console
+from viarl.console import console, shown
 from viarl.data.loaders import load_dataset
 from viarl.data.truth import load_truth
 from viarl.errors import UserError
@@ -57,14 +57,14 @@ def ensure_model(cfg, role: str, recipe=None):
     if path.exists() or getattr(cfg, "tiny_seed", None) is None:
         return
     if pre is None:
-        console.print(f"creating tiny {role} model at [bold]{path}[/] (seed {cfg.tiny_seed})")
+        console.print(f"creating tiny {role} model at [bold]{shown(path)}[/] (seed {cfg.tiny_seed})")
         write_tiny_model(path, role, seed=cfg.tiny_seed)
         return
     base = path.with_name(path.name + "-random")
     if not base.exists():
-        console.print(f"creating tiny random {role} at [bold]{base}[/] (seed {cfg.tiny_seed})")
+        console.print(f"creating tiny random {role} at [bold]{shown(base)}[/] (seed {cfg.tiny_seed})")
         write_tiny_model(base, role, seed=cfg.tiny_seed)
-    console.print(f"pretraining the {role} into [bold]{path}[/] (once; later runs reuse it)")
+    console.print(f"pretraining the {role} into [bold]{shown(path)}[/] (once; later runs reuse it)")
     (pretrain_selector if role == "selector" else pretrain_answer)(base, path, settings)
 
 
@@ -72,7 +72,7 @@ def ensure_clip(cfg) -> None:
     """Create a tiny random CLIP at cfg.model when that folder is missing and the recipe allows it
     (tiny_seed); a name without a slash is an open_clip architecture, never a folder to create."""
     if cfg.tiny_seed is not None and "/" in cfg.model and not Path(cfg.model).exists():
-        console.print(f"creating tiny clip model at [bold]{cfg.model}[/] (seed {cfg.tiny_seed})")
+        console.print(f"creating tiny clip model at [bold]{shown(cfg.model)}[/] (seed {cfg.tiny_seed})")
         write_tiny_model(cfg.model, "clip", seed=cfg.tiny_seed)
 
 
@@ -81,7 +81,7 @@ def load_split(recipe, ds):
     loaded = load_dataset(ds.format, ds.path, tasks=ds.tasks, strict=recipe.data.strict,
                           limit=ds.limit, video_dir=ds.video_dir)
     if loaded.skips.total:
-        console.print(f"[yellow]{ds.path}: skipped {loaded.skips.total} entries[/] {dict(loaded.skips.counts)}")
+        console.print(f"[yellow]{shown(ds.path)}: skipped {loaded.skips.total} entries[/] {dict(loaded.skips.counts)}")
         for line in loaded.skips.lines(10):
             console.print(f"  {line}", markup=False, soft_wrap=True)  # one line, however long the path
     return loaded.samples
