@@ -228,3 +228,43 @@ def test_target_modules_accept_layer_names_and_refuse_anything_else(names, junk)
 def test_bad_lora_numbers_are_refused(field, value):
     with pytest.raises(ValidationError):
         Lora(**{field: value})
+
+
+def test_an_adapter_that_does_not_fit_its_base_is_refused_naming_what_differs(trained, tmp_path):
+    """peft only warns when adapter tensors are missing (they stay at their initial values) and
+    drops the ones the base has no module for; viarl refuses both, and another shape."""
+    from safetensors.torch import load_file, save_file
+
+    model, proc, _, _ = trained
+    folder = tmp_path / "adapter"
+    save_model(model, proc, folder, dtype="float32")
+    tensors = load_file(str(folder / "adapter_model.safetensors"))
+    assert load_policy(folder)[0] is not None  # whole: loads
+    # One adapter tensor gone.
+    first = sorted(tensors)[0]
+    save_file({k: v for k, v in tensors.items() if k != first}, str(folder / "adapter_model.safetensors"))
+    with pytest.raises(UserError, match=r"1 missing, e\.g\. `") as e:
+        load_policy(folder)
+    assert first in str(e.value)
+    # One tensor for a module the base does not have.
+    save_file({**tensors, "base_model.model.model.nowhere.lora_A.weight": torch.zeros(4, 8)},
+              str(folder / "adapter_model.safetensors"))
+    with pytest.raises(UserError, match="1 not in the base"):
+        load_policy(folder)
+    # The same adapters on a base whose key/value projections are narrower (1 KV head, not 2).
+    from transformers import AutoConfig, Qwen2_5_VLForConditionalGeneration
+
+    save_file(tensors, str(folder / "adapter_model.safetensors"))
+    base = json.loads((folder / "adapter_config.json").read_text())["base_model_name_or_path"]
+    narrow = tmp_path / "narrow"
+    shutil.copytree(base, narrow)
+    cfg = AutoConfig.from_pretrained(narrow)
+    assert cfg.text_config.num_key_value_heads == 2
+    cfg.text_config.num_key_value_heads = 1
+    torch.manual_seed(0)
+    Qwen2_5_VLForConditionalGeneration(cfg).save_pretrained(narrow)
+    config = json.loads((folder / "adapter_config.json").read_text())
+    config["base_model_name_or_path"] = str(narrow)
+    (folder / "adapter_config.json").write_text(json.dumps(config))
+    with pytest.raises(UserError, match="do not fit the base"):
+        load_policy(folder)

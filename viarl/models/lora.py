@@ -22,6 +22,7 @@ import warnings
 from pathlib import Path
 
 import torch
+from safetensors import safe_open
 from peft import LoraConfig, PeftModel, get_peft_model, get_peft_model_state_dict, set_peft_model_state_dict
 from peft.utils import load_peft_weights
 
@@ -139,12 +140,40 @@ def load_policy(path: str | Path, lora=None, *, seed: int = 0, dtype: str = "flo
         return (model if lora is None else add_lora(model, lora, seed=seed, where=where)), processor
     base = adapter_base(path)
     model, processor = load_vlm(base, dtype=dtype, attn_implementation=attn_implementation, device=device)
-    with _quiet():
-        peft_model = PeftModel.from_pretrained(model, str(path), is_trainable=lora is not None)
+    fix = ("point to the adapter folder a LoRA run of this base wrote, or merge the adapter into the "
+           "base it was trained on (`viarl models merge`)")
+    try:
+        with _quiet():
+            peft_model = PeftModel.from_pretrained(model, str(path), is_trainable=lora is not None)
+    except (RuntimeError, ValueError, KeyError) as e:  # a tensor of another shape, an unknown module
+        raise UserError(f"{path}: its adapters do not fit the base {base}: {str(e).splitlines()[0][:300]}",
+                        where=str(path), fix=fix) from None
+    problem = adapter_problem(peft_model, Path(path))
+    if problem:
+        raise UserError(f"{path}: its adapters do not fit the base {base} ({problem}); loading it would leave "
+                        "those adapters untrained or drop them", where=str(path), fix=fix)
     _record_base(peft_model, base)
     if lora is None:
         return peft_model.merge_and_unload().eval(), processor
     return peft_model.eval(), processor
+
+
+def adapter_problem(peft_model, folder: Path) -> str | None:
+    """What is wrong between an adapter folder's tensors and the adapters peft made for the base,
+    or None. peft only warns about adapter weights the folder lacks (they would stay at their
+    initial values) and drops the ones the base has no module for."""
+    file = folder / "adapter_model.safetensors"
+    if not file.is_file():
+        return None  # a .bin adapter: peft reads it (weights only); no names to compare cheaply
+    with safe_open(str(file), framework="pt") as f:
+        held = {k: tuple(f.get_slice(k).get_shape()) for k in f.keys()}
+    want = {k: tuple(v.shape) for k, v in get_peft_model_state_dict(peft_model).items()}
+    parts = []
+    for names, what in ((sorted(set(want) - set(held)), "missing"), (sorted(set(held) - set(want)), "not in the base"),
+                        (sorted(k for k in set(held) & set(want) if held[k] != want[k]), "of another shape")):
+        if names:
+            parts.append(f"{len(names)} {what}, e.g. `{names[0]}`")
+    return "; ".join(parts) or None
 
 
 def mark_adapters_trainable(model) -> None:
