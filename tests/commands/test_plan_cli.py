@@ -60,3 +60,13 @@ def test_bad_input_exits_2_with_where_and_fix(capsys, args, where, fix):
     assert main(["plan", *args]) == 2
     err = capsys.readouterr().err
     assert where in err and fix in err and "Traceback" not in err
+
+
+def test_a_model_folder_whose_config_is_not_json_exits_2_at_its_line_and_column(capsys, tmp_path):
+    folder = tmp_path / "model"
+    folder.mkdir()
+    (folder / "config.json").write_text('{\n  "model_type": "qwen2_5_vl",\n  oops\n}\n')
+    assert main(["plan", "recipes/paper.yaml", f"models.selector.path={folder}"]) == 2
+    err = capsys.readouterr().err
+    assert f"{folder / 'config.json'}:3:3" in err and "is not JSON" in err and "Traceback" not in err
+

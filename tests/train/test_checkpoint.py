@@ -29,3 +29,16 @@ def test_a_restored_generator_draws_what_the_saved_one_would_have():
     other = torch.Generator().manual_seed(99)
     set_rng_state(rank_rng_state([saved], 0, 1), other)
     assert torch.equal(torch.rand(4, generator=other), expected)
+
+
+def test_a_run_state_that_is_not_json_is_refused_with_where_and_fix(tmp_path):
+    import pytest
+
+    from viarl.errors import UserError
+    from viarl.train.checkpoint import load_state
+
+    (tmp_path / "state.json").write_text('{"done": [}')
+    with pytest.raises(UserError, match="state.json is not JSON") as e:
+        load_state(tmp_path)
+    assert e.value.where.endswith("state.json:1:11") and "new output_dir" in e.value.fix
+    assert load_state(tmp_path / "fresh") == {"done": [], "models": {}}

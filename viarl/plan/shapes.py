@@ -14,6 +14,7 @@ from pathlib import Path
 from viarl.config.models import is_hub_id
 from viarl.errors import UserError
 from viarl.models.reference import REFERENCE_CONFIGS
+from viarl.user_files import STATE_BYTES, read_user_text
 
 
 @dataclass(frozen=True)
@@ -109,6 +110,19 @@ def _cached_hub_config(repo_id: str) -> dict | None:
     return json.loads(Path(path).read_text())
 
 
+def _read_config(path: Path, where: str) -> dict:
+    """A local config.json, read with the size cap of any user file; exit 2 if it is not JSON."""
+    fix = "point to a model folder whose config.json is the model's (as save_pretrained writes it)"
+    try:
+        data = json.loads(read_user_text(path, "model config", STATE_BYTES, fix))
+    except json.JSONDecodeError as e:
+        raise UserError(f"{path} is not JSON: {e.msg} at line {e.lineno}, column {e.colno}",
+                        where=f"{path}:{e.lineno}:{e.colno} ({where})", fix=fix) from None
+    if not isinstance(data, dict):
+        raise UserError(f"{path} holds a JSON {type(data).__name__}, not a model config", where=where, fix=fix)
+    return data
+
+
 def load_shape(path_or_id: str, where: str, role: str = "selector", tiny_seed: int | None = None) -> ModelShape:
     """The shapes of the `role` model a recipe names at `where` (a dotted field path).
 
@@ -116,7 +130,7 @@ def load_shape(path_or_id: str, where: str, role: str = "selector", tiny_seed: i
     """
     folder = Path(path_or_id).expanduser()
     if (folder / "config.json").is_file():
-        return ModelShape.from_config(json.loads((folder / "config.json").read_text()), str(folder / "config.json"))
+        return ModelShape.from_config(_read_config(folder / "config.json", where), str(folder / "config.json"))
     config = _cached_hub_config(path_or_id)
     if config is not None:
         return ModelShape.from_config(config, f"{path_or_id} (Hugging Face cache)")

@@ -7,6 +7,7 @@ from pathlib import Path
 import yaml
 
 from viarl.errors import UserError
+from viarl.user_files import STATE_BYTES, read_user_text
 
 # The GPU config shipped for each sharding (what `viarl plan` tells a user to launch with).
 SHIPPED = {"ddp": "configs/accelerate/ddp_gpu.yaml", "fsdp": "configs/accelerate/fsdp_gpu.yaml",
@@ -17,7 +18,8 @@ def sharding_of_config(path: str | Path) -> str:
     """"ddp", "fsdp" or "offload" for an accelerate config file; exit 2 for anything unusable."""
     path = Path(path)
     try:
-        data = yaml.safe_load(path.read_text())
+        data = yaml.safe_load(read_user_text(path, "accelerate config", STATE_BYTES,
+                                             "pass one of the files in configs/accelerate/"))
     except (OSError, yaml.YAMLError) as e:
         raise UserError(f"cannot read accelerate config {path}: {e}", where=str(path),
                         fix="pass one of the files in configs/accelerate/") from None

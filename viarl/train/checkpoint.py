@@ -30,7 +30,9 @@ import numpy as np
 import torch
 
 from viarl.atomic import atomic_dir, write_json
+from viarl.errors import UserError
 from viarl.models.lora import is_peft_model, save_adapter
+from viarl.user_files import STATE_BYTES, read_user_text
 from viarl.policy.selector import SELECTOR_SETTINGS
 from viarl.train.precision import cast_state
 
@@ -165,7 +167,12 @@ def load_state(run_dir: Path) -> dict[str, Any]:
     """The run's state.json, or an empty state for a new run."""
     path = run_dir / "state.json"
     if path.exists():
-        return json.loads(path.read_text())
+        fix = "restore state.json from a backup, or start the run in a new output_dir"
+        try:
+            return json.loads(read_user_text(path, "run state (state.json)", STATE_BYTES, fix))
+        except json.JSONDecodeError as e:
+            raise UserError(f"{path} is not JSON: {e.msg} at line {e.lineno}, column {e.colno}",
+                            where=f"{path}:{e.lineno}:{e.colno}", fix=fix) from None
     return {"done": [], "models": {}}
 
 
