@@ -186,11 +186,11 @@ def reference(scale, tmp: Path) -> dict:
     prompts = [selector_inputs(proc, "What colour was the large shape?", frames(scale.frames, scale.selector_size,
                                                                              scale.selector_size, p), scale.select, "none")
                for p in range(scale.prompts)]
-    vocab = len(proc.tokenizer) - len(banned) - 8
+    allowed = torch.tensor([i for i in range(len(proc.tokenizer)) if i not in set(banned)])  # never a vision token
     out: dict = {"rows": scale.prompts * scale.k, "tokens": scale.new_tokens}
     with torch.no_grad(), torch.autocast(scale.device, dtype=BF16), Meter(scale.device)(out, "reference"):
         for p in prompts:
-            tokens = torch.randint(0, vocab, (scale.k, scale.new_tokens), generator=rng)
+            tokens = allowed[torch.randint(0, len(allowed), (scale.k, scale.new_tokens), generator=rng)]
             completion_logprobs(model, p, tokens, torch.ones(scale.k, scale.new_tokens), banned, share_prefix=True)
     out["status"] = "ok"
     return out
