@@ -20,7 +20,7 @@ RECIPE = Path(__file__).resolve().parents[2] / "recipes" / "needle.yaml"
 
 
 def test_plan_orders_stages_and_cycles():
-    r = load_recipe(RECIPE, ["stages.cycles=3", "stages.before=[warmup,answer_warmup]"])
+    r = load_recipe(RECIPE, ["stages.cycles=3", "stages.before=[warmup,answer_warmup]", "stages.cycle=[rl,sft]"])
     ids = [p.id for p in plan(r)]
     assert ids == ["pre0-warmup", "pre1-answer_warmup", "c0-eval", "c1-rl", "c1-sft", "c1-eval",
                    "c2-rl", "c2-sft", "c2-eval", "c3-rl", "c3-sft", "c3-eval", "final-eval"]
