@@ -6,7 +6,8 @@
    accuracy per grounding task on fresh stills (48 each), and on the seed-0 validation split (100
    needle videos): hit rate, fallbacks (unparseable or repeated picks) and distinct picks.
 2. Short runs of needle.yaml (`runs/t*`: the overrides each used are in its recipe.yaml), all from
-   the selector of probe j and the answer model pretrained with 20 % absent examples: trained hit
+   the selector of probe j; t1 and t2 from an answer model pretrained without absent examples
+   (`pretrain-answer-no-absent.json`), t3-t7 from one with 20 % (`pretrain-answer-absent0.2.json`): trained hit
    per evaluated cycle (val), accuracy on misses, and per answer colour the accuracy on misses.
 3. The pretrained answer model alone (`viarl eval` on the validation split, no warm-up): accuracy
    on hits and on misses, and how often a miss is answered with the first option.
