@@ -102,7 +102,8 @@ def _tiny_overrides(tmp: Path, sel, ans, clip, train, test, **extra) -> list[str
         "rl.steps": 3, "rl.prompts_per_step": 2, "rl.samples_per_prompt": 2, "rl.minibatch_size": 4,
         "models.selector.max_new_tokens": 12, "evaluation.limit": 2, "run.save_every": 2,
         # The session's selector is random, not grounding-pretrained: it needs the format warm-up.
-        "stages.before": "[warmup,answer_warmup]",
+        "stages.before": "[warmup,answer_warmup]", "stages.cycle": "[rl,sft]",
+        "frames.index_text": "after",  # pinned: the warm-up lengths above were measured with it
         "stages.cycles": 2, "rewards.file": ROOT / "rewards" / "viarl.rules",
         "evaluation.prefilter": "null",  # the shipped recipe's extra `+prefilter` rows: tests ask for them by name
     }

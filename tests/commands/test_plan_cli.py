@@ -44,7 +44,8 @@ def test_the_sharding_comes_from_an_accelerate_config(capsys):
 
 def test_tiny_models_fit_anywhere(capsys, tiny_selector_dir, tiny_answer_dir):
     args = ["plan", "recipes/needle.yaml", f"models.selector.path={tiny_selector_dir}",
-            f"models.answer.path={tiny_answer_dir}", "--gpus", "1", "--gpu-mem", "1"]
+            f"models.answer.path={tiny_answer_dir}", "stages.before=[warmup,answer_warmup]",
+            "stages.cycle=[rl,sft]", "--gpus", "1", "--gpu-mem", "1"]
     assert main(args) == 0
     out = capsys.readouterr().out
     assert "warmup" in out and "answer_warmup" in out and "8 × 4 tokens at 56 px" in out

@@ -18,7 +18,7 @@ def repo_cwd(monkeypatch):
 
 
 def test_validate_prints_the_resolved_tree(capsys):
-    assert main(["validate", "recipes/needle.yaml", "rl.steps=7"]) == 0
+    assert main(["validate", "recipes/needle.yaml", "rl.steps=7", "rl.kl_coef=0.01"]) == 0
     out = capsys.readouterr().out
     assert "is valid" in out and "steps: 7" in out and "kl_coef: 0.01" in out
 

@@ -30,3 +30,18 @@ def test_the_large_object_shows_the_answer_colour_and_places_are_spread():
         assert max(share) > 0.03, seed  # a large triangle covers >= ~4 % of its frame
         places.append(ex.answer)
     assert np.bincount(places, minlength=4).min() > 30  # about 50 each: the letter says nothing
+
+
+def _largest_colour_share(frames) -> float:
+    return max((np.abs(f.astype(int) - np.array(PALETTE[c])).max(-1) < 30).mean() for f in frames for c in CHROMATIC)
+
+
+def test_absent_examples_show_no_large_object_and_target_the_first_option():
+    absent, shown = [], []
+    for seed in range(60):
+        ex = make_choice_still(np.random.default_rng(seed), 2, size=64, absent=True)
+        assert ex.answer == 0 and ex.answer_text == ex.options[0]
+        absent.append(_largest_colour_share(ex.frames))
+        shown.append(_largest_colour_share(make_choice_still(np.random.default_rng(seed), 2, size=64).frames))
+    # only small objects: the most of one colour in a frame is far below what a large object covers
+    assert np.mean(absent) < 0.4 * np.mean(shown) and max(absent) < min(0.06, max(shown))

@@ -20,7 +20,7 @@ RECIPE = Path(__file__).resolve().parents[2] / "recipes" / "needle.yaml"
 
 
 def test_plan_orders_stages_and_cycles():
-    r = load_recipe(RECIPE, ["stages.cycles=3", "stages.before=[warmup,answer_warmup]"])
+    r = load_recipe(RECIPE, ["stages.cycles=3", "stages.before=[warmup,answer_warmup]", "stages.cycle=[rl,sft]"])
     ids = [p.id for p in plan(r)]
     assert ids == ["pre0-warmup", "pre1-answer_warmup", "c0-eval", "c1-rl", "c1-sft", "c1-eval",
                    "c2-rl", "c2-sft", "c2-eval", "c3-rl", "c3-sft", "c3-eval", "final-eval"]
@@ -71,7 +71,7 @@ def test_two_cycles_leave_a_complete_run_folder(overrides, tmp_path, capsys):
     assert (run / "eval" / "cycle_2" / "trained" / "predictions.jsonl").exists()
     # A trained selector carries the prompt settings it was trained with, for `viarl eval`.
     settings = json.loads((run / "checkpoints" / "c2-rl" / "selector" / "viarl_selector.json").read_text())
-    fr = load_recipe(RECIPE).frames
+    fr = load_recipe(run / "recipe.yaml").frames  # the run's own prompt settings
     assert (settings["index_text"], settings["candidates"], settings["select"]) == (
         fr.index_text, fr.candidates, fr.select)
     # The state names where each model now lives: the last stage that trained it.

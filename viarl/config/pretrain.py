@@ -22,8 +22,9 @@ class GroundingPretrain(BaseModel):
     first_task_steps: NonNegativeInt = Field(
         600, description="Steps of `brightest` only at the start: the frame-to-index binding forms on "
         "brightness first, then serves the other tasks.")
-    think_words: PositiveInt = Field(
-        2, description="Question keywords written in the target's <think> (the format the selector learns).")
+    think_words: NonNegativeInt = Field(
+        2, description="Question keywords written in the target's <think> (the format the selector learns); "
+        "0 writes the same words for every question, so a wording never seen cannot break the format.")
     seed: int = Field(0, description="Seed of the clip stream and of the training (same seed, same model).")
 
     @field_validator("tasks")
@@ -48,4 +49,7 @@ class ChoicePretrain(BaseModel):
     warmup_steps: NonNegativeInt = Field(20, description="Steps of linear learning-rate warm-up.")
     frames: list[PositiveInt] = Field([1, 2, 2, 4], min_length=1,
                                       description="Frames per example, drawn uniformly from this list.")
+    absent: float = Field(0.0, ge=0.0, lt=1.0, description="Share of examples whose frames do not show the "
+                          "object; their target is the first option, a guess independent of the truth, so "
+                          "answers without evidence stay at chance instead of naming one colour by default.")
     seed: int = Field(0, description="Seed of the example stream and of the training (same seed, same model).")

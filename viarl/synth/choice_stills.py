@@ -53,11 +53,17 @@ class ChoiceStill:
 
 
 def make_choice_still(rng: np.random.Generator, count: int, size: int = 112, kind: str = "colour",
-                      colours=CHROMATIC) -> ChoiceStill:
+                      colours=CHROMATIC, absent: bool = False) -> ChoiceStill:
     """Draw one example of `count` frames, `size` px square; exactly one frame holds the large object
-    (a shape in one of `colours`); `kind` says what the question asks: its colour or its shape."""
+    (a shape in one of `colours`); `kind` says what the question asks: its colour or its shape.
+
+    With `absent` no frame shows the large object (the frames a selector picked may all miss it).
+    Such an example has no right answer to see; its target is the FIRST option (`answer` 0), a
+    guess that does not depend on the truth, so with options shuffled a model that learns it is
+    right by chance (1 in 4) on unseen objects, never by favouring one colour it names by default.
+    """
     shape, colour = str(rng.choice(SHAPES)), str(rng.choice(colours))
-    target = int(rng.integers(0, count))
+    target = -1 if absent else int(rng.integers(0, count))
     frames = []
     for t in range(count):
         img = Image.fromarray(_background(rng, size, float(rng.uniform(80, 170))))
@@ -75,4 +81,4 @@ def make_choice_still(rng: np.random.Generator, count: int, size: int = 112, kin
     order = rng.permutation(4)
     options = tuple(options[i] for i in order)
     question = str(rng.choice(TEMPLATES[kind])).format(shape=shape)
-    return ChoiceStill(np.stack(frames), question, options, options.index(right), kind)
+    return ChoiceStill(np.stack(frames), question, options, 0 if absent else options.index(right), kind)

@@ -12,7 +12,7 @@ it and a run with other settings refuses it.
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -46,6 +46,7 @@ class AnswerPretrainSettings:
     frames: tuple[int, ...] = (1, 2, 2, 4)  # frames per example, drawn uniformly
     kinds: tuple[str, ...] = ("colour",)  # what the questions ask (choice_stills.KINDS)
     colours: tuple[str, ...] = CHROMATIC  # the colours asked about
+    absent: float = 0.0  # share of examples whose frames do not show the object (target: option A's text)
     answer_size: int = 56
     clip_size: int = 112
     stills_version: int = STILLS_VERSION
@@ -53,17 +54,19 @@ class AnswerPretrainSettings:
 
 def choice_example(rng: np.random.Generator, s: AnswerPretrainSettings):
     """(messages, images, target text, still) for one freshly drawn example."""
+    absent = s.absent > 0 and rng.random() < s.absent
     still = make_choice_still(rng, int(rng.choice(s.frames)), s.clip_size, kind=str(rng.choice(s.kinds)),
-                              colours=s.colours)
+                              colours=s.colours, absent=absent)
     images = [Image.fromarray(f).resize((s.answer_size, s.answer_size), Image.BILINEAR) for f in still.frames]
     return answer_messages(still.question, still.options, len(images)), images, still.answer_text, still
 
 
-def held_out_accuracy(model, processor, s: AnswerPretrainSettings, n: int = 64) -> float:
+def held_out_accuracy(model, processor, s: AnswerPretrainSettings, n: int = 64, absent: bool = False) -> float:
     """Share of fresh examples (a stream training never draws) answered right, through the
-    pipeline's answerer and the evaluation's parser."""
-    rng = np.random.default_rng([s.seed, 0x686F6C64])
-    items = [choice_example(rng, s) for _ in range(n)]
+    pipeline's answerer and the evaluation's parser; with `absent`, the share of examples that
+    do not show the object answered with the first option (what the pretraining teaches there)."""
+    rng = np.random.default_rng([s.seed, 0x686F6C64 + absent])
+    items = [choice_example(rng, replace(s, absent=float(absent))) for _ in range(n)]
     answerer = Answerer(model, processor, max_new_tokens=4)
     replies = answerer.answer([AnswerRequest(i, im, st.question, st.options) for i, (_, im, _, st) in enumerate(items)])
     letters = option_letters(4)
@@ -93,8 +96,11 @@ def pretrain_answer(base_dir, out_dir, settings: AnswerPretrainSettings = Answer
             bar.update(task, advance=1, info=f"loss {np.mean(losses[-20:]):.3f}")
     model.eval()
     acc = held_out_accuracy(model, processor, s)
-    manifest = json.loads(json.dumps({"base": str(base_dir), "settings": asdict(s),
-                                      "final_loss": float(np.mean(losses[-50:])), "held_out_accuracy": acc}))
+    made = {"base": str(base_dir), "settings": asdict(s), "final_loss": float(np.mean(losses[-50:])),
+            "held_out_accuracy": acc}
+    if s.absent:
+        made["held_out_absent_first_option"] = held_out_accuracy(model, processor, s, absent=True)
+    manifest = json.loads(json.dumps(made))
     with atomic_dir(Path(out_dir)) as tmp:
         model.save_pretrained(tmp)
         processor.save_pretrained(tmp)
@@ -106,4 +112,5 @@ def answer_pretrain_settings(recipe, pre) -> AnswerPretrainSettings:
     """AnswerPretrainSettings from a recipe's `models.answer.pretrain` and its `frames.answer_size`."""
     return AnswerPretrainSettings(steps=pre.steps, batch_size=pre.batch_size, lr=pre.lr,
                                   warmup_steps=pre.warmup_steps, seed=pre.seed, frames=tuple(pre.frames),
+                                  absent=pre.absent,
                                   answer_size=recipe.frames.answer_size)
