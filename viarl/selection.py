@@ -140,3 +140,10 @@ def parse_selection(text: str | None, count: int, select: int) -> list[int] | No
     """The candidate positions a selector completion chooses (sorted), or None when its first
     `<index>` block is not exactly `effective_select(select, count)` distinct positions < count."""
     return checked_indices(parse_index_list(first_index_block(text)), count, effective_select(select, count))
+
+
+def selection_or_uniform(text: str | None, count: int, select: int) -> tuple[list[int], bool]:
+    """The positions a completion chooses (`parse_selection`), or uniformly spaced ones where it
+    names no valid selection; and whether it fell back to those."""
+    chosen = parse_selection(text, count, select)
+    return (chosen, False) if chosen is not None else (uniform_indices(count, select), True)

@@ -14,7 +14,7 @@ from typing import Sequence
 from viarl.errors import UserError
 from viarl.models.lora import load_policy
 from viarl.policy.sampler import sample, selector_batch
-from viarl.selection import Selection, parse_selection, uniform_indices
+from viarl.selection import Selection, selection_or_uniform
 from viarl.user_files import STATE_BYTES, read_user_text
 
 SELECTOR_SETTINGS = "viarl_selector.json"
@@ -55,11 +55,8 @@ class TrainedSelector:
                             temperature=0.0).texts
         out = []
         for text, c in zip(texts, cands):
-            chosen = parse_selection(text, c.count, n)
-            if chosen is None:
-                out.append(Selection(tuple(uniform_indices(c.count, n)), raw=text, fallback=True))
-            else:
-                out.append(Selection(tuple(chosen), raw=text, fallback=False))
+            chosen, fallback = selection_or_uniform(text, c.count, n)
+            out.append(Selection(tuple(chosen), raw=text, fallback=fallback))
         return out
 
 

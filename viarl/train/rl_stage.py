@@ -28,7 +28,7 @@ from viarl.train.rl_picks import load_picks, picks_file
 from viarl.train.reinforce_pp import compute_advantages, policy_loss
 from viarl.policy.engine import HFEngine
 from viarl.policy.sampler import banned_token_ids, selector_inputs
-from viarl.selection import effective_select, parse_selection, uniform_indices
+from viarl.selection import effective_select, parse_selection, selection_or_uniform
 from viarl.train.sharding import is_sharded
 from viarl.train.stage import TrainingStage
 
@@ -158,8 +158,7 @@ class RLStage(TrainingStage):
         comp = self.engine.generate(prompts, k, max_new_tokens=ctx.recipe.models.selector.max_new_tokens,
                                     temperature=cfg.temperature, top_p=cfg.top_p, generator=ctx.generator)
         for i, (s, c) in enumerate(zip(samples, cands)):
-            chosen = parse_selection(comp.texts[i * k], c.count, fr.select)
-            self.picks[s.id] = list(chosen) if chosen is not None else uniform_indices(c.count, fr.select)
+            self.picks[s.id] = selection_or_uniform(comp.texts[i * k], c.count, fr.select)[0]
         tokens, masks, olds = [], [], []
         for i in range(len(samples)):
             rows = slice(i * k, (i + 1) * k)

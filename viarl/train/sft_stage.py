@@ -14,7 +14,7 @@ import time
 
 import numpy as np
 
-from viarl.selection import parse_selection, uniform_indices
+from viarl.selection import selection_or_uniform, uniform_indices
 from viarl.policy.prompts import answer_messages, selector_messages, selector_target
 from viarl.policy.sampler import sample, selector_batch
 from viarl.policy.selector import TrainedSelector
@@ -83,10 +83,7 @@ class SFTStage(TrainingStage):
                               temperature=ctx.recipe.rl.temperature, top_p=ctx.recipe.rl.top_p,
                               generator=ctx.generator)
             out = []
-            for text, c in zip(comp.texts, cands):
-                idx = parse_selection(text, c.count, fr.select)
-                out.append(tuple(idx) if idx is not None else tuple(uniform_indices(c.count, fr.select)))
-            return out
+            return [tuple(selection_or_uniform(text, c.count, fr.select)[0]) for text, c in zip(comp.texts, cands)]
         if self.cfg.picks == "rollout" and not self.picks:
             # What the cycle's RL stage last drew per question; the rest fall back to greedy below.
             self.picks = {sid: tuple(idx) for sid, idx in cycle_picks(ctx.run_dir, self.cycle).items()}
