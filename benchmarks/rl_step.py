@@ -39,31 +39,19 @@ def run_one(code: Path, work: Path, tokens: int, threads: int) -> dict:
     sys.path.insert(0, str(code))
     import numpy as np
     import torch
+    from paper_shapes import paper_shape_args
 
     from viarl.config.load import load_recipe
-    from viarl.models.tiny import write_tiny_model
-    from viarl.synth.needle import make_needle_dataset
     from viarl.train import rl_stage
     from viarl.train.context import RunContext
     from viarl.train.engine import STAGES, quiet_libraries
 
     torch.set_num_threads(threads)
     quiet_libraries()
-    data = work / "needle"
-    if not (data / "json").exists():
-        make_needle_dataset(data, videos=8, frames=160, fps=24, seed=0, split="train", size=(224, 128))
-    for role in ("selector", "answer"):
-        if not (work / role).exists():
-            write_tiny_model(work / role, role, seed=0)
     run = work / f"run-{os.getpid()}"
-    args = [f"output_dir={run}", f"models.selector.path={work / 'selector'}", f"models.answer.path={work / 'answer'}",
-            "models.selector.tiny_seed=null", "models.selector.pretrain=null", "models.answer.tiny_seed=null",
-            f"data.train.path={data}", f"data.eval.path={data}", "data.synthetic=null", "frames.candidates=128",
-            "frames.select=8", "frames.selector_size=112", "frames.answer_size=224", f"frames.cache_dir={work / 'cache'}",
-            "rl.prompts_per_step=8", "rl.samples_per_prompt=8", "rl.minibatch_size=null",
-            f"models.selector.max_new_tokens={tokens}", "models.answer.max_new_tokens=8",
-            "evaluation.answer_batch_size=8", f"run.threads={threads}", "stages.before=[]", "stages.cycle=[rl]",
-            f"rewards.file={code / 'rewards' / 'viarl.rules'}", "evaluation.prefilter=null"]
+    args = [*paper_shape_args(work, run, code, tokens, threads, videos=8), "rl.prompts_per_step=8",
+            "rl.samples_per_prompt=8", "rl.minibatch_size=null", "models.answer.max_new_tokens=8",
+            "evaluation.answer_batch_size=8", "stages.cycle=[rl]"]
     from viarl.errors import UserError
 
     try:  # fields newer recipes have (answer pretraining, final splits): off, as the older code has none

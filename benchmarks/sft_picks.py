@@ -22,30 +22,20 @@ import torch
 
 from viarl.atomic import write_json
 from viarl.config.load import load_recipe
-from viarl.models.tiny import write_tiny_model
-from viarl.synth.needle import make_needle_dataset
 from viarl.train.context import RunContext
 from viarl.train.engine import STAGES, quiet_libraries
 from viarl.train.rl_picks import picks_file
+
+from paper_shapes import paper_shape_args
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 def build(work: Path, picks: str, tokens: int, threads: int):
-    data = work / "needle"
-    if not (data / "json").exists():
-        make_needle_dataset(data, videos=16, frames=160, fps=24, seed=0, split="train", size=(224, 128))
-    for role in ("selector", "answer"):
-        if not (work / role).exists():
-            write_tiny_model(work / role, role, seed=0)
     run = work / f"run-{picks}"
-    args = [f"output_dir={run}", f"models.selector.path={work / 'selector'}", f"models.answer.path={work / 'answer'}",
-            "models.selector.tiny_seed=null", "models.selector.pretrain=null", "models.answer.tiny_seed=null",
-            "models.answer.pretrain=null", "data.final.test=null", "data.final.shifted=null",
-            f"data.train.path={data}", f"data.eval.path={data}", "data.synthetic=null", "frames.candidates=128",
-            "frames.select=8", "frames.selector_size=112", "frames.answer_size=224", f"frames.cache_dir={work / 'cache'}",
-            f"models.selector.max_new_tokens={tokens}", f"sft.picks={picks}", "sft.batch_size=8",
-            f"run.threads={threads}", "stages.before=[]", "stages.cycle=[sft]", "evaluation.prefilter=null"]
+    args = [*paper_shape_args(work, run, ROOT, tokens, threads, videos=16), "models.answer.pretrain=null",
+            "data.final.test=null", "data.final.shifted=null", f"sft.picks={picks}", "sft.batch_size=8",
+            "stages.cycle=[sft]"]
     recipe = load_recipe(str(ROOT / "recipes" / "needle.yaml"), args)
     run.mkdir(parents=True, exist_ok=True)
     ctx = RunContext.build(recipe, run)
