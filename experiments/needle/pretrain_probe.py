@@ -23,7 +23,7 @@ from viarl.data.loaders import load_dataset
 from viarl.data.truth import load_truth
 from viarl.eval.content import hit_stats
 from viarl.models import tiny
-from viarl.train.pretrain import PretrainSettings, held_out_accuracy, pretrain_selector
+from viarl.train.pretrain import PretrainSettings, held_out_accuracy, pretrain_selector, target_tokens
 from viarl.policy.selector import TrainedSelector
 from viarl.video.cache import FrameCache
 from viarl.video.candidates import load_candidates
@@ -39,6 +39,14 @@ def main() -> None:
     ap.add_argument("--rope-theta", type=float, default=None)
     ap.add_argument("--layers", type=int, default=None)
     ap.add_argument("--heads", type=int, default=None)
+    ap.add_argument("--large-from", type=float, default=None,
+                    help="curriculum: the large shape starts this big and shrinks to 0.33-0.5 by --large-steps")
+    ap.add_argument("--large-steps", type=int, default=600)
+    ap.add_argument("--schedule", default=None)
+    ap.add_argument("--think-frames", action="store_true",
+                    help="the <think> marks every frame y/n (the asked-about frame y): dense reasoning")
+    ap.add_argument("--vision-depth", type=int, default=None)
+    ap.add_argument("--vision-width", type=int, default=None)
     ap.add_argument("--tasks", default="large_shape,colour,brightest")
     ap.add_argument("--first-task-steps", type=int, default=300)
     ap.add_argument("--first-task", default="brightest")
@@ -60,12 +68,37 @@ def main() -> None:
         tiny.TEXT_CONFIG["num_hidden_layers"] = args.layers
     if args.heads is not None:
         tiny.TEXT_CONFIG["num_attention_heads"] = args.heads
+    if args.vision_depth is not None:
+        tiny.VISION_CONFIG["depth"] = args.vision_depth
+        tiny.VISION_CONFIG["fullatt_block_indexes"] = list(range(1, args.vision_depth, 2))
+    if args.vision_width is not None:
+        w = args.vision_width
+        tiny.VISION_CONFIG.update(hidden_size=w, intermediate_size=2 * w, num_heads=w // 32)
     s = PretrainSettings(steps=args.steps, lr=args.lr, batch_size=args.batch, seed=args.seed,
                          tasks=tuple(args.tasks.split(",")), first_task_steps=args.first_task_steps,
                          first_task=args.first_task, think_words=args.think_words, 
                          index_text=args.index_text, selector_size=args.size,
-                         warmup_steps=args.warmup_steps)
+                         warmup_steps=args.warmup_steps, think_frames=args.think_frames)
 
+    if args.large_from is not None:
+        import viarl.synth.stills as stills
+        import viarl.train.pretrain as pre
+        base_example = pre.clip_example
+
+        def clip_example(rng, s_, step=None):
+            if step is not None:
+                f = min(1.0, step / args.large_steps)
+                lo = args.large_from + f * (0.33 - args.large_from)
+                stills.LARGE_SCALE = (lo, lo + 0.17)
+            else:
+                stills.LARGE_SCALE = (0.33, 0.5)
+            return base_example(rng, s_, step)
+        pre.clip_example = clip_example
+    if args.schedule:
+        import viarl.train.pretrain as pre
+        base_sched = pre.build_scheduler
+        pre.build_scheduler = lambda o, kind, n, w: base_sched(o, args.schedule, n, w)
+    max_new = target_tokens(s)
     loaded = load_dataset("mlvu", args.needle, limit=args.needle_limit)
     truth = load_truth(args.needle)
     cache = FrameCache(".cache/frames")
@@ -75,7 +108,7 @@ def main() -> None:
 
     def on_eval(step, model, processor):
         acc = {t: held_out_accuracy(model, processor, replace(s, tasks=(t,)), n=48) for t in s.tasks}
-        picks = TrainedSelector(model, processor, index_text=s.index_text, max_new_tokens=24).select(
+        picks = TrainedSelector(model, processor, index_text=s.index_text, max_new_tokens=max_new).select(
             loaded.samples, cands, s.select)
         st = hit_stats([p.indices for p in picks], cands, [truth[Path(x.video).name] for x in loaded.samples])
         row = {"step": step, "stills_acc": acc, **st, "fallbacks": sum(p.fallback for p in picks), "elapsed_s": round(time.time() - t0, 1),

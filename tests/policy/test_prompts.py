@@ -6,7 +6,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from viarl.policy.prompts import (
-    answer_messages, format_options, render, selector_messages, selector_target, think_keywords,
+    answer_messages, format_options, frame_marks, render, selector_messages, selector_target,
+    think_keywords,
 )
 
 
@@ -56,3 +57,18 @@ def test_selector_target_is_well_formed():
     t = selector_target("What colour was the large triangle that appeared briefly?", [1, 5, 9], 2)
     assert t == "<think>colour, large</think><index>1, 5, 9</index>"
     assert think_keywords("the of and") == "the question"
+
+
+@given(count=st.integers(1, 64), data=st.data())
+@settings(max_examples=60, deadline=None)
+def test_frame_marks_judge_every_frame_in_order(count, data):
+    relevant = data.draw(st.integers(0, count - 1))
+    marks = frame_marks(count, relevant).split(",")
+    assert [int(m[:-1]) for m in marks] == list(range(count))
+    assert [i for i, m in enumerate(marks) if m.endswith("y")] == [relevant]
+    assert all(m[-1] in "yn" for m in marks)
+
+
+def test_selector_target_takes_given_reasoning():
+    t = selector_target("Which frame?", [2, 0], think=frame_marks(3, 2))
+    assert t == "<think>0n,1n,2y</think><index>2, 0</index>"

@@ -68,3 +68,22 @@ def test_reusing_a_model_pretrained_otherwise_is_refused(pretrained):
     with pytest.raises(UserError, match="steps: 3 -> 5") as e:
         check_pretrained(out, PretrainSettings(**{**SETTINGS.__dict__, "steps": 5}))
     assert "delete" in e.value.fix
+
+
+
+def test_frame_mark_targets_mark_the_asked_frame_and_fit_the_token_budget():
+    import numpy as np
+    from viarl.models.tokenizer import build_tokenizer
+    from viarl.selection import parse_selection
+    from viarl.train.pretrain import clip_example, target_tokens
+
+    s = PretrainSettings(think_frames=True, think_words=0)
+    tok = build_tokenizer()
+    rng = np.random.default_rng(0)
+    for _ in range(20):
+        _, images, target, clip = clip_example(rng, s)
+        think = target.split("<think>")[1].split("</think>")[0].split(",")
+        assert [m[-1] for m in think] == ["y" if i == clip.target else "n" for i in range(s.candidates)]
+        assert clip.target in parse_selection(target, s.candidates, s.select)
+        # +2: the chat template's end-of-turn tokens follow the completion
+        assert len(tok(target)["input_ids"]) + 2 <= target_tokens(s)

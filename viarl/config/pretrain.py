@@ -25,6 +25,11 @@ class GroundingPretrain(BaseModel):
     think_words: NonNegativeInt = Field(
         2, description="Question keywords written in the target's <think> (the format the selector learns); "
         "0 writes the same words for every question, so a wording never seen cannot break the format.")
+    think_frames: bool = Field(
+        False, description="Write a mark for every frame in the target's <think> (`0n,1n,2y,...`: y for the "
+        "frame the question is about), in place of `think_words`: one supervised token per frame rather than "
+        "one per clip, and each mark is read from its own frame. Needs `models.selector.max_new_tokens` of "
+        "about 3 x `frames.candidates` + 16.")
     seed: int = Field(0, description="Seed of the clip stream and of the training (same seed, same model).")
 
     @field_validator("tasks")

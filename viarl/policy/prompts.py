@@ -123,7 +123,18 @@ def think_keywords(question: str, limit: int = 8) -> str:
     return ", ".join(seen[:limit]) or "the question"
 
 
-def selector_target(question: str, indices: Sequence[int], think_words: int = 8) -> str:
-    """A well-formed selector completion: keyword reasoning, then the given indices."""
+def frame_marks(count: int, relevant: int) -> str:
+    """Per-frame reasoning: `0n,1n,2y,...`, y for the frame the question is about.
+
+    Each mark is a judgement of one frame, found by its label, so a tiny selector gets one
+    supervised decision per frame instead of one pointer per clip."""
+    return ",".join(f"{i}{'y' if i == relevant else 'n'}" for i in range(count))
+
+
+def selector_target(question: str, indices: Sequence[int], think_words: int = 8,
+                    think: str | None = None) -> str:
+    """A well-formed selector completion: reasoning (`think`, else the question's keywords), then
+    the given indices."""
     joined = ", ".join(str(i) for i in indices)
-    return f"<think>{think_keywords(question, think_words)}</think><index>{joined}</index>"
+    reasoning = think_keywords(question, think_words) if think is None else think
+    return f"<think>{reasoning}</think><index>{joined}</index>"

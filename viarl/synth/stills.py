@@ -22,6 +22,7 @@ from PIL import Image, ImageDraw
 from viarl.synth.scene import PALETTE, SHAPES, _draw_shape
 
 TASKS = ("large_shape", "colour", "brightest")
+LARGE_SCALE = (0.33, 0.5)  # the large_shape target's side, as a fraction of the frame
 TEMPLATES = {
     "large_shape": ("Which frame shows a large {shape}?", "Find the frame with the big {shape}.",
                     "In which frame is the large {shape}?"),
@@ -107,7 +108,7 @@ def make_clip(rng: np.random.Generator, count: int, size: int = 112, task: str |
             _objects(draw, rng, size, n_small, shapes, colours)
             if task == "large_shape":
                 if t == target:
-                    _objects(draw, rng, size, 1, [shape], colours, scale=(0.33, 0.5))
+                    _objects(draw, rng, size, 1, [shape], colours, scale=LARGE_SCALE)
                 elif rng.random() < 0.5:  # the same shape, small: size is what singles out the target
                     relevance[t] += 1 + _objects(draw, rng, size, 1, [shape], colours)
         frames.append(np.asarray(img))

@@ -30,7 +30,7 @@ from viarl.errors import UserError
 from viarl.models.loading import load_vlm
 from viarl.synth.stills import make_clip
 from viarl.train.optim import build_optimizer, build_scheduler, clip_and_step
-from viarl.policy.prompts import selector_messages, selector_target
+from viarl.policy.prompts import frame_marks, selector_messages, selector_target
 from viarl.policy.selector import TrainedSelector
 from viarl.train.supervised import supervised_batch, supervised_loss
 from viarl.video.candidates import selector_view
@@ -55,6 +55,7 @@ class PretrainSettings:
     clip_size: int = 112
     index_text: str = "after"
     think_words: int = 2
+    think_frames: bool = False
     tasks: tuple[str, ...] = ("large_shape", "colour", "brightest")
     # Brightness is the feature a random vision tower passes through most directly, so the
     # frame-to-index binding forms on it first (200-400 steps); other tasks then reuse it.
@@ -74,20 +75,27 @@ def clip_example(rng: np.random.Generator, s: PretrainSettings, step: int | None
     clip = make_clip(rng, s.candidates, s.clip_size, task=s.first_task if early else str(rng.choice(s.tasks)))
     view = selector_view(clip.frames, s.selector_size)  # [T, h, w, 3], index drawn
     images = [Image.fromarray(f) for f in view]
-    target = selector_target(clip.question, list(clip.ranking[: s.select]), s.think_words)
+    think = frame_marks(s.candidates, clip.target) if s.think_frames else None
+    target = selector_target(clip.question, list(clip.ranking[: s.select]), s.think_words, think)
     return selector_messages(clip.question, s.candidates, s.select, s.index_text), images, target, clip
 
 
-def held_out_accuracy(model, processor, s: PretrainSettings, n: int = 64) -> float:
+def held_out_accuracy(model, processor, s: PretrainSettings, n: int = 64, max_new_tokens: int | None = None) -> float:
     """Share of fresh clips (a seed stream training never draws) whose greedy pick holds the target."""
     rng = np.random.default_rng([s.seed, 0x686F6C64])
     items = [clip_example(rng, s) for _ in range(n)]
-    sel = TrainedSelector(model, processor, index_text=s.index_text, max_new_tokens=24)
+    sel = TrainedSelector(model, processor, index_text=s.index_text,
+                          max_new_tokens=max_new_tokens or target_tokens(s))
     # TrainedSelector reads a sample's .question and a candidate set's .selector images and .count.
     questions = [SimpleNamespace(question=c.question) for *_, c in items]
     views = [SimpleNamespace(selector=im, count=len(im)) for _, im, _, _ in items]
     picks = sel.select(questions, views, s.select)
     return float(np.mean([c.target in p.indices for p, (*_, c) in zip(picks, items)]))
+
+
+def target_tokens(s: PretrainSettings) -> int:
+    """Tokens a greedy pick may need: the per-frame marks take 3 per frame (`0n,`)."""
+    return 3 * s.candidates + 16 if s.think_frames else 24
 
 
 def pretrain_selector(base_dir, out_dir, settings: PretrainSettings = PretrainSettings(),
@@ -136,7 +144,7 @@ def pretrain_settings(recipe, pre) -> PretrainSettings:
     return PretrainSettings(steps=pre.steps, batch_size=pre.batch_size, lr=pre.lr, warmup_steps=pre.warmup_steps,
                             seed=pre.seed, candidates=fr.candidates, select=fr.select,
                             selector_size=fr.selector_size, index_text=fr.index_text,
-                            think_words=pre.think_words, tasks=tuple(pre.tasks),
+                            think_words=pre.think_words, think_frames=pre.think_frames, tasks=tuple(pre.tasks),
                             first_task_steps=pre.first_task_steps)
 
 
