@@ -14,7 +14,7 @@ from viarl.rewards import load_rules
 
 REPO = Path(__file__).resolve().parents[2]
 NEEDLE = "recipes/needle.yaml"
-NEEDLE_PARAMS = {"min_tokens_small": 8, "min_tokens_large": 8, "max_tokens": 24}
+NEEDLE_PARAMS = {"min_tokens_small": 20, "min_tokens_large": 20, "max_tokens": 40}
 
 
 @pytest.fixture(autouse=True)
