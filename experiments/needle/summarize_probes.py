@@ -5,8 +5,8 @@
 1. Selector pretraining probes (`pretrain_probe.py`, one JSON line per evaluation): held-out
    accuracy per grounding task on fresh stills (48 each), and on the seed-0 validation split (100
    needle videos): hit rate, fallbacks (unparseable or repeated picks) and distinct picks.
-2. Short runs of needle.yaml (`runs/t*`: the overrides each used are in its recipe.yaml), all from
-   the selector of probe j; t1 and t2 from an answer model pretrained without absent examples
+2. Short runs of needle.yaml (`runs/t*` and `runs/s7-*`: the overrides each used are in its recipe.yaml);
+   t1-t7 from the selector of probe j, s7-t08 and s7-t09 from that of probe s7-tf, s7-t10 from s7-tf15; t1 and t2 from an answer model pretrained without absent examples
    (`pretrain-answer-no-absent.json`), t3-t7 from one with 20 % (`pretrain-answer-absent0.2.json`): trained hit
    per evaluated cycle (val), accuracy on misses, and per answer colour the accuracy on misses.
 3. The pretrained answer model alone (`viarl eval` on the validation split, no warm-up): accuracy
@@ -33,7 +33,8 @@ def pretrain_table() -> None:
     for path in sorted((ROOT / "pretrain").glob("*.jsonl")):
         rows = [json.loads(x) for x in path.read_text().splitlines() if x.strip()]
         a = rows[0]["args"]
-        keys = ("lr", "batch", "layers", "tasks", "think_words", "first_task_steps", "index_text", "size", "base")
+        keys = ("steps", "lr", "batch", "layers", "tasks", "think_words", "think_frames", "first_task_steps",
+                "index_text", "size", "base", "vision_depth", "vision_width", "large_from", "schedule")
         print(f"- probe {path.stem}: " + ", ".join(f"{k}={a.get(k)}" for k in keys if a.get(k) is not None))
         for r in rows:
             acc = " ".join(f"{t} {_f(v)}" for t, v in r["stills_acc"].items())
@@ -44,8 +45,8 @@ def pretrain_table() -> None:
 def runs_table() -> None:
     print("\n### Short runs (val split; trained hit per cycle, fallbacks; accuracy on misses; "
           "colours whose misses are answered right >= 0.8)\n")
-    print("| run | stages | rl | cycle 0 | cycle 1 | cycle 2 | blind colours (cycle: colour acc-on-misses) | test trained / pre-RL / uniform hit | wall s |")
-    print("|---|---|---|---|---|---|---|---|---|")
+    print("| run | selector | stages | rl | cycle 0 | cycle 1 | cycle 2 | blind colours (cycle: colour acc-on-misses) | test trained / pre-RL / uniform hit | wall s |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     for d in sorted((ROOT / "runs").iterdir()):
         s = json.loads((d / "summary.json").read_text())
         r = yaml.safe_load((d / "recipe.yaml").read_text())
@@ -61,8 +62,9 @@ def runs_table() -> None:
                     blind.append(f"{c['cycle']}: {colour} {_f(g['accuracy_on_misses'])}")
         test = (s.get("final_splits") or {}).get("test", {})
         t = " / ".join(_f(test.get(k, {}).get("hit_rate")) for k in ("trained", "pre-rl", "uniform")) if test else "-"
-        print(f"| {d.name} | before {st['before']}, cycle {st['cycle']} x{st['cycles']} | {rl['steps']} steps, "
-              f"lr {rl['lr']}, T {rl['temperature']}, kl {rl['kl_coef']}, ent {rl['index_entropy_coef']} | "
+        print(f"| {d.name} | {Path(r['models']['selector']['path']).name} | before {st['before']}, cycle {st['cycle']} x{st['cycles']} | {rl['steps']} steps, "
+              f"lr {rl['lr']}, T {rl['temperature']}, kl {rl['kl_coef']}, ent {rl['index_entropy_coef']}, "
+              f"{rl['prompts_per_step']}x{rl['samples_per_prompt']}, baseline {rl['baseline']} | "
               + " | ".join(cells.get(i, "-") for i in range(3)) + f" | {'; '.join(blind) or '-'} | {t} | "
               f"{s['wall_s']:.0f} |")
 
