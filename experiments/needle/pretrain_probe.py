@@ -45,6 +45,7 @@ def main() -> None:
     ap.add_argument("--schedule", default=None)
     ap.add_argument("--think-frames", action="store_true",
                     help="the <think> marks every frame y/n (the asked-about frame y): dense reasoning")
+    ap.add_argument("--filler-words", type=int, default=0)
     ap.add_argument("--vision-depth", type=int, default=None)
     ap.add_argument("--vision-width", type=int, default=None)
     ap.add_argument("--tasks", default="large_shape,colour,brightest")
@@ -78,7 +79,8 @@ def main() -> None:
                          tasks=tuple(args.tasks.split(",")), first_task_steps=args.first_task_steps,
                          first_task=args.first_task, think_words=args.think_words, 
                          index_text=args.index_text, selector_size=args.size,
-                         warmup_steps=args.warmup_steps, think_frames=args.think_frames)
+                         warmup_steps=args.warmup_steps, think_frames=args.think_frames,
+                         filler_words=args.filler_words)
 
     if args.large_from is not None:
         import viarl.synth.stills as stills

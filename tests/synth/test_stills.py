@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from viarl.synth.scene import PALETTE
-from viarl.synth.stills import TASKS, make_clip
+from viarl.synth.stills import FILLER_WORDS, TASKS, TEMPLATES, make_clip, vary_wording
 
 
 @given(seed=st.integers(0, 10_000), count=st.integers(2, 12), task=st.sampled_from(TASKS))
@@ -53,3 +53,25 @@ def test_brightest_ranking_follows_brightness(seed):
     clip = make_clip(np.random.default_rng(seed), 8, 64, task="brightest")
     means = clip.frames.reshape(8, -1).mean(1)
     assert list(clip.ranking) == list(np.argsort(-means, kind="stable"))
+
+
+@given(seed=st.integers(0, 10_000), max_words=st.integers(0, 30))
+@settings(max_examples=80, deadline=None)
+def test_filler_wraps_the_question_in_neutral_words_of_bounded_length(seed, max_words):
+    question = "Which frame shows a large circle?"
+    text = vary_wording(np.random.default_rng(seed), question, max_words)
+    before, _, after = text.partition(question)
+    assert question in text
+    words = [w.strip(".").lower() for w in (before + " " + after).split()]
+    assert len([w for w in before.split()]) <= max_words and len(after.split()) <= max_words // 2
+    assert set(words) <= {w.lower() for w in FILLER_WORDS}
+
+
+@given(seed=st.integers(0, 10_000), task=st.sampled_from(TASKS))
+@settings(max_examples=30, deadline=None)
+def test_filler_changes_only_the_wording(seed, task):
+    plain = make_clip(np.random.default_rng(seed), 8, 56, task)
+    filled = make_clip(np.random.default_rng(seed), 8, 56, task, filler_words=12)
+    assert np.array_equal(plain.frames, filled.frames) and plain.target == filled.target
+    assert plain.question in filled.question
+    assert any(t.split("{")[0] in plain.question for t in TEMPLATES[task])

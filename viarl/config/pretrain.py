@@ -30,6 +30,11 @@ class GroundingPretrain(BaseModel):
         "frame the question is about), in place of `think_words`: one supervised token per frame rather than "
         "one per clip, and each mark is read from its own frame. Needs `models.selector.max_new_tokens` of "
         "about 3 x `frames.candidates` + 16.")
+    filler_words: NonNegativeInt = Field(
+        0, description="Wrap each clip's question in up to this many filler words before it (half as many "
+        "after), of random length and naming nothing in the frames: a selector asked in a few short templates "
+        "learns to find a frame by its distance from the question's end, and then breaks on longer questions. "
+        "0: the templates alone.")
     seed: int = Field(0, description="Seed of the clip stream and of the training (same seed, same model).")
 
     @field_validator("tasks")

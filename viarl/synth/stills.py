@@ -32,6 +32,32 @@ TEMPLATES = {
 }
 
 
+# Wording variety. Asked in a few short templates only, a tiny selector learns to find frame i by
+# its distance from the end of the question, and a longer question (any real user's) then breaks
+# its output: on needle questions rewritten as longer sentences, 92 of 100 completions of such a
+# selector fell back (docs/needle-cpu-findings.md). Filler of random length around the question
+# makes that distance useless, so the frame's own label is what is left to use. The filler names
+# nothing a frame shows.
+FILLER_WORDS = tuple("""please look at these pictures carefully and then tell me about them I would like
+to know something here is a short clip from my camera we took it yesterday you can take your time
+every one of them matters maybe the answer is easy or maybe not so think about it first thank you
+very much for helping with this small task my teacher asked us to describe what we see""".split())
+
+
+def _filler(rng: np.random.Generator, max_words: int) -> str:
+    n = int(rng.integers(0, max_words + 1))
+    if n == 0:
+        return ""
+    text = " ".join(str(w) for w in rng.choice(FILLER_WORDS, size=n))
+    return text[0].upper() + text[1:] + "."
+
+
+def vary_wording(rng: np.random.Generator, question: str, max_words: int) -> str:
+    """`question` with up to `max_words` filler words before it and half as many after."""
+    before, after = _filler(rng, max_words), _filler(rng, max_words // 2)
+    return " ".join(part for part in (before, question, after) if part)
+
+
 @dataclass(frozen=True)
 class GroundingClip:
     """One pretraining example: frames (uint8 [T, H, W, 3]), a question, the frame it is about, and
@@ -79,8 +105,10 @@ def _objects(draw: ImageDraw.ImageDraw, rng: np.random.Generator, size: int, n: 
     return largest
 
 
-def make_clip(rng: np.random.Generator, count: int, size: int = 112, task: str | None = None) -> GroundingClip:
-    """Draw one grounding clip of `count` frames, each `size` px square (task drawn when None)."""
+def make_clip(rng: np.random.Generator, count: int, size: int = 112, task: str | None = None,
+              filler_words: int = 0) -> GroundingClip:
+    """Draw one grounding clip of `count` frames, each `size` px square (task drawn when None);
+    `filler_words` > 0 wraps the question in filler of random length (`vary_wording`)."""
     task = task or str(rng.choice(TASKS))
     colours, shapes = list(PALETTE), list(SHAPES)
     target = int(rng.integers(0, count))
@@ -116,5 +144,7 @@ def make_clip(rng: np.random.Generator, count: int, size: int = 112, task: str |
         relevance = np.stack(frames).reshape(count, -1).mean(1) / 255.0  # the brighter, the more relevant
     relevance[target] = 10.0
     question = str(rng.choice(TEMPLATES[task])).format(shape=shape, colour=colour)
+    if filler_words:
+        question = vary_wording(rng, question, filler_words)
     ranking = tuple(int(i) for i in np.argsort(-relevance, kind="stable"))
     return GroundingClip(np.stack(frames), question, target, task, ranking)

@@ -56,6 +56,7 @@ class PretrainSettings:
     index_text: str = "after"
     think_words: int = 2
     think_frames: bool = False
+    filler_words: int = 0
     tasks: tuple[str, ...] = ("large_shape", "colour", "brightest")
     # Brightness is the feature a random vision tower passes through most directly, so the
     # frame-to-index binding forms on it first (200-400 steps); other tasks then reuse it.
@@ -72,7 +73,8 @@ def clip_example(rng: np.random.Generator, s: PretrainSettings, step: int | None
     fills its budget with the best of the rest would.
     """
     early = step is not None and step < s.first_task_steps
-    clip = make_clip(rng, s.candidates, s.clip_size, task=s.first_task if early else str(rng.choice(s.tasks)))
+    clip = make_clip(rng, s.candidates, s.clip_size, task=s.first_task if early else str(rng.choice(s.tasks)),
+                     filler_words=s.filler_words)
     view = selector_view(clip.frames, s.selector_size)  # [T, h, w, 3], index drawn
     images = [Image.fromarray(f) for f in view]
     think = frame_marks(s.candidates, clip.target) if s.think_frames else None
@@ -144,7 +146,8 @@ def pretrain_settings(recipe, pre) -> PretrainSettings:
     return PretrainSettings(steps=pre.steps, batch_size=pre.batch_size, lr=pre.lr, warmup_steps=pre.warmup_steps,
                             seed=pre.seed, candidates=fr.candidates, select=fr.select,
                             selector_size=fr.selector_size, index_text=fr.index_text,
-                            think_words=pre.think_words, think_frames=pre.think_frames, tasks=tuple(pre.tasks),
+                            think_words=pre.think_words, think_frames=pre.think_frames, filler_words=pre.filler_words,
+                            tasks=tuple(pre.tasks),
                             first_task_steps=pre.first_task_steps)
 
 
