@@ -68,7 +68,7 @@ def main() -> None:
             with torch.no_grad():
                 score, y = frame_scores(16)
                 acc = float((score.view(16, 8).argmax(1) == y.view(16, 8).argmax(1)).float().mean())
-            row = {"step": step + 1, "loss": round(float(loss), 4), "top1_of_8": acc,
+            row = {"step": step + 1, "loss": round(float(loss.detach()), 4), "top1_of_8": acc,
                    "elapsed_s": round(time.time() - t0, 1), "size": args.size}
             print(json.dumps(row), flush=True)
             if log:
