@@ -9,6 +9,9 @@
    t1-t7 from the selector of probe j, s7-t08 and s7-t09 from that of probe s7-tf, s7-t10 from s7-tf15; t1 and t2 from an answer model pretrained without absent examples
    (`pretrain-answer-no-absent.json`), t3-t7 from one with 20 % (`pretrain-answer-absent0.2.json`): trained hit
    per evaluated cycle (val), accuracy on misses, and per answer colour the accuracy on misses.
+4. Wording (`wording/`): the pretrained selectors of probes s7-tf15 and s7-fill16 (`viarl eval -T 8 -N 2
+   --selector-size 56 --index-text before --selector-tokens 40`, seed-0 answer model) on the validation
+   split, and on the same videos asked in longer sentences (`long_wording.py`).
 3. The pretrained answer model alone (`viarl eval` on the validation split, no warm-up): accuracy
    on hits and on misses, and how often a miss is answered with the first option.
 """
@@ -34,7 +37,8 @@ def pretrain_table() -> None:
         rows = [json.loads(x) for x in path.read_text().splitlines() if x.strip()]
         a = rows[0]["args"]
         keys = ("steps", "lr", "batch", "layers", "tasks", "think_words", "think_frames", "first_task_steps",
-                "index_text", "size", "base", "vision_depth", "vision_width", "large_from", "schedule")
+                "index_text", "size", "base", "vision_depth", "vision_width", "large_from", "schedule", "filler_words",
+                "needle")
         print(f"- probe {path.stem}: " + ", ".join(f"{k}={a.get(k)}" for k in keys if a.get(k) is not None))
         for r in rows:
             acc = " ".join(f"{t} {_f(v)}" for t, v in r["stills_acc"].items())
@@ -86,7 +90,19 @@ def answer_alone() -> None:
               f"{_f(m['held_out_accuracy'], 3)}, absent -> first option {_f(m.get('held_out_absent_first_option'), 3)}")
 
 
+def wording_table() -> None:
+    print("\n### Wording: pretrained selectors on the validation split as asked, and rewritten as longer "
+          "sentences (`long_wording.py`)\n")
+    for path in sorted((ROOT / "wording").glob("*-predictions.jsonl.gz")):
+        with gzip.open(path, "rt") as f:
+            rows = [json.loads(x) for x in f if x.strip()]
+        split, probe = path.name.split("-")[:2]
+        print(f"- {probe} on {'val' if split == 'val' else 'val, long wording'}: hit {_f(sum(bool(r['hit']) for r in rows) / len(rows))}, "
+              f"{sum(r['fallback'] for r in rows)} of {len(rows)} fall back")
+
+
 if __name__ == "__main__":
     pretrain_table()
     runs_table()
     answer_alone()
+    wording_table()
