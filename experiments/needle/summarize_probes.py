@@ -46,11 +46,20 @@ def pretrain_table() -> None:
                   f"{r['distinct_picks']} picks")
 
 
+def _median_entropy(run: Path) -> str:
+    path = run / "metrics.jsonl.gz"
+    if not path.is_file():
+        return "-"
+    with gzip.open(path, "rt") as f:
+        values = sorted(json.loads(x)["entropy"] for x in f if x.strip())
+    return _f(values[len(values) // 2], 3)
+
+
 def runs_table() -> None:
     print("\n### Short runs (val split; trained hit per cycle, fallbacks; accuracy on misses; "
           "colours whose misses are answered right >= 0.8)\n")
-    print("| run | selector | stages | rl | cycle 0 | cycle 1 | cycle 2 | blind colours (cycle: colour acc-on-misses) | test trained / pre-RL / uniform hit | wall s |")
-    print("|---|---|---|---|---|---|---|---|---|---|")
+    print("| run | selector | stages | rl | cycle 0 | cycle 1 | cycle 2 | blind colours (cycle: colour acc-on-misses) | test trained / pre-RL / uniform hit | wall s | median token entropy |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
     for d in sorted((ROOT / "runs").iterdir()):
         s = json.loads((d / "summary.json").read_text())
         r = yaml.safe_load((d / "recipe.yaml").read_text())
@@ -70,7 +79,7 @@ def runs_table() -> None:
               f"lr {rl['lr']}, T {rl['temperature']}, kl {rl['kl_coef']}, ent {rl['index_entropy_coef']}, "
               f"{rl['prompts_per_step']}x{rl['samples_per_prompt']}, baseline {rl['baseline']} | "
               + " | ".join(cells.get(i, "-") for i in range(3)) + f" | {'; '.join(blind) or '-'} | {t} | "
-              f"{s['wall_s']:.0f} |")
+              f"{s['wall_s']:.0f} | {_median_entropy(d)} |")
 
 
 def answer_alone() -> None:
