@@ -51,8 +51,8 @@ def _median_entropy(run: Path) -> str:
     if not path.is_file():
         return "-"
     with gzip.open(path, "rt") as f:
-        values = sorted(json.loads(x)["entropy"] for x in f if x.strip())
-    return _f(values[len(values) // 2], 3)
+        values = sorted(r["entropy"] for r in map(json.loads, filter(str.strip, f)) if "entropy" in r)
+    return _f(values[len(values) // 2], 3) if values else "-"
 
 
 def runs_table() -> None:
