@@ -64,7 +64,7 @@ def test_two_cycles_leave_a_complete_run_folder(overrides, tmp_path, capsys):
     assert set(summary["pre_rl"]) == {"trained", "uniform", "clip"}
     assert sorted({r["cycle"] for r in summary["cycles"]}) == [0, 1, 2]
     assert set(summary["models"]) == {"selector", "answer"}
-    assert summary["rewards"]["ablate"] == ["length"] and summary["rewards"]["params"]["max_tokens"] == 24
+    assert summary["rewards"]["ablate"] == ["length"] and summary["rewards"]["params"]["max_tokens"] == 40
     evals = [json.loads(line) for line in (run / "eval.jsonl").read_text().splitlines()]
     assert [(e["cycle"], e["selector"]) for e in evals] == [
         (c, s) for c in (0, 1, 2) for s in ("trained", "uniform", "clip")]
