@@ -6,6 +6,8 @@ Everything viarl saves (checkpoints, caches, annotations, run summaries) goes th
 
 from __future__ import annotations
 
+import ctypes
+import errno
 import json
 import os
 import shutil
@@ -120,6 +122,27 @@ def replaceable(path: str | os.PathLike) -> bool:
     return (path / WRITTEN_MARK).is_file() or not any(path.iterdir())
 
 
+_AT_FDCWD = -100
+_RENAME_EXCHANGE = 2
+
+
+def exchange_paths(a: Path, b: Path) -> bool:
+    """Swap two existing paths in one step (Linux `renameat2(RENAME_EXCHANGE)`); False where the
+    system or file system cannot. Replacing a folder otherwise takes two renames, and a process
+    killed between them leaves no folder under the name at all."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        renameat2 = libc.renameat2
+    except (OSError, AttributeError):
+        return False
+    if renameat2(_AT_FDCWD, os.fsencode(a), _AT_FDCWD, os.fsencode(b), _RENAME_EXCHANGE) == 0:
+        return True
+    err = ctypes.get_errno()
+    if err in (errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP, errno.ENOTSUP):
+        return False
+    raise OSError(err, os.strerror(err), str(b))
+
+
 @contextmanager
 def atomic_dir(path: str | os.PathLike, prepared: Path | None = None) -> Iterator[Path]:
     """Yield a temporary sibling folder; on success it replaces `path` in one rename.
@@ -150,10 +173,14 @@ def atomic_dir(path: str | os.PathLike, prepared: Path | None = None) -> Iterato
             if not replaceable(path):  # filled by someone else while we wrote
                 raise SaveError(f"{path} now holds files viarl did not write", where=str(path),
                                 fix="move them away, or write to a new or empty folder")
-            # A fresh empty name of our own to move the old folder to (rename onto an empty folder).
-            old = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".old", dir=path.parent))
-            os.replace(path, old)
-        os.replace(tmp, path)
+            if exchange_paths(tmp, path):
+                old = tmp  # it now holds the previous folder; `path` existed throughout
+            else:
+                # A fresh empty name of our own to move the old folder to (rename onto an empty folder).
+                old = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".old", dir=path.parent))
+                os.replace(path, old)
+        if old is not tmp:
+            os.replace(tmp, path)
         if old is not None:
             shutil.rmtree(old, ignore_errors=True)
         _fsync_dir(path.parent)
