@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from viarl import atomic
-from viarl.video.candidates import AnswerView, Candidates
+from viarl.video.candidates import AnswerView, Candidates, load_npy
 from viarl.video.decode import VideoInfo
 from viarl.video.overlay import OVERLAY_VERSION
 
@@ -72,7 +72,7 @@ class FrameCache:
         try:
             meta = json.loads((entry / "meta.json").read_text(encoding="utf-8"))
             indices = np.asarray(meta["frame_indices"], dtype=np.int64)  # [count]
-            selector = np.load(entry / "selector.npy", allow_pickle=False)  # [count, h, w, 3]
+            selector = load_npy(entry / "selector.npy")  # [count, h, w, 3]
             if (
                 list(selector.shape) != meta["selector_shape"]
                 or selector.dtype != np.uint8

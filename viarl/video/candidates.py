@@ -16,6 +16,7 @@ Both keep the aspect ratio. Candidates are T frames at segment centres over the 
 from __future__ import annotations
 
 import os
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from functools import cached_property
@@ -33,6 +34,18 @@ if TYPE_CHECKING:
     from viarl.video.cache import FrameCache
 
 MIN_SIZE = 16
+
+
+# np.load parses the .npy header with ast.literal_eval, and CPython 3.11's AST constructor is not
+# safe across threads (SystemError "AST constructor recursion depth mismatch", seen in
+# tests/video/test_cache.py's concurrent readers): loads from several threads take turns.
+_NPY_LOCK = threading.Lock()
+
+
+def load_npy(path) -> np.ndarray:
+    """np.load of a cached array (no pickles), safe to call from several threads."""
+    with _NPY_LOCK:
+        return np.load(path, allow_pickle=False)
 
 
 class AnswerView:
@@ -89,7 +102,7 @@ class AnswerView:
 def _read_frame(path: Path) -> np.ndarray | None:
     """A cached answer frame, or None when it is absent or damaged (then it is decoded again)."""
     try:
-        frame = np.load(path, allow_pickle=False)
+        frame = load_npy(path)
     except (OSError, ValueError, EOFError):
         return None
     return frame if frame.dtype == np.uint8 and frame.ndim == 3 and frame.shape[2] == 3 else None
