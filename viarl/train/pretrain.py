@@ -82,12 +82,11 @@ def clip_example(rng: np.random.Generator, s: PretrainSettings, step: int | None
     return selector_messages(clip.question, s.candidates, s.select, s.index_text), images, target, clip
 
 
-def held_out_accuracy(model, processor, s: PretrainSettings, n: int = 64, max_new_tokens: int | None = None) -> float:
+def held_out_accuracy(model, processor, s: PretrainSettings, n: int = 64) -> float:
     """Share of fresh clips (a seed stream training never draws) whose greedy pick holds the target."""
     rng = np.random.default_rng([s.seed, 0x686F6C64])
     items = [clip_example(rng, s) for _ in range(n)]
-    sel = TrainedSelector(model, processor, index_text=s.index_text,
-                          max_new_tokens=max_new_tokens or target_tokens(s))
+    sel = TrainedSelector(model, processor, index_text=s.index_text, max_new_tokens=target_tokens(s))
     # TrainedSelector reads a sample's .question and a candidate set's .selector images and .count.
     questions = [SimpleNamespace(question=c.question) for *_, c in items]
     views = [SimpleNamespace(selector=im, count=len(im)) for _, im, _, _ in items]
