@@ -53,6 +53,7 @@ def main() -> None:
     ap.add_argument("--first-task", default="brightest")
     ap.add_argument("--think-words", type=int, default=2)
     ap.add_argument("--index-text", default="after")
+    ap.add_argument("--question-position", default="after", choices=["after", "before"])
     ap.add_argument("--size", type=int, default=56)
     ap.add_argument("--warmup-steps", type=int, default=50)
     ap.add_argument("--needle", default="data/needle-s0/val")
@@ -78,7 +79,8 @@ def main() -> None:
     s = PretrainSettings(steps=args.steps, lr=args.lr, batch_size=args.batch, seed=args.seed,
                          tasks=tuple(args.tasks.split(",")), first_task_steps=args.first_task_steps,
                          first_task=args.first_task, think_words=args.think_words, 
-                         index_text=args.index_text, selector_size=args.size,
+                         index_text=args.index_text, question_position=args.question_position,
+                         selector_size=args.size,
                          warmup_steps=args.warmup_steps, think_frames=args.think_frames,
                          filler_words=args.filler_words)
 
@@ -110,7 +112,8 @@ def main() -> None:
 
     def on_eval(step, model, processor):
         acc = {t: held_out_accuracy(model, processor, replace(s, tasks=(t,)), n=48) for t in s.tasks}
-        picks = TrainedSelector(model, processor, index_text=s.index_text, max_new_tokens=max_new).select(
+        picks = TrainedSelector(model, processor, index_text=s.index_text, max_new_tokens=max_new,
+                                question_position=s.question_position).select(
             loaded.samples, cands, s.select)
         st = hit_stats([p.indices for p in picks], cands, [truth[Path(x.video).name] for x in loaded.samples])
         row = {"step": step, "stills_acc": acc, **st, "fallbacks": sum(p.fallback for p in picks), "elapsed_s": round(time.time() - t0, 1),

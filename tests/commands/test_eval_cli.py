@@ -117,6 +117,16 @@ def test_trained_selector_settings_become_the_defaults(tmp_path):
     assert plan.selectors == ["uniform", folder] and plan.recipe.models.selector.path == folder
 
 
+def test_a_saved_question_position_prompts_the_selector_as_trained(tmp_path):
+    folder = _selector_folder(tmp_path / "sel", **SAVED, question_position="before")
+    argv = ["--data", "mlvu:x", "--answer", str(tmp_path), "--selector", folder]
+    assert _plan(argv).recipe.frames.question_position == "before"
+    assert _plan([*argv, "--question-position", "after"]).recipe.frames.question_position == "after"
+    (tmp_path / "plain").mkdir()  # a folder without the key: the paper's layout
+    plain = ["--data", "mlvu:x", "--answer", str(tmp_path), "--selector", str(tmp_path / "plain")]
+    assert _plan(plain).recipe.frames.question_position == "after"
+
+
 def test_flags_win_over_saved_selector_settings(tmp_path):
     folder = _selector_folder(tmp_path / "sel", **SAVED)
     plan = _plan(["--data", "mlvu:x", "--answer", str(tmp_path), "--selector", folder, "-T", "16",
@@ -137,7 +147,8 @@ def test_every_flag_is_a_recipe_override(tmp_path):
 
     values = {"answer": str(tmp_path), "answer_tokens": 5, "selector_tokens": 6, "clip": str(tmp_path),
               "clip_pretrained": "tag", "candidates": 12, "select": 3, "selector_size": 40, "answer_size": 60,
-              "index_text": "after", "cache": str(tmp_path / "c"), "seed": 7, "limit": 2, "device": "cpu",
+              "index_text": "after", "question_position": "before", "cache": str(tmp_path / "c"), "seed": 7,
+              "limit": 2, "device": "cpu",
               "prefilter": 40}
     assert set(values) == set(FLAG_FIELDS)
     argv = [x for flag, v in values.items() for x in (f"--{flag.replace('_', '-')}", str(v))]

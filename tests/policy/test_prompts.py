@@ -38,6 +38,35 @@ def test_selector_prompt_states_true_count(count, select, index_text):
     assert user[-1]["text"] == "Question: What colour was the square?"
 
 
+@given(count=st.integers(1, 32), index_text=st.sampled_from(["before", "after", "none"]),
+       question=st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=40))
+@settings(max_examples=60, deadline=None)
+def test_question_before_the_frames_moves_only_the_question(count, index_text, question):
+    after = selector_messages(question, count, 2, index_text)
+    before = selector_messages(question, count, 2, index_text, question_position="before")
+    assert before[0] == after[0]  # the same system message
+    assert before[1]["content"][0] == after[1]["content"][-1] == {"type": "text", "text": f"Question: {question}"}
+    assert before[1]["content"][1:] == after[1]["content"][:-1]
+
+
+def test_question_before_the_frames_keeps_their_distance_to_the_answer(selector):
+    """With the question first, every token from the first frame on is the same whatever the
+    question says: its length cannot move the frames relative to where the answer starts."""
+    _, proc = selector
+    ids = [proc.tokenizer(render(proc, selector_messages(q, 4, 2, "before", question_position=pos)))["input_ids"]
+           for pos in ("before", "after") for q in ("Colour?", "Somewhere in this long clip a big square flashes. Which colour?")]
+    first_image = [i.index(proc.tokenizer.convert_tokens_to_ids("<|vision_start|>")) for i in ids]
+    tail = [i[f:] for i, f in zip(ids, first_image)]
+    assert tail[0] == tail[1]  # question before: identical from the first frame to the end
+    assert tail[2] != tail[3] and len(tail[2]) != len(tail[3])  # question after: the frames' distance moves
+
+
+def test_an_unknown_question_position_is_refused():
+    import pytest
+    with pytest.raises(ValueError, match="question_position"):
+        selector_messages("Q?", 2, 1, "before", question_position="middle")
+
+
 def test_answer_prompt_letters_follow_candidate_order():
     msgs = answer_messages("Which colour?", ["red", "green", "blue"], 2)
     content = msgs[0]["content"]

@@ -72,8 +72,8 @@ def test_two_cycles_leave_a_complete_run_folder(overrides, tmp_path, capsys):
     # A trained selector carries the prompt settings it was trained with, for `viarl eval`.
     settings = json.loads((run / "checkpoints" / "c2-rl" / "selector" / "viarl_selector.json").read_text())
     fr = load_recipe(run / "recipe.yaml").frames  # the run's own prompt settings
-    assert (settings["index_text"], settings["candidates"], settings["select"]) == (
-        fr.index_text, fr.candidates, fr.select)
+    assert (settings["index_text"], settings["question_position"], settings["candidates"], settings["select"]) == (
+        fr.index_text, fr.question_position, fr.candidates, fr.select)
     # The state names where each model now lives: the last stage that trained it.
     state = json.loads((run / "state.json").read_text())
     assert state["models"]["selector"].endswith("c2-rl/selector")

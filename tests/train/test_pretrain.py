@@ -70,6 +70,20 @@ def test_reusing_a_model_pretrained_otherwise_is_refused(pretrained):
     assert "delete" in e.value.fix
 
 
+def test_a_setting_added_later_reads_as_its_default(pretrained):
+    """A manifest written before `question_position` existed was made with the question after the
+    frames: it still matches that default, and a recipe asking for "before" is refused."""
+    import json
+    out, _, _ = pretrained
+    path = out / MANIFEST
+    manifest = json.loads(path.read_text())
+    del manifest["settings"]["question_position"]
+    path.write_text(json.dumps(manifest))
+    check_pretrained(out, SETTINGS)
+    with pytest.raises(UserError, match="question_position: 'after' -> 'before'"):
+        check_pretrained(out, PretrainSettings(**{**SETTINGS.__dict__, "question_position": "before"}))
+
+
 
 def test_frame_mark_targets_mark_the_asked_frame_and_fit_the_token_budget():
     import numpy as np

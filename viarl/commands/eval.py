@@ -48,7 +48,8 @@ def register(subparsers) -> None:
                    help=f"dataset to evaluate on; FORMAT is one of {', '.join(FORMATS)}")
     p.add_argument("--selector", action="append", metavar="uniform|clip|PATH",
                    help="a selector to compare (repeatable): uniform, clip, or a trained selector folder; "
-                        "without a recipe, -T, -N, --selector-size, --index-text and --selector-tokens "
+                        "without a recipe, -T, -N, --selector-size, --index-text, --question-position and "
+                        "--selector-tokens "
                         "default to what that folder's viarl_selector.json says it was trained with")
     p.add_argument("--answer", metavar="PATH", help="answer model folder (or hub id)")
     p.add_argument("--clip", metavar="NAME_OR_PATH", help="open_clip model name or local folder for --selector clip")
@@ -61,6 +62,9 @@ def register(subparsers) -> None:
     p.add_argument("--index-text", choices=("before", "after", "none"),
                    help="where a trained selector's frame labels go (default: as it was trained, "
                         "read from its folder's viarl_selector.json)")
+    p.add_argument("--question-position", choices=("after", "before"),
+                   help="where a trained selector's question goes, after or before the frames (default: as "
+                        "it was trained, read from its folder's viarl_selector.json)")
     p.add_argument("--answer-size", type=int_in(None, MAX_SIDE), metavar="PX", help="long side of answer frames (default 896)")
     p.add_argument("--answer-tokens", type=int_in(None, 10**6), metavar="K", help="answer model's max new tokens (default 128)")
     p.add_argument("--selector-tokens", type=int_in(None, 10**6), metavar="K", help="trained selector's max new tokens (default 512)")
@@ -81,7 +85,8 @@ FLAG_FIELDS = {
     "selector_tokens": "models.selector.max_new_tokens", "clip": "models.clip.model",
     "clip_pretrained": "models.clip.pretrained", "candidates": "frames.candidates", "select": "frames.select",
     "selector_size": "frames.selector_size", "answer_size": "frames.answer_size",
-    "index_text": "frames.index_text", "cache": "frames.cache_dir", "seed": "seed",
+    "index_text": "frames.index_text", "question_position": "frames.question_position",
+    "cache": "frames.cache_dir", "seed": "seed",
     "limit": "evaluation.limit", "device": "run.device", "prefilter": "frames.prefilter.frames",
 }
 
@@ -99,7 +104,8 @@ FLAGS_RECIPE = {
 
 # viarl_selector.json key -> the flag that overrides it
 SAVED_SETTINGS = {"candidates": "candidates", "select": "select", "selector_size": "selector_size",
-                  "index_text": "index_text", "max_new_tokens": "selector_tokens", "prefilter": "prefilter"}
+                  "index_text": "index_text", "question_position": "question_position",
+                  "max_new_tokens": "selector_tokens", "prefilter": "prefilter"}
 
 
 @dataclass
@@ -345,6 +351,7 @@ def _evaluate(plan: Plan, names: list[str], device: str, main: bool) -> int:
     pre = clip_prefilter(clip(), fr.prefilter.frames, fr.prefilter.batch_size) if fr.prefilter else None
     selectors = [make_selector(m.selector.path if spec == "trained" else spec, name=name, clip=clip,
                                clip_diversity=r.evaluation.clip_diversity, index_text=fr.index_text,
+                               question_position=fr.question_position,
                                max_new_tokens=m.selector.max_new_tokens, device=device, dtype=m.selector.dtype,
                                attn_implementation=m.selector.attn_implementation)
                  for spec, name in zip(plan.selectors, names)]

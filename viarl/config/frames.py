@@ -44,6 +44,13 @@ class Frames(BaseModel):
         '"after" (the frame, then "(frame i)": small models tie a label to an image they have already '
         'seen far sooner), or "none". The index is drawn on the frame either way.',
     )
+    question_position: Literal["after", "before"] = Field(
+        "after",
+        description='Where the selector\'s user message puts the question: "after" the frames (the '
+        'paper\'s layout) or "before" them. Before, the question\'s length does not move the frames '
+        'relative to the answer, and each frame\'s tokens can read the question: small models then '
+        'carry over to wordings they were not trained on (docs/needle-cpu-findings.md).',
+    )
     memory_mib: PositiveInt = Field(
         2048, le=1_048_576, description="Candidate frames each process keeps in memory (MiB): the most recently "
         "used videos' selector views and the answer frames their requests decoded (filling at most 95 % of it, "

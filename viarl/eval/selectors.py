@@ -92,14 +92,15 @@ class ClipSelector:
 def make_selector(spec: str, *, name: str | None = None, clip=None, clip_diversity: float = 0.5,
                   select_model=None,
                   index_text: str | None = None, max_new_tokens: int = 512, device: str = "cpu",
-                  dtype: str = "float32", attn_implementation: str = "sdpa") -> FrameSelector:
+                  dtype: str = "float32", attn_implementation: str = "sdpa",
+                  question_position: str | None = None) -> FrameSelector:
     """Build the selector `spec` names: "uniform", "clip" or a trained selector folder PATH.
 
     clip: a ClipBundle, or a zero-argument callable returning one (loaded only when needed).
     select_model: an already loaded (model, processor) to use for a PATH spec, or for "trained".
     A trained selector is called `name` (default "trained"); give distinct names when comparing
-    several trained folders. index_text None: the placement the selector was trained with (saved
-    beside its weights by `viarl run`), else "before".
+    several trained folders. index_text and question_position None: the placements the selector was
+    trained with (saved beside its weights by `viarl run`), else "before" and "after".
     """
     if spec == "uniform":
         return UniformSelector()
@@ -112,7 +113,7 @@ def make_selector(spec: str, *, name: str | None = None, clip=None, clip_diversi
     if select_model is not None:
         model, processor = select_model
         return TrainedSelector(model, processor, index_text=index_text or "before", max_new_tokens=max_new_tokens,
-                               name=name or "trained")
+                               name=name or "trained", question_position=question_position or "after")
     if spec == "trained":
         raise UserError("selector `trained` needs the selector model", where="--selector trained",
                         fix="give the trained selector's folder instead: --selector PATH")
@@ -121,4 +122,5 @@ def make_selector(spec: str, *, name: str | None = None, clip=None, clip_diversi
         raise UserError(f"selector {spec!r} is not uniform, clip, or an existing model folder",
                         where="--selector", fix="use uniform, clip, or the folder of a trained selector")
     return load_trained_selector(path, index_text=index_text, max_new_tokens=max_new_tokens, name=name or "trained",
-                                 device=device, dtype=dtype, attn_implementation=attn_implementation)
+                                 device=device, dtype=dtype, attn_implementation=attn_implementation,
+                                 question_position=question_position)

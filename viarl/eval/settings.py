@@ -62,6 +62,7 @@ def library_versions(extra: Mapping[str, str] | None = None) -> dict[str, str]:
 
 def evaluation_settings(*, candidates: int, select: int, selector_size: int, answer_size: int,
                         index_text: str, selector_tokens: int, answer_tokens: int,
+                        question_position: str = "after",
                         selectors: Mapping[str, str], answer: str, clip: str | None = None,
                         prefilter: int | None = None, extra_prefilter: int | None = None,
                         selector_processor=None, answer_processor=None, answer_prompt: str = "viarl",
@@ -83,7 +84,10 @@ def evaluation_settings(*, candidates: int, select: int, selector_size: int, ans
                    "prefilter": None if prefilter is None else {"pool": int(prefilter), "model": clip},
                    "extra_prefilter_rows": None if extra_prefilter is None else {"pool": int(extra_prefilter),
                                                                                  "model": clip}},
+        # question_position is recorded only where it is not the paper's "after", so results made
+        # before it existed compare equal to results made with the same prompt now.
         "selector": {"size": int(selector_size), **pixel_limits(selector_processor), "index_text": index_text,
+                     **({} if question_position == "after" else {"question_position": question_position}),
                      "max_new_tokens": int(selector_tokens), "decoding": "greedy",
                      "dtype": dtypes.get("selector")},
         "answer": {"size": int(answer_size), **pixel_limits(answer_processor),
@@ -114,7 +118,8 @@ def recipe_settings(recipe, selectors: Mapping[str, str], *, selector_processor=
     uses_clip = bool(fr.prefilter or extra or "clip" in selectors.values())
     return evaluation_settings(
         candidates=fr.candidates, select=fr.select, selector_size=fr.selector_size, answer_size=fr.answer_size,
-        index_text=fr.index_text, selector_tokens=m.selector.max_new_tokens, answer_tokens=m.answer.max_new_tokens,
+        index_text=fr.index_text, question_position=fr.question_position,
+        selector_tokens=m.selector.max_new_tokens, answer_tokens=m.answer.max_new_tokens,
         selectors=selectors, answer=answer or m.answer.path,
         clip=clip_name(m.clip.model, m.clip.pretrained) if uses_clip else None,
         prefilter=fr.prefilter.frames if fr.prefilter else None, extra_prefilter=extra,

@@ -155,6 +155,7 @@ class ViarlModel(lmms):
         self._settings = dict(
             candidates=self.candidates, select=self.select, selector_size=self.selector_size,
             answer_size=self.answer_size, index_text=getattr(self.selector, "index_text", s["index_text"]),
+            question_position=getattr(self.selector, "question_position", "after"),
             selector_tokens=int(s["selector_tokens"]), selectors={self.selector.name: selector}, answer=answer,
             clip=None if clip is None else clip_name(str(clip), clip_pretrained),
             prefilter=self.prefilter_frames, selector_processor=getattr(self.selector, "processor", None),

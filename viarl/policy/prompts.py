@@ -47,27 +47,37 @@ def format_options(options: Sequence[str]) -> str:
 
 
 INDEX_TEXT_MODES = ("before", "after", "none")
+QUESTION_POSITIONS = ("after", "before")
 
 
-def selector_messages(question: str, count: int, select: int, index_text: str) -> list[dict[str, Any]]:
-    """Chat messages for the selector: system task, then `count` frames, then the question stem.
+def selector_messages(question: str, count: int, select: int, index_text: str,
+                      question_position: str = "after") -> list[dict[str, Any]]:
+    """Chat messages for the selector: system task, then `count` frames, then the question stem
+    (`question_position` "before": the question stem first, then the frames).
 
     `count` is the TRUE number of candidates (a short video may have fewer than T). With
     `index_text` "before", each frame is preceded by "Frame i:" as text too, which small models
     read far more easily than the drawn digits; with "after" the label follows the frame, so its
     text token can already carry what the frame shows (one attention hop for a tiny model).
+    With the question before the frames, its length no longer moves the frames relative to the
+    answer, and each frame's tokens can attend to the question (a small model otherwise learns
+    to find frame i by its distance from the end of the question, which a new wording breaks).
     """
     if index_text not in INDEX_TEXT_MODES:
         raise ValueError(f"index_text must be before, after or none, not {index_text!r}")
+    if question_position not in QUESTION_POSITIONS:
+        raise ValueError(f"question_position must be after or before, not {question_position!r}")
     system = SELECTOR_SYSTEM.format(count=count, last=count - 1, select=effective_select(select, count))
-    content: list[dict[str, Any]] = []
+    stem = {"type": "text", "text": f"Question: {question}"}
+    content: list[dict[str, Any]] = [stem] if question_position == "before" else []
     for i in range(count):
         if index_text == "before":
             content.append({"type": "text", "text": f"Frame {i}:"})
         content.append({"type": "image"})
         if index_text == "after":
             content.append({"type": "text", "text": f"(frame {i})"})
-    content.append({"type": "text", "text": f"Question: {question}"})
+    if question_position == "after":
+        content.append(stem)
     return [
         {"role": "system", "content": [{"type": "text", "text": system}]},
         {"role": "user", "content": content},

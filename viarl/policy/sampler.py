@@ -104,14 +104,14 @@ def ban(logits: torch.Tensor, banned: list[int]) -> torch.Tensor:
     return logits
 
 
-def selector_inputs(processor, question: str, images, select: int, index_text: str):
+def selector_inputs(processor, question: str, images, select: int, index_text: str, question_position: str = "after"):
     """The batch-1 processor output for one selector prompt (the true candidate count is len(images))."""
-    return selector_batch(processor, [question], [images], select, index_text)
+    return selector_batch(processor, [question], [images], select, index_text, question_position)
 
 
-def selector_batch(processor, questions, images, select: int, index_text: str):
+def selector_batch(processor, questions, images, select: int, index_text: str, question_position: str = "after"):
     """Left-padded processor output for several selector prompts (one image list per question)."""
-    texts = [render(processor, selector_messages(q, len(imgs), select, index_text))
+    texts = [render(processor, selector_messages(q, len(imgs), select, index_text, question_position))
              for q, imgs in zip(questions, images)]
     return encode(processor, texts, [list(imgs) for imgs in images], padding_side="left")
 

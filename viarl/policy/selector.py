@@ -40,9 +40,10 @@ class TrainedSelector:
     """A selector VLM used greedily at evaluation; invalid output falls back to uniform spacing."""
 
     def __init__(self, model, processor, *, index_text: str = "before", max_new_tokens: int = 512,
-                 name: str = "trained"):
+                 name: str = "trained", question_position: str = "after"):
         self.model, self.processor = model, processor
         self.index_text, self.max_new_tokens, self.name = index_text, max_new_tokens, name
+        self.question_position = question_position
 
     def select(self, samples: Sequence, cands: Sequence, n: int, batch_size: int = 8) -> list[Selection]:
         """One greedy completion per question, parsed into candidate positions."""
@@ -50,7 +51,7 @@ class TrainedSelector:
         for i in range(0, len(samples), batch_size):
             part = list(zip(samples[i : i + batch_size], cands[i : i + batch_size]))
             inputs = selector_batch(self.processor, [s.question for s, _ in part],
-                                    [c.selector for _, c in part], n, self.index_text)
+                                    [c.selector for _, c in part], n, self.index_text, self.question_position)
             texts += sample(self.model, self.processor, inputs, 1, max_new_tokens=self.max_new_tokens,
                             temperature=0.0).texts
         out = []
@@ -62,10 +63,15 @@ class TrainedSelector:
 
 def load_trained_selector(folder: str | Path, *, index_text: str | None = None, max_new_tokens: int = 512,
                           name: str = "trained", device: str = "cpu", dtype: str = "float32",
-                          attn_implementation: str = "sdpa") -> TrainedSelector:
-    """A trained selector from its folder; index_text None: as saved beside it, else "before"."""
+                          attn_implementation: str = "sdpa", question_position: str | None = None) -> TrainedSelector:
+    """A trained selector from its folder; index_text and question_position None: as saved beside
+    it, else "before" and "after" (the placements a selector without saved settings gets)."""
+    saved = selector_settings(folder)
     if index_text is None:
-        index_text = selector_settings(folder).get("index_text", "before")
+        index_text = saved.get("index_text", "before")
+    if question_position is None:
+        question_position = saved.get("question_position", "after")
     # A LoRA checkpoint (adapter folder) loads as its base with the adapters merged in.
     model, processor = load_policy(folder, None, dtype=dtype, attn_implementation=attn_implementation, device=device)
-    return TrainedSelector(model, processor, index_text=index_text, max_new_tokens=max_new_tokens, name=name)
+    return TrainedSelector(model, processor, index_text=index_text, max_new_tokens=max_new_tokens, name=name,
+                           question_position=question_position)

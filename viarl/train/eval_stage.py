@@ -27,7 +27,8 @@ def make_selectors(ctx, names=None, suffix: str = "") -> list:
     for name in ctx.recipe.evaluation.selectors if names is None else names:
         if name == "trained":
             sel = TrainedSelector(ctx.selector.model, ctx.selector.processor, index_text=ctx.recipe.frames.index_text,
-                                  max_new_tokens=ctx.recipe.models.selector.max_new_tokens)
+                                  max_new_tokens=ctx.recipe.models.selector.max_new_tokens,
+                                  question_position=ctx.recipe.frames.question_position)
         elif name == "uniform":
             sel = UniformSelector()
         elif name == "clip":

@@ -41,7 +41,7 @@ class FinalEvalStage:
         model, processor = load_policy(path, None, dtype="float32", attn_implementation=cfg.attn_implementation,
                                        device=str(ctx.accelerator.device))
         sel = TrainedSelector(model, processor, index_text=ctx.recipe.frames.index_text,
-                              max_new_tokens=cfg.max_new_tokens)
+                              max_new_tokens=cfg.max_new_tokens, question_position=ctx.recipe.frames.question_position)
         sel.name = "pre-rl"
         return sel
 

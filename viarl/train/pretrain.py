@@ -54,6 +54,7 @@ class PretrainSettings:
     selector_size: int = 56
     clip_size: int = 112
     index_text: str = "after"
+    question_position: str = "after"
     think_words: int = 2
     think_frames: bool = False
     filler_words: int = 0
@@ -79,14 +80,16 @@ def clip_example(rng: np.random.Generator, s: PretrainSettings, step: int | None
     images = [Image.fromarray(f) for f in view]
     think = frame_marks(s.candidates, clip.target) if s.think_frames else None
     target = selector_target(clip.question, list(clip.ranking[: s.select]), s.think_words, think)
-    return selector_messages(clip.question, s.candidates, s.select, s.index_text), images, target, clip
+    return (selector_messages(clip.question, s.candidates, s.select, s.index_text, s.question_position),
+            images, target, clip)
 
 
 def held_out_accuracy(model, processor, s: PretrainSettings, n: int = 64) -> float:
     """Share of fresh clips (a seed stream training never draws) whose greedy pick holds the target."""
     rng = np.random.default_rng([s.seed, 0x686F6C64])
     items = [clip_example(rng, s) for _ in range(n)]
-    sel = TrainedSelector(model, processor, index_text=s.index_text, max_new_tokens=target_tokens(s))
+    sel = TrainedSelector(model, processor, index_text=s.index_text, max_new_tokens=target_tokens(s),
+                          question_position=s.question_position)
     # TrainedSelector reads a sample's .question and a candidate set's .selector images and .count.
     questions = [SimpleNamespace(question=c.question) for *_, c in items]
     views = [SimpleNamespace(selector=im, count=len(im)) for _, im, _, _ in items]
@@ -145,6 +148,7 @@ def pretrain_settings(recipe, pre) -> PretrainSettings:
     return PretrainSettings(steps=pre.steps, batch_size=pre.batch_size, lr=pre.lr, warmup_steps=pre.warmup_steps,
                             seed=pre.seed, candidates=fr.candidates, select=fr.select,
                             selector_size=fr.selector_size, index_text=fr.index_text,
+                            question_position=fr.question_position,
                             think_words=pre.think_words, think_frames=pre.think_frames, filler_words=pre.filler_words,
                             tasks=tuple(pre.tasks),
                             first_task_steps=pre.first_task_steps)
@@ -156,9 +160,11 @@ def check_pretrained(model_dir, settings: PretrainSettings) -> None:
     if made is None:
         return  # a model from elsewhere (a hub checkpoint, a user's folder): the user's choice
     want = json.loads(json.dumps(asdict(settings)))
-    diff = sorted(k for k in want if made["settings"].get(k) != want[k])
+    # A setting added after the model was made is read as its default (what made the model then).
+    old = {**json.loads(json.dumps(asdict(type(settings)()))), **made["settings"]}
+    diff = sorted(k for k in want if old.get(k) != want[k])
     if diff:
-        changes = ", ".join(f"{k}: {made['settings'].get(k)!r} -> {want[k]!r}" for k in diff)
+        changes = ", ".join(f"{k}: {old.get(k)!r} -> {want[k]!r}" for k in diff)
         raise UserError(
             f"{model_dir} was pretrained with other settings ({changes})",
             where="models.selector.path",

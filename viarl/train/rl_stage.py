@@ -153,7 +153,7 @@ class RLStage(TrainingStage):
         cands = [ctx.candidates(s) for s in samples]
         # Each prompt is encoded once: batch-1 for the scoring passes (which share its prefill),
         # batched by the engine.
-        prompts = [selector_inputs(proc, s.question, c.selector, fr.select, fr.index_text)
+        prompts = [selector_inputs(proc, s.question, c.selector, fr.select, fr.index_text, fr.question_position)
                    for s, c in zip(samples, cands)]
         comp = self.engine.generate(prompts, k, max_new_tokens=ctx.recipe.models.selector.max_new_tokens,
                                     temperature=cfg.temperature, top_p=cfg.top_p, generator=ctx.generator)

@@ -76,7 +76,7 @@ class SFTStage(TrainingStage):
         if self.cfg.picks == "sample":
             cands = [ctx.candidates(s) for s in samples]
             inputs = selector_batch(ctx.selector.processor, [s.question for s in samples],
-                                    [c.selector for c in cands], fr.select, fr.index_text)
+                                    [c.selector for c in cands], fr.select, fr.index_text, fr.question_position)
             with self.autocast():
                 comp = sample(ctx.selector.model, ctx.selector.processor, inputs, 1,
                               max_new_tokens=ctx.recipe.models.selector.max_new_tokens,
@@ -90,7 +90,8 @@ class SFTStage(TrainingStage):
         todo = [s for s in samples if s.id not in self.picks]
         if todo:
             sel = TrainedSelector(ctx.selector.model, ctx.selector.processor, index_text=fr.index_text,
-                                  max_new_tokens=ctx.recipe.models.selector.max_new_tokens)
+                                  max_new_tokens=ctx.recipe.models.selector.max_new_tokens,
+                                  question_position=fr.question_position)
             with self.autocast():
                 picks = sel.select(todo, [ctx.candidates(s) for s in todo], fr.select)
             for s, pick in zip(todo, picks):
@@ -142,6 +143,6 @@ class WarmupStage(TrainingStage):
         for s in self.batch_samples(step, self.cfg.batch_size):
             c = self.ctx.candidates(s)
             idx = uniform_indices(c.count, fr.select, offset=float(rng.random()))
-            msgs = selector_messages(s.question, c.count, fr.select, fr.index_text)
+            msgs = selector_messages(s.question, c.count, fr.select, fr.index_text, fr.question_position)
             examples.append((msgs, c.selector, selector_target(s.question, idx, self.cfg.think_words)))
         return supervised_step(self, examples, self.cfg.grad_clip)

@@ -234,7 +234,8 @@ class TrainingStage:
         folder = ctx.run_dir / "checkpoints" / self.id / self.role
         fr = ctx.recipe.frames
         settings = None if self.role != "selector" else {
-            "index_text": fr.index_text, "candidates": fr.candidates, "select": fr.select,
+            "index_text": fr.index_text, "question_position": fr.question_position,
+            "candidates": fr.candidates, "select": fr.select,
             "selector_size": fr.selector_size, "max_new_tokens": ctx.recipe.models.selector.max_new_tokens,
             **({"prefilter": fr.prefilter.frames} if fr.prefilter else {})}
         dtype = getattr(ctx.recipe.models, self.role).dtype  # checkpoints are saved in the role's dtype
