@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from viarl.synth.scene import PALETTE
-from viarl.synth.stills import FILLER_WORDS, TASKS, TEMPLATES, make_clip, vary_wording
+from viarl.synth.stills import FILLER_WORDS, NAMING_WORDS, TASKS, TEMPLATES, make_clip, vary_wording
 
 
 @given(seed=st.integers(0, 10_000), count=st.integers(2, 12), task=st.sampled_from(TASKS))
@@ -64,7 +64,10 @@ def test_filler_wraps_the_question_in_neutral_words_of_bounded_length(seed, max_
     assert question in text
     words = [w.strip(".").lower() for w in (before + " " + after).split()]
     assert len([w for w in before.split()]) <= max_words and len(after.split()) <= max_words // 2
-    assert set(words) <= {w.lower() for w in FILLER_WORDS}
+    # ordinary filler, or made-up words of 2-9 letters that never name a colour, shape or size
+    made_up = [w for w in words if w not in {f.lower() for f in FILLER_WORDS}]
+    assert all(w.isalpha() and w.islower() and 2 <= len(w) <= 9 for w in made_up)
+    assert not set(words) & NAMING_WORDS
 
 
 @given(seed=st.integers(0, 10_000), task=st.sampled_from(TASKS))

@@ -37,18 +37,35 @@ TEMPLATES = {
 # its output: on needle questions rewritten as longer sentences, 92 of 100 completions of such a
 # selector fell back (docs/needle-cpu-findings.md). Filler of random length around the question
 # makes that distance useless, so the frame's own label is what is left to use. The filler names
-# nothing a frame shows.
+# nothing a frame shows; half of it is made-up words, which stand for the words of a wording the
+# clips never use (with the question before the frames, unseen words are what is left to break).
 FILLER_WORDS = tuple("""please look at these pictures carefully and then tell me about them I would like
 to know something here is a short clip from my camera we took it yesterday you can take your time
 every one of them matters maybe the answer is easy or maybe not so think about it first thank you
-very much for helping with this small task my teacher asked us to describe what we see""".split())
+very much for helping with this little task my teacher asked us to describe what we see""".split())
+
+
+LETTERS = np.array(list("abcdefghijklmnopqrstuvwxyz"))
+# words a made-up word must not happen to be: they name what the clips ask about
+NAMING_WORDS = frozenset([*PALETTE, *SHAPES, "large", "big", "small", "bright", "brightest", "colour", "color"])
+
+
+def _nonce(rng: np.random.Generator) -> str:
+    """A made-up word of 2-9 letters: what an unseen word looks like to a small byte-level BPE
+    (a run of short pieces), so the selector learns to read past words it does not know."""
+    while True:
+        word = "".join(rng.choice(LETTERS, size=int(rng.integers(2, 10))))
+        if word not in NAMING_WORDS:
+            return word
 
 
 def _filler(rng: np.random.Generator, max_words: int) -> str:
     n = int(rng.integers(0, max_words + 1))
     if n == 0:
         return ""
-    text = " ".join(str(w) for w in rng.choice(FILLER_WORDS, size=n))
+    # half ordinary words, half made-up ones
+    words = [str(rng.choice(FILLER_WORDS)) if rng.random() < 0.5 else _nonce(rng) for _ in range(n)]
+    text = " ".join(words)
     return text[0].upper() + text[1:] + "."
 
 

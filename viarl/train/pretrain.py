@@ -37,7 +37,7 @@ from viarl.video.candidates import selector_view
 
 MANIFEST = "viarl_pretrain.json"
 # Bumped whenever the clips or targets change, so a model made by an older viarl is not reused.
-CLIPS_VERSION = 2
+CLIPS_VERSION = 3
 
 
 @dataclass(frozen=True)
