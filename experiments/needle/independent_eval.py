@@ -1,7 +1,8 @@
 """Score collected needle runs on a needle set from another generator (not in this repository).
 
     python experiments/needle/independent_eval.py DIR runs/needle-s0 [runs/needle-s1 ...]
-    python experiments/needle/independent_eval.py --summary     # print from the committed files
+    python experiments/needle/independent_eval.py --summary [RESULTS]   # print from the committed files
+    python experiments/needle/independent_eval.py --out RESULTS DIR runs/...   # elsewhere than results/independent
 
 DIR is an MLVU-layout needle set with a truth.json (made by a generator outside viarl). Each run's
 final selector (`checkpoints/c<last>-rl/selector`), uniform spacing and CLIP are scored with the
@@ -58,28 +59,40 @@ def _score(data: Path, run: Path, out: Path) -> None:
                 shutil.copyfileobj(f, z)
 
 
-def summary() -> None:
+def summary(out: Path = OUT) -> None:
+    """Each run's rows, then the mean over runs of each (questions, selector) pair."""
     print("| run | questions | selector | hit | accuracy | fallbacks |\n|---|---|---|---|---|---|")
-    for path in sorted(OUT.glob("*/*/*.jsonl.gz")):
+    pooled: dict[tuple[str, str], list[tuple[float, float]]] = {}
+    for path in sorted(out.glob("*/*/*.jsonl.gz")):
         with gzip.open(path, "rt") as f:
             rows = [json.loads(x) for x in f if x.strip()]
         hit = sum(bool(r["hit"]) for r in rows) / len(rows)
         acc = sum(bool(r["correct"]) for r in rows) / len(rows)
-        print(f"| {path.parts[-3]} | {path.parts[-2]} | {path.stem.split('.')[0]} | {hit:.3f} | {acc:.3f} | "
+        questions, selector = path.parts[-2], path.stem.split('.')[0]
+        pooled.setdefault((questions, selector), []).append((hit, acc))
+        print(f"| {path.parts[-3]} | {questions} | {selector} | {hit:.3f} | {acc:.3f} | "
               f"{sum(bool(r['fallback']) for r in rows)} of {len(rows)} |")
+    print("\n| questions | selector | runs | mean hit (worst) | mean accuracy |\n|---|---|---|---|---|")
+    for (questions, selector), vals in sorted(pooled.items()):
+        hits, accs = [h for h, _ in vals], [a for _, a in vals]
+        print(f"| {questions} | {selector} | {len(vals)} | {sum(hits) / len(hits):.3f} ({min(hits):.3f}) | "
+              f"{sum(accs) / len(accs):.3f} |")
 
 
 def main(args: list[str]) -> None:
     if args[:1] == ["--summary"]:
-        return summary()
+        return summary(Path(args[1]) if len(args) > 1 else OUT)
+    out = OUT
+    if args[:1] == ["--out"]:
+        out, args = Path(args[1]).resolve(), args[2:]
     data = Path(args[0])
     with tempfile.TemporaryDirectory() as tmp:
         ours = Path(tmp) / "our-wording"
         _our_wording(data, ours)
         for run in map(Path, args[1:]):
-            _score(data, run, OUT / run.name / "asked")
-            _score(ours, run, OUT / run.name / "our-wording")
-    summary()
+            _score(data, run, out / run.name / "asked")
+            _score(ours, run, out / run.name / "our-wording")
+    summary(out)
 
 
 if __name__ == "__main__":
