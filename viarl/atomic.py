@@ -192,6 +192,40 @@ def atomic_dir(path: str | os.PathLike, prepared: Path | None = None) -> Iterato
         raise
 
 
+def recover_interrupted(parent: str | os.PathLike) -> list[str]:
+    """Put back, under its own name, each folder of `parent` that a killed `atomic_dir` left only
+    as hidden siblings; returns the names restored.
+
+    Where the one-step exchange is not available, replacing a folder takes two renames, and a
+    process killed between them leaves the new folder as `.NAME.*.tmp` (or a prepared
+    `.NAME.writing`) and the previous one as `.NAME.*.old`, with nothing under NAME. Both hold
+    WRITTEN_MARK, which `atomic_dir` writes only once a folder is complete: the new one is
+    preferred, the previous one is the fallback. A sibling without the mark is unfinished work
+    and is left alone."""
+    parent = Path(parent)
+    if not parent.is_dir():
+        return []
+    found: dict[str, list[tuple[int, float, Path]]] = {}
+    for item in parent.iterdir():
+        name, kind = item.name, None
+        if not (name.startswith(".") and item.is_dir() and (item / WRITTEN_MARK).is_file()):
+            continue
+        if name.endswith(".writing"):
+            base, kind = name[1:-len(".writing")], 0
+        elif name.endswith((".tmp", ".old")) and name.count(".") >= 3:
+            base, kind = name[1:].rsplit(".", 2)[0], 0 if name.endswith(".tmp") else 1
+        if kind is not None and base and not (parent / base).exists():
+            found.setdefault(base, []).append((kind, -item.stat().st_mtime, item))
+    restored = []
+    for base, options in sorted(found.items()):
+        best = min(options)[2]  # a complete new folder first, the newest of a kind first
+        os.replace(best, parent / base)
+        restored.append(base)
+    if restored:
+        _fsync_dir(parent)
+    return restored
+
+
 def claim_folder(path: str | os.PathLike, where: str, create: bool = True) -> Path:
     """Create (or reuse) the output folder `path` of a command that writes files into it.
 

@@ -132,6 +132,18 @@ def test_truncated_weights_name_the_file_and_the_older_checkpoint(run_copy, caps
     assert main(["run", str(RECIPE), *args, "--resume", str(run)]) == 0  # whole again
 
 
+def test_a_save_killed_between_its_two_renames_is_restored_on_resume(run_copy, capsys):
+    """Where folders cannot be swapped in one step, a kill between the two renames leaves the model
+    folder only as a hidden complete sibling; resume puts it back and goes on."""
+    run, args = run_copy
+    folder = run / "checkpoints" / "pre1-answer_warmup" / "answer"
+    hidden = folder.with_name(".answer.k1ll3d.tmp")
+    folder.rename(hidden)
+    assert main(["run", str(RECIPE), *args, "--resume", str(run)]) == 0, _err(capsys)
+    assert "restored checkpoints/pre1-answer_warmup/answer" in " ".join(capsys.readouterr().out.split())
+    assert (folder / "model.safetensors").is_file() and not hidden.exists()
+
+
 def test_a_truncated_state_json_offers_the_newest_checkpoint(run_copy, capsys):
     run, args = run_copy
     state = run / "state.json"

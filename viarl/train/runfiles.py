@@ -15,6 +15,8 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from viarl.atomic import recover_interrupted
+from viarl.console import console
 from viarl.errors import UserError
 from viarl.train import checkpoint as ckpt
 from viarl.train.stage_plan import plan
@@ -174,6 +176,12 @@ def damaged(where: Path | str, problem: str, good: list[Checkpoint], run_dir: Pa
 
 def check_run_folder(run_dir: Path, recipe) -> dict:
     """state.json and every checkpoint the resume will read, checked; returns the state."""
+    # Partial checkpoints sit in checkpoints/, a stage's models one level down.
+    top = Path(run_dir) / "checkpoints"
+    for parent in [top, *sorted(p for p in (top.iterdir() if top.is_dir() else ()) if p.is_dir())]:
+        for name in recover_interrupted(parent):
+            console.print(f"restored {(parent / name).relative_to(run_dir)}: a save was interrupted between "
+                          "its two renames")
     found = checkpoints(run_dir, recipe)
     good = [c for c in found if c.problem is None]
     try:
