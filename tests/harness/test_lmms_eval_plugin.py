@@ -187,6 +187,8 @@ def test_the_entry_point_registers_the_viarl_model():
     ({"answer": "A", "selector": "clip"}, "need a CLIP model"),
     ({"answer": "A", "candidates": 8, "prefilter": 8, "clip": "c"}, "not larger than the 8 candidates"),
     ({"answer": "A", "frames": 3}, "unknown model argument(s): frames"),
+    ({"answer": "A", "question_position": "middle"}, "question_position='middle' is not one of after, before"),
+    ({"answer": "A", "index_text": "left"}, "index_text='left' is not one of before, after, none"),
 ])
 def test_bad_model_args_are_user_errors(args, message):
     from viarl.errors import UserError

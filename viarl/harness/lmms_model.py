@@ -11,7 +11,7 @@ from `viarl eval` differ only in the prompt and the answer parsing each harness 
 
 Model arguments (`--model_args key=value,...`): selector (uniform | clip | a trained selector
 folder, default uniform), answer (folder or hub id, required), candidates (T), select (N),
-selector_size, answer_size, index_text, selector_tokens, answer_tokens (default: the task's
+selector_size, answer_size, index_text, question_position, selector_tokens, answer_tokens (default: the task's
 max_new_tokens), clip, clip_pretrained, clip_diversity, prefilter (M), dtype, attn_implementation,
 cache (frame cache folder), predictions (a JSONL file: each question's chosen frames, the
 selector's raw output and the answer, as `viarl eval`'s predictions.jsonl). A trained selector's
@@ -40,6 +40,7 @@ from viarl.eval.settings import clip_name, evaluation_settings, settings_lines
 from viarl.models.clip import clip_prefilter, load_clip
 from viarl.models.lora import load_policy
 from viarl.policy.answerer import Answerer, AnswerRequest
+from viarl.policy.prompts import INDEX_TEXT_MODES, QUESTION_POSITIONS
 from viarl.policy.selector import selector_settings
 from viarl.selection import pool_problem, select_problem
 from viarl.video.cache import FrameCache
@@ -48,11 +49,13 @@ from viarl.video.prefilter import load_prefiltered
 
 # model argument -> the key of a trained selector's viarl_selector.json that supplies its default
 SAVED = {"candidates": "candidates", "select": "select", "selector_size": "selector_size",
-         "index_text": "index_text", "selector_tokens": "max_new_tokens", "prefilter": "prefilter"}
+         "index_text": "index_text", "question_position": "question_position",
+         "selector_tokens": "max_new_tokens", "prefilter": "prefilter"}
 DEFAULTS = {"candidates": Frames.model_fields["candidates"].default, "select": Frames.model_fields["select"].default,
             "selector_size": Frames.model_fields["selector_size"].default,
             "answer_size": Frames.model_fields["answer_size"].default,
             "index_text": Frames.model_fields["index_text"].default,
+            "question_position": Frames.model_fields["question_position"].default,
             "selector_tokens": SelectorModel.model_fields["max_new_tokens"].default, "prefilter": None}
 DEFAULT_ANSWER_TOKENS = AnswerModel.model_fields["max_new_tokens"].default
 
@@ -107,8 +110,8 @@ class ViarlModel(lmms):
 
     def __init__(self, answer: str | None = None, selector: str = "uniform", candidates: int | None = None,
                  select: int | None = None, selector_size: int | None = None, answer_size: int | None = None,
-                 index_text: str | None = None, selector_tokens: int | None = None,
-                 answer_tokens: int | None = None, clip: str | None = None, clip_pretrained: str | None = None,
+                 index_text: str | None = None, question_position: str | None = None,
+                 selector_tokens: int | None = None, answer_tokens: int | None = None, clip: str | None = None, clip_pretrained: str | None = None,
                  clip_diversity: float = 0.5, prefilter: int | None = None, dtype: str = "float32",
                  attn_implementation: str = "sdpa", cache: str | None = None, predictions: str | None = None,
                  device: str | None = None,
@@ -124,7 +127,8 @@ class ViarlModel(lmms):
                             fix="run lmms-eval without a multi-process launcher")
         selector, answer = str(selector), str(answer)
         s = resolve_args(selector, {"candidates": candidates, "select": select, "selector_size": selector_size,
-                                    "index_text": index_text, "selector_tokens": selector_tokens,
+                                    "index_text": index_text, "question_position": question_position,
+                                    "selector_tokens": selector_tokens,
                                     "prefilter": prefilter})
         self.candidates, self.select = int(s["candidates"]), int(s["select"])
         self.selector_size, self.answer_size = int(s["selector_size"]), int(answer_size or DEFAULTS["answer_size"])
@@ -135,6 +139,10 @@ class ViarlModel(lmms):
         problem = self.prefilter_frames and pool_problem(self.prefilter_frames, self.candidates)
         if problem:
             raise UserError(problem, where="--model_args prefilter", fix=f"use e.g. prefilter={4 * self.candidates}")
+        for key, modes in (("index_text", INDEX_TEXT_MODES), ("question_position", QUESTION_POSITIONS)):
+            if s[key] not in modes:
+                raise UserError(f"{key}={s[key]!r} is not one of {', '.join(modes)}", where=f"--model_args {key}",
+                                fix=f"use {key}={modes[0]} (or leave it out: the trained selector's own)")
         if (selector == "clip" or self.prefilter_frames) and clip is None:
             raise UserError("the clip selector and the pre-filter need a CLIP model", where="--model_args",
                             fix="add clip=NAME_OR_FOLDER")
@@ -147,7 +155,8 @@ class ViarlModel(lmms):
         bundle = load_clip(str(clip), clip_pretrained, device=device) if clip is not None else None
         self.prefilter = clip_prefilter(bundle, self.prefilter_frames) if self.prefilter_frames else None
         self.selector = make_selector(selector, clip=bundle, clip_diversity=float(clip_diversity),
-                                      index_text=s["index_text"], max_new_tokens=int(s["selector_tokens"]),
+                                      index_text=s["index_text"], question_position=s["question_position"],
+                                      max_new_tokens=int(s["selector_tokens"]),
                                       device=device, dtype=dtype, attn_implementation=attn_implementation)
         model, processor = load_policy(answer, None, dtype=dtype, attn_implementation=attn_implementation,
                                        device=device)
@@ -155,7 +164,7 @@ class ViarlModel(lmms):
         self._settings = dict(
             candidates=self.candidates, select=self.select, selector_size=self.selector_size,
             answer_size=self.answer_size, index_text=getattr(self.selector, "index_text", s["index_text"]),
-            question_position=getattr(self.selector, "question_position", "after"),
+            question_position=getattr(self.selector, "question_position", s["question_position"]),
             selector_tokens=int(s["selector_tokens"]), selectors={self.selector.name: selector}, answer=answer,
             clip=None if clip is None else clip_name(str(clip), clip_pretrained),
             prefilter=self.prefilter_frames, selector_processor=getattr(self.selector, "processor", None),
