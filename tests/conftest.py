@@ -123,7 +123,9 @@ def tiny_run_args(tiny_selector_dir, tiny_answer_dir, tiny_clip_dir, needle_trai
 
 # A format warm-up long enough for the tiny selector to write `<think>w</think><index>i, j</index>`,
 # and an answer warm-up long enough for the answer model to write letters (measured: 4/4 parse).
+# The warm-up lengths were measured with the question after the frames, which the fixture keeps.
 TRAINED_RUN = {"stages.cycles": 1, "evaluation.selectors": "[trained,uniform]", "evaluation.limit": 4,
+               "frames.question_position": "after",
                "warmup.steps": 30, "warmup.lr": 0.003, "warmup.think_words": 1, "warmup.batch_size": 4,
                "models.selector.max_new_tokens": 16, "answer_warmup.steps": 20, "answer_warmup.lr": 0.003,
                "answer_warmup.batch_size": 4}

@@ -26,6 +26,7 @@ def test_summary_json_carries_the_settings_block(tiny_trained_run, tiny_answer_d
         "frames": {"candidates": r.frames.candidates, "select": r.frames.select, "spacing": SPACING,
                    "prefilter": None, "extra_prefilter_rows": None},
         "selector": {"size": r.frames.selector_size, **limits, "index_text": r.frames.index_text,
+                     **({} if r.frames.question_position == "after" else {"question_position": r.frames.question_position}),
                      "max_new_tokens": 16, "decoding": "greedy", "dtype": r.models.selector.dtype},
         "answer": {"size": r.frames.answer_size, **limits, "max_new_tokens": r.models.answer.max_new_tokens,
                    "decoding": "greedy", "prompt": "viarl", "dtype": r.models.answer.dtype},
