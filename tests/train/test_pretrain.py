@@ -101,3 +101,58 @@ def test_frame_mark_targets_mark_the_asked_frame_and_fit_the_token_budget():
         assert clip.target in parse_selection(target, s.candidates, s.select)
         # +2: the chat template's end-of-turn tokens follow the completion
         assert len(tok(target)["input_ids"]) + 2 <= target_tokens(s)
+
+
+def _from_answer_recipe(tmp_path, **extra):
+    from viarl.config.load import load_recipe
+    over = {"models.selector.path": str(tmp_path / "selector"), "models.answer.path": str(tmp_path / "answer"),
+            "models.selector.pretrain.start_from": "answer", "models.selector.pretrain.steps": 2,
+            "models.selector.pretrain.first_task_steps": 1, "models.selector.pretrain.batch_size": 2,
+            "models.answer.pretrain.steps": 2, "models.answer.pretrain.batch_size": 2, **extra}
+    return load_recipe("recipes/needle.yaml", [f"{k}={v}" for k, v in over.items()])
+
+
+@pytest.mark.slow
+def test_a_selector_started_from_the_answer_model_holds_its_weights_and_follows_it(tmp_path):
+    """start_from: answer grows the selector from the pretrained answer model (made first), records
+    that model's manifest, and is refused once the answer model has been made again."""
+    import shutil
+    from viarl.train.context import ensure_model
+
+    from viarl.models.tiny import write_tiny_model
+
+    recipe = _from_answer_recipe(tmp_path, **{"models.answer.tiny_seed": 7})
+    m = recipe.models
+    ensure_model(m.answer, "answer", recipe)
+    ensure_model(m.selector, "selector", recipe)
+    made = read_manifest(tmp_path / "selector")
+    assert made["base"] == str(tmp_path / "answer") and made["settings"]["start_from"] == "answer"
+    assert made["base_manifest"] == read_manifest(tmp_path / "answer")
+    assert not (tmp_path / "selector-random").exists()  # no random selector was made
+    # two optimiser steps move the weights only a little: far nearer the answer model (tiny seed 7)
+    # than the random selector the recipe would otherwise start from (tiny seed 0)
+    write_tiny_model(tmp_path / "ref", "selector", seed=m.selector.tiny_seed)
+    sel, ans = load_file(tmp_path / "selector" / "model.safetensors"), load_file(tmp_path / "answer" / "model.safetensors")
+    rnd = load_file(tmp_path / "ref" / "model.safetensors")
+    near = sum(float((sel[k] - ans[k]).norm()) for k in sel)
+    assert near < 0.5 * sum(float((sel[k] - rnd[k]).norm()) for k in sel)
+    ensure_model(m.selector, "selector", recipe)  # same answer model: reused
+
+    shutil.rmtree(tmp_path / "answer")
+    again = _from_answer_recipe(tmp_path, **{"models.answer.tiny_seed": 7, "models.answer.pretrain.seed": 9})
+    ensure_model(again.models.answer, "answer", again)
+    with pytest.raises(UserError, match="another version") as e:
+        ensure_model(again.models.selector, "selector", again)
+    assert e.value.where == "models.selector.pretrain.start_from" and "delete" in e.value.fix
+
+
+def test_a_selector_to_start_from_an_answer_model_not_on_disk_is_a_user_error(tmp_path):
+    """A hub id passes the recipe's path check, but grounding pretraining needs the weights here."""
+    from viarl.train.context import ensure_model
+
+    recipe = _from_answer_recipe(tmp_path, **{"models.answer.path": "someorg/some-vlm", "models.answer.tiny_seed": "null",
+                                              "models.answer.pretrain": "null"})
+    with pytest.raises(UserError, match="not a folder here") as e:
+        ensure_model(recipe.models.selector, "selector", recipe)
+    assert e.value.where == "models.selector.pretrain.start_from"
+    assert not (tmp_path / "selector").exists()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel, ConfigDict, Field, NonNegativeInt, PositiveInt, field_validator
 
 from viarl.synth.stills import TASKS
@@ -35,6 +37,11 @@ class GroundingPretrain(BaseModel):
         "after), of random length and naming nothing in the frames: a selector asked in a few short templates "
         "learns to find a frame by its distance from the question's end, and then breaks on longer questions. "
         "0: the templates alone.")
+    start_from: Literal["random", "answer"] = Field(
+        "random", description="The weights grounding pretraining starts from. `random`: a fresh tiny model "
+        "(`tiny_seed`). `answer`: the answer model at `models.answer.path`, pretrained first (as the paper starts "
+        "both roles from one VLM): its vision already tells the colours and sizes of things apart, so grounding "
+        "only has to tie them to frame indices. Needs the two models to share an architecture.")
     seed: int = Field(0, description="Seed of the clip stream and of the training (same seed, same model).")
 
     @field_validator("tasks")

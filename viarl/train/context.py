@@ -52,19 +52,29 @@ def ensure_model(cfg, role: str, recipe=None):
     pre = getattr(cfg, "pretrain", None)
     settings = None if pre is None else (pretrain_settings(recipe, pre) if role == "selector"
                                          else answer_pretrain_settings(recipe, pre))
+    # A selector grown from the answer model (one VLM in both roles, as in the paper) starts from
+    # its weights, so that model is made first (RunContext.build orders the two).
+    from_answer = role == "selector" and getattr(pre, "start_from", "random") == "answer"
+    start = Path(recipe.models.answer.path) if from_answer else None
     if pre is not None and path.exists():
-        check_pretrained(path, settings)
+        check_pretrained(path, settings, start)
     if path.exists() or getattr(cfg, "tiny_seed", None) is None:
         return
     if pre is None:
         console.print(f"creating tiny {role} model at [bold]{shown(path)}[/] (seed {cfg.tiny_seed})")
         write_tiny_model(path, role, seed=cfg.tiny_seed)
         return
-    base = path.with_name(path.name + "-random")
+    base = start or path.with_name(path.name + "-random")
+    if from_answer and not base.exists():
+        raise UserError(f"the selector's pretraining starts from the answer model, and {shown(base)} is not a folder here",
+                        where="models.selector.pretrain.start_from",
+                        fix="point models.answer.path at a local model folder of the selector's architecture (or give it "
+                            "a tiny_seed so it is made first), or set start_from: random")
     if not base.exists():
         console.print(f"creating tiny random {role} at [bold]{shown(base)}[/] (seed {cfg.tiny_seed})")
         write_tiny_model(base, role, seed=cfg.tiny_seed)
-    console.print(f"pretraining the {role} into [bold]{shown(path)}[/] (once; later runs reuse it)")
+    console.print(f"pretraining the {role} into [bold]{shown(path)}[/]"
+                  + (f" from the answer model {shown(base)}" if from_answer else "") + " (once; later runs reuse it)")
     (pretrain_selector if role == "selector" else pretrain_answer)(base, path, settings)
 
 
@@ -119,8 +129,8 @@ class RunContext:
                                **accelerator_options(recipe.logging.report_to, run_dir))
         m = recipe.models
         with acc.main_process_first():  # one process creates what is missing; the others then read it
+            ensure_model(m.answer, "answer", recipe)  # first: the selector may start from it
             ensure_model(m.selector, "selector", recipe)
-            ensure_model(m.answer, "answer", recipe)
             ensure_data(recipe)
             ev = recipe.evaluation
             if recipe.frames.prefilter or ev.prefilter or "clip" in ev.selectors:

@@ -63,6 +63,8 @@ class PretrainSettings:
     # frame-to-index binding forms on it first (200-400 steps); other tasks then reuse it.
     first_task: str = "brightest"
     first_task_steps: int = 600
+    # "random": a fresh tiny model; "answer": the pretrained answer model (same architecture)
+    start_from: str = "random"
     clips_version: int = CLIPS_VERSION
 
 
@@ -106,8 +108,10 @@ def pretrain_selector(base_dir, out_dir, settings: PretrainSettings = PretrainSe
                       on_eval=None, eval_every: int = 0) -> dict:
     """Grounding-pretrain the selector at `base_dir`, save it to `out_dir`; returns the manifest.
 
-    `on_eval(step, model, processor)` is called every `eval_every` steps (experiments use it to
-    trace learning curves).
+    The manifest also keeps `base_dir`'s own pretraining manifest (`base_manifest`, None for a
+    random model), so a selector grown from an answer model that has since been remade is not
+    reused (`check_pretrained`). `on_eval(step, model, processor)` is called every `eval_every`
+    steps (experiments use it to trace learning curves).
     """
     s = settings
     torch.manual_seed(s.seed)
@@ -131,7 +135,8 @@ def pretrain_selector(base_dir, out_dir, settings: PretrainSettings = PretrainSe
                 on_eval(step + 1, model, processor)
     model.eval()
     acc = held_out_accuracy(model, processor, s)
-    manifest = json.loads(json.dumps({"base": str(base_dir), "settings": asdict(s),
+    manifest = json.loads(json.dumps({"base": str(base_dir), "base_manifest": read_manifest(base_dir),
+                                      "settings": asdict(s),
                                       "final_loss": float(np.mean(losses[-50:])), "held_out_accuracy": acc}))
     require_finite_weights(model.state_dict(), "the pretrained selector's weights", str(out_dir))
     with atomic_dir(Path(out_dir)) as tmp:
@@ -151,14 +156,20 @@ def pretrain_settings(recipe, pre) -> PretrainSettings:
                             question_position=fr.question_position,
                             think_words=pre.think_words, think_frames=pre.think_frames, filler_words=pre.filler_words,
                             tasks=tuple(pre.tasks),
-                            first_task_steps=pre.first_task_steps)
+                            first_task_steps=pre.first_task_steps, start_from=pre.start_from)
 
 
-def check_pretrained(model_dir, settings: PretrainSettings) -> None:
-    """Refuse to reuse a pretrained selector made with other settings than the recipe's."""
+def check_pretrained(model_dir, settings: PretrainSettings, base_dir=None) -> None:
+    """Refuse to reuse a pretrained selector made with other settings than the recipe's, or
+    (`base_dir` given: the model it starts from) grown from another version of that model."""
     made = read_manifest(model_dir)
     if made is None:
         return  # a model from elsewhere (a hub checkpoint, a user's folder): the user's choice
+    if base_dir is not None and made.get("base_manifest") != read_manifest(base_dir):
+        raise UserError(
+            f"{model_dir} was pretrained from another version of {base_dir} (that model was made again since)",
+            where="models.selector.pretrain.start_from",
+            fix=f"delete {model_dir} to pretrain it again from the current {base_dir}")
     want = json.loads(json.dumps(asdict(settings)))
     # A setting added after the model was made is read as its default (what made the model then).
     old = {**json.loads(json.dumps(asdict(type(settings)()))), **made["settings"]}
@@ -172,6 +183,7 @@ def check_pretrained(model_dir, settings: PretrainSettings) -> None:
 
 
 def read_manifest(model_dir) -> dict | None:
-    """The pretraining manifest of a model folder, or None for a model that was not made here."""
+    """The pretraining manifest of a model folder (a selector's or an answer model's: both write
+    MANIFEST), or None for a model that was not made here."""
     path = Path(model_dir) / MANIFEST
     return json.loads(path.read_text()) if path.is_file() else None
