@@ -1,6 +1,7 @@
 """Per-colour grounding accuracy of a pretrained selector on fresh generic stills.
 
-    python experiments/needle/colour_probe.py models/needle-s1/selector [more folders] [--n 48] [--out FILE]
+    python experiments/needle/colour_probe.py models/needle-s1/selector [LABEL=FOLDER ...] [--n 48] [--out FILE]
+    python experiments/needle/colour_probe.py --summary experiments/needle/results/issue22-s9/colour-probe.jsonl
 
 For each palette colour, `--n` fresh `large_shape` clips (the stills of `viarl.synth.stills`, drawn
 with the settings in the selector's own pretraining manifest) have their large shape forced to that
@@ -58,18 +59,36 @@ def colour_accuracy(folder: str, n: int, seed: int = 123) -> dict[str, float]:
         stills._objects = draw_objects
 
 
+def summary(path: str) -> None:
+    """Print the committed rows as a table."""
+    rows = [json.loads(line) for line in open(path) if line.strip()]
+    colours = list(rows[0]["accuracy"])
+    print("| selector | starts from | steps | " + " | ".join(colours) + " |")
+    print("|---|---|---|" + "---|" * len(colours))
+    for r in rows:
+        s = r["settings"]
+        print(f"| {r['selector']} | {s.get('start_from', 'random')} | {s['steps']} | "
+              + " | ".join(f"{r['accuracy'][c]:.2f}" for c in colours) + " |")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("folders", nargs="+")
+    ap.add_argument("folders", nargs="*")
+    ap.add_argument("--summary", default=None, help="print the table of a file this script wrote, and stop")
     ap.add_argument("--n", type=int, default=48)
     ap.add_argument("--out", default=None)
     args = ap.parse_args()
+    if args.summary:
+        summary(args.summary)
+        return
     torch.set_num_threads(1)
-    for folder in args.folders:
+    for arg in args.folders:
+        label, _, folder = arg.rpartition("=") if "=" in arg else (arg, "", arg)
         acc = colour_accuracy(folder, args.n)
-        row = {"folder": folder, "n": args.n, "accuracy": acc,
-               "start_from": read_manifest(folder)["settings"].get("start_from", "random")}
-        print(folder, " ".join(f"{c}:{a:.2f}" for c, a in acc.items()), flush=True)
+        made = read_manifest(folder)
+        row = {"selector": label, "n": args.n, "accuracy": acc, "settings": made["settings"],
+               "held_out_accuracy": made["held_out_accuracy"]}
+        print(label, " ".join(f"{c}:{a:.2f}" for c, a in acc.items()), flush=True)
         if args.out:
             with open(args.out, "a") as f:
                 f.write(json.dumps(row) + "\n")

@@ -1,7 +1,8 @@
 """The needle study's tables and acceptance checks, recomputed from the committed predictions.
 
     python experiments/needle/summarize.py                      # results/needle-s* + the ablation
-    python experiments/needle/summarize.py DIR [DIR ...]        # other collected run folders
+    python experiments/needle/summarize.py DIR [DIR ...]        # other collected run folders (a folder
+                                                                # named needle-ablate-* is read as the ablation)
 
 Every number printed here is computed from the prediction rows that `collect.py` copied out of
 each run (eval/.../predictions.jsonl.gz) and from metrics.jsonl.gz: summary.json is read only for
@@ -155,7 +156,8 @@ def grouped(runs: list[Run], split: str, key, title: str) -> dict:
 
 
 def main(dirs: list[str]) -> int:
-    folders = [Path(d) for d in dirs] if dirs else sorted(RESULTS.glob("needle-s[0-9]*"))
+    given = [Path(d) for d in dirs]
+    folders = [f for f in given if not f.name.startswith("needle-ablate")] if dirs else sorted(RESULTS.glob("needle-s[0-9]*"))
     runs = [Run(f) for f in folders if (f / "summary.json").exists()]
     if not runs:
         print("no collected runs found", file=sys.stderr)
@@ -186,13 +188,17 @@ def main(dirs: list[str]) -> int:
         ("every candidate slot: trained hit >= 0.4", all(t["hit"] >= 0.4 for t, _ in slots.values())),
         ("shifted: mean trained hit >= uniform + 0.15", m["st"] is not None and m["st"] >= m["su"] + 0.15),
     ]
-    ablation = sorted(RESULTS.glob("needle-ablate-correct*")) if not dirs else []
+    ablation = ([f for f in given if f.name.startswith("needle-ablate")] if dirs
+                else sorted(RESULTS.glob("needle-ablate-correct*")))
     for f in ablation:
         a = Run(f)
         t, u = cell(a.get("test", "trained")), cell(a.get("test", "uniform"))
+        pre = cell(a.get("test", "pre-rl"))
+        full = [r for r in runs if r.seed == a.seed]  # the same seed with the whole reward
         print(f"\nablation {a.name} (seed {a.seed}, reward without `correct`): test trained hit {fmt(t['hit'])}, "
-              f"uniform {fmt(u['hit'])}; val by cycle "
-              + ", ".join(fmt(cell(a.get('val', 'trained', c))['hit']) for c in a.cycles))
+              f"pre-RL {fmt(pre['hit'])}, uniform {fmt(u['hit'])}"
+              + (f", with `correct` {fmt(cell(full[0].get('test', 'trained'))['hit'])}" if full else "")
+              + "; val by cycle " + ", ".join(fmt(cell(a.get('val', 'trained', c))['hit']) for c in a.cycles))
         checks.append((f"ablation {a.name} ends within 0.05 of uniform", abs(t["hit"] - u["hit"]) <= 0.05))
     print(f"\n### Acceptance ({len(runs)} seeds)\n")
     for name, ok in checks:

@@ -1,6 +1,7 @@
 """Tables of the issue-22 probes, from the files committed in results/issue22-probes/.
 
     python experiments/needle/summarize_probes.py
+    python experiments/needle/summarize_probes.py --pretrain DIR   # only the pretraining probes in DIR/*.jsonl
 
 1. Selector pretraining probes (`pretrain_probe.py`, one JSON line per evaluation): held-out
    accuracy per grounding task on fresh stills (48 each), and on the seed-0 validation split (100
@@ -31,13 +32,13 @@ def _f(v, d=2) -> str:
     return "-" if v is None else f"{v:.{d}f}"
 
 
-def pretrain_table() -> None:
+def pretrain_table(folder: Path = ROOT / "pretrain") -> None:
     print("### Selector pretraining probes (step: stills accuracy per task | val hit, fallbacks, distinct picks)\n")
-    for path in sorted((ROOT / "pretrain").glob("*.jsonl")):
+    for path in sorted(folder.glob("*.jsonl")):
         rows = [json.loads(x) for x in path.read_text().splitlines() if x.strip()]
         a = rows[0]["args"]
         keys = ("steps", "lr", "batch", "layers", "tasks", "think_words", "think_frames", "first_task_steps",
-                "index_text", "size", "base", "vision_depth", "vision_width", "large_from", "schedule", "filler_words",
+                "index_text", "question_position", "size", "base", "vision_depth", "vision_width", "large_from", "schedule", "filler_words",
                 "needle")
         print(f"- probe {path.stem}: " + ", ".join(f"{k}={a.get(k)}" for k in keys if a.get(k) is not None))
         for r in rows:
@@ -111,6 +112,10 @@ def wording_table() -> None:
 
 
 if __name__ == "__main__":
+    import sys
+    if sys.argv[1:2] == ["--pretrain"]:
+        pretrain_table(Path(sys.argv[2]))
+        sys.exit(0)
     pretrain_table()
     runs_table()
     answer_alone()
