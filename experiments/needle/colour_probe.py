@@ -63,11 +63,11 @@ def summary(path: str) -> None:
     """Print the committed rows as a table."""
     rows = [json.loads(line) for line in open(path) if line.strip()]
     colours = list(rows[0]["accuracy"])
-    print("| selector | starts from | steps | " + " | ".join(colours) + " |")
+    print("| selector | pretrained from | steps | " + " | ".join(colours) + " |")
     print("|---|---|---|" + "---|" * len(colours))
     for r in rows:
         s = r["settings"]
-        print(f"| {r['selector']} | {s.get('start_from', 'random')} | {s['steps']} | "
+        print(f"| {r['selector']} | {r['base']} | {s['steps']} | "
               + " | ".join(f"{r['accuracy'][c]:.2f}" for c in colours) + " |")
 
 
@@ -86,7 +86,7 @@ def main() -> None:
         label, _, folder = arg.rpartition("=") if "=" in arg else (arg, "", arg)
         acc = colour_accuracy(folder, args.n)
         made = read_manifest(folder)
-        row = {"selector": label, "n": args.n, "accuracy": acc, "settings": made["settings"],
+        row = {"selector": label, "n": args.n, "accuracy": acc, "base": made["base"], "settings": made["settings"],
                "held_out_accuracy": made["held_out_accuracy"]}
         print(label, " ".join(f"{c}:{a:.2f}" for c, a in acc.items()), flush=True)
         if args.out:

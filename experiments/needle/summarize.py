@@ -135,22 +135,23 @@ def cycles_table(runs: list[Run]) -> None:
 
 
 def grouped(runs: list[Run], split: str, key, title: str) -> dict:
-    """Pooled over the runs: a row per group with trained and uniform hit, trained accuracy."""
+    """Pooled over the runs: a row per group with trained, pre-RL and uniform hit, trained accuracy."""
     rows = defaultdict(lambda: defaultdict(list))
     for r in runs:
-        for sel in ("trained", "uniform"):
+        for sel in ("trained", "pre-rl", "uniform"):
             for row in r.get(split, sel):
                 k = key(row)
                 if k is not None:
                     rows[k][sel].append(row)
     print(f"\n### {title} ({split} split, pooled over {len(runs)} runs)\n")
-    print("| group | n | trained hit | uniform hit | trained acc | acc on hits | acc on misses |")
-    print("|---|---|---|---|---|---|---|")
+    print("| group | n | trained hit | pre-RL hit | uniform hit | trained acc | acc on hits | acc on misses |")
+    print("|---|---|---|---|---|---|---|---|")
     out = {}
     for k in sorted(rows, key=lambda x: (isinstance(x, str), x)):
         t, u = cell(rows[k]["trained"]), cell(rows[k]["uniform"])
+        p = cell(rows[k]["pre-rl"]) if rows[k]["pre-rl"] else {"hit": None}
         out[k] = (t, u)
-        print(f"| {k} | {t['n']} | {fmt(t['hit'])} | {fmt(u['hit'])} | {fmt(t['acc'])} | {fmt(t['acc_hits'])} "
+        print(f"| {k} | {t['n']} | {fmt(t['hit'])} | {fmt(p['hit'])} | {fmt(u['hit'])} | {fmt(t['acc'])} | {fmt(t['acc_hits'])} "
               f"| {fmt(t['acc_misses'])} |")
     return out
 
