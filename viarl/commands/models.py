@@ -50,7 +50,8 @@ def register(subparsers) -> None:
     )
     g.add_argument("dir", metavar="DIR", help="output folder (created, or replaced if viarl wrote it)")
     g.add_argument("--base", default=None, metavar="DIR",
-                   help="tiny random selector to start from (default: DIR-random, created with --seed)")
+                   help="model to start from: a tiny random selector, or a pretrained answer model of the same "
+                        "architecture as recipes do with `start_from: answer` (default: DIR-random, created with --seed)")
     g.add_argument("--seed", type=int_in(0, SEED_LIMIT - 1), default=0, metavar="S", help="seed of the weights and clips (default: 0)")
     g.add_argument("--steps", type=int_in(None, 10**7), default=1600, metavar="N", help="optimiser steps (default: 1600)")
     g.add_argument("--lr", type=finite_float(0, 10, low_open=True), default=2e-3, metavar="LR", help="peak learning rate (default: 0.002)")
