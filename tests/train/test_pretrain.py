@@ -137,6 +137,16 @@ def test_a_selector_started_from_the_answer_model_holds_its_weights_and_follows_
     near = sum(float((sel[k] - ans[k]).norm()) for k in sel)
     assert near < 0.5 * sum(float((sel[k] - rnd[k]).norm()) for k in sel)
     ensure_model(m.selector, "selector", recipe)  # same answer model: reused
+    # the same folder asked to start from random: the changed setting is named, not the base
+    with pytest.raises(UserError, match="start_from: 'answer' -> 'random'") as e:
+        check_pretrained(tmp_path / "selector", PretrainSettings(**{**made["settings"], "tasks": tuple(made["settings"]["tasks"]),
+                                                                     "start_from": "random"}), tmp_path / "answer")
+    assert e.value.where == "models.selector.path"
+    # an answer model pretrained otherwise is named by its own field
+    other = _from_answer_recipe(tmp_path, **{"models.answer.tiny_seed": 7, "models.answer.pretrain.steps": 3})
+    with pytest.raises(UserError, match="steps: 2 -> 3") as e:
+        ensure_model(other.models.answer, "answer", other)
+    assert e.value.where == "models.answer.path" and "models.answer.path" in e.value.fix
 
     shutil.rmtree(tmp_path / "answer")
     again = _from_answer_recipe(tmp_path, **{"models.answer.tiny_seed": 7, "models.answer.pretrain.seed": 9})

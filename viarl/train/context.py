@@ -57,7 +57,7 @@ def ensure_model(cfg, role: str, recipe=None):
     from_answer = role == "selector" and getattr(pre, "start_from", "random") == "answer"
     start = Path(recipe.models.answer.path) if from_answer else None
     if pre is not None and path.exists():
-        check_pretrained(path, settings, start)
+        check_pretrained(path, settings, start, where=f"models.{role}.path")
     if path.exists() or getattr(cfg, "tiny_seed", None) is None:
         return
     if pre is None:

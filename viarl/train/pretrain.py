@@ -159,17 +159,13 @@ def pretrain_settings(recipe, pre) -> PretrainSettings:
                             first_task_steps=pre.first_task_steps, start_from=pre.start_from)
 
 
-def check_pretrained(model_dir, settings: PretrainSettings, base_dir=None) -> None:
-    """Refuse to reuse a pretrained selector made with other settings than the recipe's, or
-    (`base_dir` given: the model it starts from) grown from another version of that model."""
+def check_pretrained(model_dir, settings, base_dir=None, where: str = "models.selector.path") -> None:
+    """Refuse to reuse a pretrained model (selector or answer; `where` names its recipe field) made
+    with other settings than the recipe's, or (`base_dir` given: the model it starts from) grown
+    from another version of that model."""
     made = read_manifest(model_dir)
     if made is None:
         return  # a model from elsewhere (a hub checkpoint, a user's folder): the user's choice
-    if base_dir is not None and made.get("base_manifest") != read_manifest(base_dir):
-        raise UserError(
-            f"{model_dir} was pretrained from another version of {base_dir} (that model was made again since)",
-            where="models.selector.pretrain.start_from",
-            fix=f"delete {model_dir} to pretrain it again from the current {base_dir}")
     want = json.loads(json.dumps(asdict(settings)))
     # A setting added after the model was made is read as its default (what made the model then).
     old = {**json.loads(json.dumps(asdict(type(settings)()))), **made["settings"]}
@@ -178,8 +174,14 @@ def check_pretrained(model_dir, settings: PretrainSettings, base_dir=None) -> No
         changes = ", ".join(f"{k}: {old.get(k)!r} -> {want[k]!r}" for k in diff)
         raise UserError(
             f"{model_dir} was pretrained with other settings ({changes})",
-            where="models.selector.path",
-            fix=f"delete {model_dir} to pretrain it again, or point models.selector.path at a new folder")
+            where=where,
+            fix=f"delete {model_dir} to pretrain it again, or point {where} at a new folder")
+    # settings first: a start that changed (random -> answer) is named as such
+    if base_dir is not None and made.get("base_manifest") != read_manifest(base_dir):
+        raise UserError(
+            f"{model_dir} was pretrained from another version of {base_dir} (that model was made again since)",
+            where="models.selector.pretrain.start_from",
+            fix=f"delete {model_dir} to pretrain it again from the current {base_dir}")
 
 
 def read_manifest(model_dir) -> dict | None:
