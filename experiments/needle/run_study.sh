@@ -18,9 +18,12 @@ one() {
   viarl run recipes/needle.yaml output_dir="runs/$name" "$@" > "runs/$name.log" 2>&1
 }
 export -f one
-# the ablation comes last: it reuses seed 0's data and pretrained models
 printf '%s\n' "needle-s0 seed=0" "needle-s1 seed=1" "needle-s2 seed=2" "needle-s3 seed=3" "needle-s4 seed=4" \
-  "needle-ablate-correct-s0 seed=0 rewards.ablate=[correct]" | xargs -P "$JOBS" -I{} bash -c 'one {}'
+  | xargs -P "$JOBS" -I{} bash -c 'one {}'
+# the ablations come after every seed is done: they reuse their seed's data and pretrained models
+# (started beside that seed's own run, both would make the same models at once)
+printf '%s\n' "needle-ablate-correct-s0 seed=0 rewards.ablate=[correct]" \
+  "needle-ablate-correct-s4 seed=4 rewards.ablate=[correct]" | xargs -P "$JOBS" -I{} bash -c 'one {}'
 python experiments/needle/collect.py runs/needle-s0 runs/needle-s1 runs/needle-s2 runs/needle-s3 runs/needle-s4 \
-  runs/needle-ablate-correct-s0
+  runs/needle-ablate-correct-s0 runs/needle-ablate-correct-s4
 python experiments/needle/summarize.py
