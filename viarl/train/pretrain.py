@@ -1,7 +1,8 @@
 """Grounding pretraining of a tiny selector: the CPU stand-in for a pretrained VLM.
 
-`pretrain_selector(base, out, ...)` takes a tiny random selector (`viarl models tiny`) and teaches
-it, by supervised next-token loss, to answer generic grounding questions about still clips
+`pretrain_selector(base, out, ...)` takes a tiny random selector (`viarl models tiny`), or the
+pretrained answer model of the same architecture (`start_from: answer`, whose vision already
+tells colours and sizes apart), and teaches it, by supervised next-token loss, to answer generic grounding questions about still clips
 (`viarl.synth.stills`): the prompt is exactly the selector prompt the pipeline uses (T frames with
 their drawn index, the question, the same system message), the target a well-formed completion
 whose first index is the frame the question is about. What the selector learns is the generic
