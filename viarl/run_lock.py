@@ -1,9 +1,14 @@
-"""One process per run folder: an exclusive lock that `viarl run` (new or `--resume`) holds.
+"""Locks between viarl processes: one process per run folder, one maker per shared folder.
+
+Run folders: an exclusive lock that `viarl run` (new or `--resume`) holds.
 
 The lock is `flock` on `<run>/.viarl.lock`, which holds the holder's pid. The kernel drops a
 flock when its process dies, however it dies, so a lock file left by a killed run is stale by
 construction: the next run takes it over. A second live run is refused (exit 2), naming the pid
 that holds the folder.
+
+Shared folders (a recipe's models and synthetic data, which several runs may name): `making_lock`
+makes the runs that miss one wait for the one making it.
 """
 
 from __future__ import annotations
@@ -85,3 +90,28 @@ def run_lock(folder: str | os.PathLike, where: str) -> Iterator[Path]:
         except OSError:
             pass
         os.close(fd)
+
+
+@contextmanager
+def making_lock(target: str | os.PathLike) -> Iterator[None]:
+    """Wait for, then hold, the lock on making `target` (a model or data folder several runs may
+    share): two runs started together that both miss it make it once, the second waiting and
+    then finding it made, rather than both writing it, or one reading it half-written.
+
+    The lock is a flock on a hidden sibling, `.<name>.making`, left in place (its inode must stay
+    the one every waiter locks); the kernel drops it when its holder dies.
+    """
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(target.with_name(f".{target.name}.making"), os.O_RDWR | os.O_CREAT | getattr(os, "O_CLOEXEC", 0), 0o644)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)  # blocks while another process makes it
+        except OSError as e:
+            # Some cluster filesystems (Lustre, NFS without lockd) refuse flock: make it unlocked,
+            # as before this lock existed, rather than fail a run that is likely alone.
+            if e.errno not in (errno.ENOLCK, errno.EOPNOTSUPP, errno.ENOSYS, errno.EINVAL):
+                raise
+        yield
+    finally:
+        os.close(fd)  # closing drops the lock

@@ -21,7 +21,7 @@ export -f one
 printf '%s\n' "needle-s0 seed=0" "needle-s1 seed=1" "needle-s2 seed=2" "needle-s3 seed=3" "needle-s4 seed=4" \
   | xargs -P "$JOBS" -I{} bash -c 'one {}'
 # the ablations come after every seed is done: they reuse their seed's data and pretrained models
-# (started beside that seed's own run, both would make the same models at once)
+# (started beside that seed's run, they would only wait for it to make them)
 printf '%s\n' "needle-ablate-correct-s0 seed=0 rewards.ablate=[correct]" \
   "needle-ablate-correct-s4 seed=4 rewards.ablate=[correct]" | xargs -P "$JOBS" -I{} bash -c 'one {}'
 python experiments/needle/collect.py runs/needle-s0 runs/needle-s1 runs/needle-s2 runs/needle-s3 runs/needle-s4 \

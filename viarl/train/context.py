@@ -22,6 +22,7 @@ from viarl.models.clip import clip_prefilter, load_clip
 from viarl.models.lora import load_policy
 from viarl.models.tiny import write_tiny_model
 from viarl.rewards import load_rules
+from viarl.run_lock import making_lock
 from viarl.rewards.builtins import BUILTIN_INPUTS
 from viarl.train import checkpoint as ckpt
 from viarl.policy.answerer import Answerer
@@ -47,7 +48,15 @@ class ModelBundle:
 def ensure_model(cfg, role: str, recipe=None):
     """Create a tiny random model at cfg.path when it is missing and the recipe allows it, and
     pretrain it first when the recipe asks (`models.<role>.pretrain`: grounding clips for the
-    selector, multiple-choice stills for the answer model)."""
+    selector, multiple-choice stills for the answer model). Runs that share the folder make it
+    once (`making_lock`)."""
+    if getattr(cfg, "tiny_seed", None) is None:
+        return _ensure_model(cfg, role, recipe)  # nothing will be made: no lock to wait for
+    with making_lock(cfg.path):
+        _ensure_model(cfg, role, recipe)
+
+
+def _ensure_model(cfg, role: str, recipe=None):
     path = Path(cfg.path)
     pre = getattr(cfg, "pretrain", None)
     settings = None if pre is None else (pretrain_settings(recipe, pre) if role == "selector"

@@ -13,6 +13,7 @@ from pathlib import Path
 from viarl.console import console
 from viarl.data.files import read_json
 from viarl.errors import UserError
+from viarl.run_lock import making_lock
 from viarl.synth.needle import make_needle_dataset
 
 
@@ -31,15 +32,20 @@ def ensure_data(recipe) -> None:
         return
     balance = recipe.frames.candidates if syn.balance_positions else None
     for stream, ds, n in synthetic_splits(recipe):
-        if (Path(ds.path) / "json").exists():
-            check_balance(Path(ds.path), balance)
-            continue
-        look = syn.shifted_look() if stream == "shifted" else syn
-        console.print(f"generating {n} synthetic needle videos ({stream}) at [bold]{ds.path}[/]")
-        make_needle_dataset(ds.path, videos=n, frames=tuple(look.frames) if isinstance(look.frames, (list, tuple))
-                            else look.frames, fps=tuple(look.fps) if isinstance(look.fps, (list, tuple)) else look.fps,
-                            seed=syn.seed, difficulty=syn.difficulty, split=stream, size=tuple(syn.size),
-                            fixed_options=syn.fixed_options, balance=balance, mix=look.mix(syn.fixed_options))
+        with making_lock(ds.path):  # runs sharing the split write it once; none reads it half-written
+            _ensure_split(syn, stream, ds, n, balance)
+
+
+def _ensure_split(syn, stream, ds, n, balance) -> None:
+    if (Path(ds.path) / "json").exists():
+        check_balance(Path(ds.path), balance)
+        return
+    look = syn.shifted_look() if stream == "shifted" else syn
+    console.print(f"generating {n} synthetic needle videos ({stream}) at [bold]{ds.path}[/]")
+    make_needle_dataset(ds.path, videos=n, frames=tuple(look.frames) if isinstance(look.frames, (list, tuple))
+                        else look.frames, fps=tuple(look.fps) if isinstance(look.fps, (list, tuple)) else look.fps,
+                        seed=syn.seed, difficulty=syn.difficulty, split=stream, size=tuple(syn.size),
+                        fixed_options=syn.fixed_options, balance=balance, mix=look.mix(syn.fixed_options))
 
 
 def check_balance(root: Path, balance: int | None) -> None:
