@@ -3,8 +3,8 @@
     python experiments/needle/colour_probe.py models/needle-s1/selector [LABEL=FOLDER ...] [--n 48] [--out FILE]
     python experiments/needle/colour_probe.py --summary experiments/needle/results/issue22-s9/colour-probe.jsonl
 
-For each palette colour, `--n` fresh `large_shape` clips (the stills of `viarl.synth.stills`, drawn
-with the settings in the selector's own pretraining manifest) have their large shape forced to that
+For each palette colour, `--n` fresh `large_shape` clips (`held_out_accuracy`'s stills, drawn with
+the settings in the selector's own pretraining manifest) have their large shape forced to that
 colour; the selector's greedy pick is right when it holds the target frame. This is how the needle
 study's colour bias (blue, green and cyan needles found near chance) was traced to the pretraining:
 it reads stills only, never needle data. One JSON line per folder goes to --out (appended).
@@ -14,27 +14,21 @@ from __future__ import annotations
 
 import argparse
 import json
-from types import SimpleNamespace
+from dataclasses import replace
 
-import numpy as np
 import torch
-from PIL import Image
 
 import viarl.synth.stills as stills
 from viarl.models.loading import load_vlm
-from viarl.policy.selector import TrainedSelector
 from viarl.synth.scene import PALETTE
-from viarl.train.pretrain import PretrainSettings, read_manifest, target_tokens
-from viarl.video.candidates import selector_view
+from viarl.train.pretrain import PretrainSettings, held_out_accuracy, read_manifest
 
 
-def colour_accuracy(folder: str, n: int, seed: int = 123) -> dict[str, float]:
-    """{colour: share of n large_shape clips, large shape in that colour, whose pick holds the target}."""
+def colour_accuracy(folder: str, n: int) -> dict[str, float]:
+    """{colour: `held_out_accuracy` on n large_shape clips whose large shape has that colour}."""
     made = read_manifest(folder)["settings"]
     s = PretrainSettings(**{k: tuple(v) if isinstance(v, list) else v for k, v in made.items()})
     model, processor = load_vlm(folder, dtype="float32", attn_implementation="sdpa", device="cpu")
-    sel = TrainedSelector(model, processor, index_text=s.index_text, max_new_tokens=target_tokens(s),
-                          question_position=s.question_position)
     draw_objects = stills._objects
     forced = {}
 
@@ -46,14 +40,8 @@ def colour_accuracy(folder: str, n: int, seed: int = 123) -> dict[str, float]:
     try:
         out = {}
         for colour in PALETTE:
-            forced["c"] = colour
-            rng = np.random.default_rng(seed)  # the same clips for every colour, bar the shape's colour
-            clips = [stills.make_clip(rng, s.candidates, s.clip_size, task="large_shape", filler_words=s.filler_words)
-                     for _ in range(n)]
-            views = [SimpleNamespace(selector=[Image.fromarray(f) for f in selector_view(c.frames, s.selector_size)],
-                                     count=s.candidates) for c in clips]
-            picks = sel.select([SimpleNamespace(question=c.question) for c in clips], views, s.select)
-            out[colour] = float(np.mean([c.target in p.indices for p, c in zip(picks, clips)]))
+            forced["c"] = colour  # held_out_accuracy draws the same clips each call, bar this colour
+            out[colour] = held_out_accuracy(model, processor, replace(s, tasks=("large_shape",)), n=n)
         return out
     finally:
         stills._objects = draw_objects

@@ -12,12 +12,12 @@ agree with the picks (the reward reads only the picks).
 
 from __future__ import annotations
 
-import gzip
-import json
 import re
 import sys
 from collections import defaultdict
 from pathlib import Path
+
+from summarize import _rows, answer_text  # this folder's own reader of committed predictions
 
 MARKS = re.compile(r"<think>(.*?)</think>", re.S)
 
@@ -37,13 +37,12 @@ def main(folders: list[str]) -> int:
             if not path.is_file():
                 continue
             hits, marks = defaultdict(list), defaultdict(list)
-            with gzip.open(path, "rt") as f:
-                for row in map(json.loads, filter(str.strip, f)):
-                    colour = row["options"][ord(row["answer"]) - ord("A")]
-                    hits[colour].append(row["hit"])
-                    ys = marked(row.get("selector_raw"))
-                    if ys is not None:
-                        marks[colour].append(row["truth_slot"] in ys)
+            for row in _rows(path):
+                colour = answer_text(row)
+                hits[colour].append(row["hit"])
+                ys = marked(row.get("selector_raw"))
+                if ys is not None:
+                    marks[colour].append(row["truth_slot"] in ys)
             cells = " ".join(f"{c} {sum(h) / len(h):.2f}/{(sum(marks[c]) / len(marks[c])) if marks[c] else float('nan'):.2f}"
                              for c, h in sorted(hits.items()))
             print(f"{Path(folder).parent.name}/{Path(folder).name} {sel}: colour hit/marked  {cells}")

@@ -22,8 +22,8 @@ from viarl.models.clip import clip_prefilter, load_clip
 from viarl.models.lora import load_policy
 from viarl.models.tiny import write_tiny_model
 from viarl.rewards import load_rules
-from viarl.run_lock import making_lock
 from viarl.rewards.builtins import BUILTIN_INPUTS
+from viarl.run_lock import making_lock
 from viarl.train import checkpoint as ckpt
 from viarl.policy.answerer import Answerer
 from viarl.train.precision import load_dtype
