@@ -117,9 +117,9 @@ def test_a_selector_started_from_the_answer_model_holds_its_weights_and_follows_
     """start_from: answer grows the selector from the pretrained answer model (made first), records
     that model's manifest, and is refused once the answer model has been made again."""
     import shutil
-    from viarl.train.context import ensure_model
 
     from viarl.models.tiny import write_tiny_model
+    from viarl.train.context import ensure_model
 
     recipe = _from_answer_recipe(tmp_path, **{"models.answer.tiny_seed": 7})
     m = recipe.models
